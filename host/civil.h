@@ -1,0 +1,45 @@
+/*
+ * civil.h - proleptic Gregorian calendar arithmetic, no time zones.
+ *
+ * Pure functions (no globals, no locale, no libc time functions), exact for
+ * years 1..9999.  Days are counted from 1970-01-01 (day 0).
+ */
+#ifndef JH_CIVIL_H
+#define JH_CIVIL_H
+
+#include <stdint.h>
+
+typedef struct jh_civil {
+    int year;   /* e.g. 2026 */
+    int mon;    /* 1-12 */
+    int mday;   /* 1-31 */
+    int hour;   /* 0-23 */
+    int min;    /* 0-59 */
+    int sec;    /* 0-59 */
+    int wday;   /* 0-6, 0 = Sunday */
+    int yday;   /* 0-365 */
+} jh_civil;
+
+int64_t jh_days_from_civil(int year, int mon, int mday);
+void jh_civil_from_days(int64_t days, int *year, int *mon, int *mday);
+int jh_is_leap(int year);
+int jh_days_in_month(int year, int mon);
+int jh_weekday(int64_t days); /* 0 = Sunday */
+
+/* Seconds since the epoch <-> civil fields, with no zone (i.e. UTC, or a
+ * "local epoch" when the caller has already applied an offset). */
+int64_t jh_civil_to_secs(const jh_civil *c);
+void jh_secs_to_civil(int64_t secs, jh_civil *out);
+
+/* Floor division helpers that are correct for negative numerators. */
+static inline int64_t jh_floordiv(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+static inline int64_t jh_floormod(int64_t a, int64_t b)
+{
+    return a - jh_floordiv(a, b) * b;
+}
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * config.h - conf.d/*.ini, read in name order with inih, validated strictly.
+ *
+ * Sections: [host], [plugin NAME], [job NAME].  Every error carries
+ * file:line ("conf.d/20-jobs.ini:14: [job report]: unknown key \"cronn\"").
+ * Everything that can be checked without loading plugins is checked here
+ * (syntax, durations, cron expressions and time zones, duplicates, keys of
+ * [host] and [job]); what needs the plugins (unknown plugin or handler, keys
+ * a plugin does not declare) is checked by jh_conf_check_plugin() and by
+ * the host when it builds the schedule.
+ *
+ * The result is an immutable snapshot; a reload parses a new one and keeps
+ * the old one until the new state is committed.
+ */
+#ifndef JH_CONFIG_H
+#define JH_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "jobhost.h"
+
+/* A source position, for error messages. */
+typedef struct jh_conf_pos {
+    const char *file; /* path as given (dir + "/" + name); owned by the conf */
+    int line;
+} jh_conf_pos;
+
+typedef struct jh_conf_kv {
+    const char *key;
+    const char *value;
+    jh_conf_pos pos;
+} jh_conf_kv;
+
+typedef struct jh_conf_host {
+    int workers;               /* [host] workers = 2 (1..256) */
+    int64_t shutdown_timeout;  /* [host] shutdown_timeout = 30s */
+    const char *plugins_dir;   /* [host] plugins_dir, NULL if not set */
+    int log_format;            /* [host] log_format = logfmt | json */
+    int log_level;             /* [host] log_level = info */
+    jh_conf_pos pos;           /* of the [host] section, or file NULL */
+} jh_conf_host;
+
+typedef struct jh_conf_plugin {
+    const char *name;
+    jh_conf_kv *kv;            /* every key of the section, in file order */
+    size_t n_kv;
+    jh_conf_pos pos;           /* of the section header */
+} jh_conf_plugin;
+
+enum jh_sched_kind { JH_SCHED_NONE = 0, JH_SCHED_EVERY = 1, JH_SCHED_CRON = 2 };
+enum jh_concurrency { JH_CONC_FORBID = 0, JH_CONC_ALLOW = 1 };
+
+/* Bits of jh_conf_job.set: which keys the ini set explicitly, so values
+ * not set can be taken from the handler's defaults. */
+enum {
+    JH_JOB_SET_SCHEDULE = 1 << 0, /* every or cron */
+    JH_JOB_SET_TIMEZONE = 1 << 1,
+    JH_JOB_SET_JITTER = 1 << 2,
+    JH_JOB_SET_RUN_ON_START = 1 << 3,
+    JH_JOB_SET_CONCURRENCY = 1 << 4,
+    JH_JOB_SET_MAX_RUNNING = 1 << 5,
+    JH_JOB_SET_TIMEOUT = 1 << 6,
+    JH_JOB_SET_ENABLED = 1 << 7,
+};
+
+typedef struct jh_conf_job {
+    const char *name;
+    const char *plugin;        /* required */
+    const char *handler;       /* required */
+    int kind;                  /* JH_SCHED_*; NONE = take the handler's default */
+    int64_t every;             /* ns, kind == EVERY */
+    const char *cron;          /* kind == CRON; already validated */
+    const char *timezone;      /* NULL = host zone; already validated */
+    int64_t jitter;            /* ns, 0 = none */
+    int run_on_start;          /* default 0 */
+    int concurrency;           /* default JH_CONC_FORBID */
+    int max_running;           /* default 1; >1 only with allow */
+    int64_t timeout;           /* ns, 0 = none */
+    int enabled;               /* default 1 */
+    unsigned set;              /* JH_JOB_SET_* */
+    jh_conf_pos pos;           /* of the section header */
+    jh_conf_pos plugin_pos;    /* of the plugin = line */
+    jh_conf_pos handler_pos;   /* of the handler = line */
+} jh_conf_job;
+
+typedef struct jh_conf {
+    const char *dir;
+    jh_conf_host host;
+    jh_conf_plugin *plugins;   /* in file order */
+    size_t n_plugins;
+    jh_conf_job *jobs;         /* in file order */
+    size_t n_jobs;
+    /* private: arena that owns every string above */
+    void *arena_;
+} jh_conf;
+
+/* Read dir/ *.ini in name order (strcmp of file names; other files are
+ * ignored, a missing or empty directory is an empty configuration).
+ * Returns 0 or a negative code with the first error in *e. */
+int jh_conf_load_dir(const char *dir, jh_conf **out, jh_err *e);
+/* Same, from one in-memory ini text named `name` (for tests, embedding). */
+int jh_conf_load_string(const char *name, const char *text, jh_conf **out, jh_err *e);
+void jh_conf_free(jh_conf *c);
+
+const jh_conf_plugin *jh_conf_find_plugin(const jh_conf *c, const char *name);
+const jh_conf_kv *jh_conf_plugin_get(const jh_conf_plugin *p, const char *key);
+
+/* Check a [plugin] section against the keys the plugin declares:
+ * "conf.d/10-x.ini:4: [plugin report]: unknown key \"colour\" (report declares: title, limit)". */
+int jh_conf_check_plugin(const jh_conf_plugin *p, const jh_plugin_desc *d, jh_err *e);
+
+/* Deep equality of two plugin sections (same keys and values, any order);
+ * a reload keeps a plugin's loaded copy only if this holds and its file is
+ * unchanged. */
+int jh_conf_plugin_equal(const jh_conf_plugin *a, const jh_conf_plugin *b);
+
+#endif

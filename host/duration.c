@@ -1,0 +1,117 @@
+#include "duration.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define NS_PER_US 1000LL
+#define NS_PER_MS 1000000LL
+#define NS_PER_S 1000000000LL
+#define MAX_NS (100LL * 366 * 86400 * NS_PER_S)
+
+static const struct unit {
+    const char *name;
+    int64_t ns;
+} units[] = {
+    /* longest names first so "ms" is not read as "m" followed by "s" */
+    {"ns", 1}, {"us", NS_PER_US}, {"\xc2\xb5s", NS_PER_US}, {"ms", NS_PER_MS},
+    {"s", NS_PER_S}, {"m", 60 * NS_PER_S}, {"h", 3600 * NS_PER_S},
+    {"d", 86400 * NS_PER_S},
+};
+
+static const struct unit *match_unit(const char *p, size_t *len)
+{
+    const struct unit *best = NULL;
+    size_t best_len = 0;
+
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        size_t n = strlen(units[i].name);
+        if (n > best_len && strncmp(p, units[i].name, n) == 0) {
+            best = &units[i];
+            best_len = n;
+        }
+    }
+    *len = best_len;
+    return best;
+}
+
+int jh_duration_parse(const char *s, int allow_zero, int64_t *out_ns, jh_err *e)
+{
+    const char *p = s;
+    int64_t total = 0;
+
+    if (s == NULL || *s == '\0')
+        return jh_err_set(e, -EINVAL, "duration \"\": empty, expected e.g. 5s, 250ms, 1h30m");
+    if (strcmp(s, "0") == 0)
+        goto done;
+    while (*p != '\0') {
+        int64_t whole = 0, frac = 0, frac_scale = 1;
+        int digits = 0;
+        size_t ulen;
+        const struct unit *u;
+
+        while (*p >= '0' && *p <= '9') {
+            if (whole > MAX_NS)
+                goto too_big;
+            whole = whole * 10 + (*p++ - '0');
+            digits++;
+        }
+        if (*p == '.') {
+            p++;
+            while (*p >= '0' && *p <= '9') {
+                if (frac_scale < 1000000000LL) {
+                    frac = frac * 10 + (*p - '0');
+                    frac_scale *= 10;
+                }
+                p++;
+                digits++;
+            }
+        }
+        if (digits == 0)
+            return jh_err_set(e, -EINVAL,
+                              "duration \"%s\": expected a number at column %d",
+                              s, (int)(p - s) + 1);
+        u = match_unit(p, &ulen);
+        if (u == NULL)
+            return jh_err_set(e, -EINVAL,
+                              "duration \"%s\": expected a unit (ns, us, ms, s, m, h, d) at column %d",
+                              s, (int)(p - s) + 1);
+        p += ulen;
+        if (whole > MAX_NS / u->ns)
+            goto too_big;
+        total += whole * u->ns + (int64_t)((double)frac / (double)frac_scale * (double)u->ns);
+        if (total > MAX_NS)
+            goto too_big;
+    }
+done:
+    if (total == 0 && !allow_zero)
+        return jh_err_set(e, -EINVAL, "duration \"%s\": must be greater than zero", s);
+    *out_ns = total;
+    return 0;
+too_big:
+    return jh_err_set(e, -ERANGE, "duration \"%s\": longer than 100 years", s);
+}
+
+void jh_duration_format(int64_t ns, char *buf, size_t len)
+{
+    static const struct unit steps[] = {
+        {"d", 86400 * NS_PER_S}, {"h", 3600 * NS_PER_S}, {"m", 60 * NS_PER_S},
+        {"s", NS_PER_S}, {"ms", NS_PER_MS}, {"us", NS_PER_US}, {"ns", 1},
+    };
+    size_t off = 0;
+
+    if (ns <= 0) {
+        snprintf(buf, len, "0");
+        return;
+    }
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]) && ns > 0; i++) {
+        int64_t q = ns / steps[i].ns;
+        if (q == 0)
+            continue;
+        ns -= q * steps[i].ns;
+        int n = snprintf(buf + off, off < len ? len - off : 0, "%lld%s",
+                         (long long)q, steps[i].name);
+        if (n > 0)
+            off += (size_t)n;
+    }
+}
