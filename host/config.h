@@ -1,5 +1,5 @@
 /*
- * config.h - conf.d/*.ini, read in name order with inih, validated strictly.
+ * config.h - conf.d/ *.ini files, read in name order with inih, validated strictly.
  *
  * Sections: [host], [plugin NAME], [job NAME].  Every error carries
  * file:line ("conf.d/20-jobs.ini:14: [job report]: unknown key \"cronn\"").
@@ -83,6 +83,10 @@ typedef struct jh_conf_job {
     jh_conf_pos pos;           /* of the section header */
     jh_conf_pos plugin_pos;    /* of the plugin = line */
     jh_conf_pos handler_pos;   /* of the handler = line */
+    jh_conf_pos sched_pos;     /* of the every/cron line */
+    jh_conf_pos tz_pos;        /* of the timezone line */
+    int max_running_line;
+    unsigned seen;             /* private: keys seen, for duplicates */
 } jh_conf_job;
 
 typedef struct jh_conf {
@@ -92,8 +96,9 @@ typedef struct jh_conf {
     size_t n_plugins;
     jh_conf_job *jobs;         /* in file order */
     size_t n_jobs;
-    /* private: arena that owns every string above */
+    /* private: arena that owns every string above; [host] keys set */
     void *arena_;
+    jh_conf_pos host_set_[8];
 } jh_conf;
 
 /* Read dir/ *.ini in name order (strcmp of file names; other files are

@@ -41,6 +41,11 @@ int jh_cron_next(const jh_cron *c, int64_t after_ns, int64_t *next_ns);
 /* For `@every D`: returns 1 and sets *every_ns; otherwise returns 0. */
 int jh_cron_every(const jh_cron *c, int64_t *every_ns);
 
+/* The expression as given, and whether two parsed expressions are the same
+ * schedule (same text and zone): a reload keeps a job's phase only then. */
+const char *jh_cron_text(const jh_cron *c);
+int jh_cron_equal(const jh_cron *a, const jh_cron *b);
+
 /* The zone the expression is evaluated in. */
 const jh_tz *jh_cron_tz(const jh_cron *c);
 

@@ -19,7 +19,7 @@ struct jh_plugin;
 
 /* What every context of one host shares: set up once by the host. */
 typedef struct jh_host_env {
-    jh_log *log;
+    jh_logger *log;
     const jh_repo *repo;       /* lock/status/idem tables over `store` */
     jh_store *store;           /* backing in-process store */
     jh_now_fn now;             /* ns, CLOCK_REALTIME unless a test injects one */

@@ -30,8 +30,6 @@ void jh_err_prefix(jh_err *e, const char *fmt, ...)
     /* Truncation is acceptable here: a long message keeps its start. */
     size_t plen = strnlen(prefix, sizeof(prefix));
     memcpy(old, e->msg, sizeof(old));
-    if (plen + 2 >= sizeof(e->msg))
-        plen = sizeof(e->msg) - 3;
     memcpy(e->msg, prefix, plen);
     memcpy(e->msg + plen, ": ", 2);
     size_t rest = sizeof(e->msg) - plen - 3;

@@ -19,7 +19,7 @@
 
 #include "err.h"
 
-typedef struct jh_log jh_log;
+typedef struct jh_logger jh_logger;
 
 enum jh_log_format { JH_LOGFMT_LOGFMT = 0, JH_LOGFMT_JSON = 1 };
 
@@ -54,11 +54,11 @@ typedef struct jh_kv {
 #define JH_KV_RAWF(x) ((jh_kv){.key = NULL, .type = JH_KV_RAW, .v.s = (x)})
 
 /* fd is not closed by jh_log_free.  min_level is a JH_LOG_* level. */
-int jh_log_new(int fd, int format, int min_level, jh_log **out);
-void jh_log_free(jh_log *log);
-void jh_log_set_format(jh_log *log, int format);
-void jh_log_set_level(jh_log *log, int min_level);
-int jh_log_enabled(const jh_log *log, int level);
+int jh_log_new(int fd, int format, int min_level, jh_logger **out);
+void jh_log_free(jh_logger *log);
+void jh_log_set_format(jh_logger *log, int format);
+void jh_log_set_level(jh_logger *log, int min_level);
+int jh_log_enabled(const jh_logger *log, int level);
 
 /* Parse "logfmt"/"json" and "debug"/"info"/"warn"/"error". */
 int jh_log_parse_format(const char *s, int *out);
@@ -66,14 +66,14 @@ int jh_log_parse_level(const char *s, int *out);
 
 /* Write one event with n fields.  Never fails visibly (a failed write
  * is counted in jh_log_dropped()). */
-void jh_log_kv(jh_log *log, int level, const char *event, const jh_kv *kv, size_t n);
+void jh_log_kv(jh_logger *log, int level, const char *event, const jh_kv *kv, size_t n);
 
 /* Convenience: fields as a printf-style logfmt fragment. */
-void jh_log_f(jh_log *log, int level, const char *event, const char *fmt, ...)
+void jh_log_f(jh_logger *log, int level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-void jh_log_vf(jh_log *log, int level, const char *event, const jh_kv *kv,
+void jh_log_vf(jh_logger *log, int level, const char *event, const jh_kv *kv,
                size_t n, const char *fmt, va_list ap);
 
-uint64_t jh_log_dropped(const jh_log *log);
+uint64_t jh_log_dropped(const jh_logger *log);
 
 #endif

@@ -47,9 +47,18 @@ int jh_tz_from_local(const jh_tz *tz, int64_t local_sec, int64_t out[2]);
 
 /*
  * The first transition (offset change) strictly after utc_sec, or
- * INT64_MAX if none; *before/*after (may be NULL) get the offsets.
+ * INT64_MAX if none; *before and *after (may be NULL) get the offsets.
  */
 int64_t jh_tz_next_transition(const jh_tz *tz, int64_t utc_sec, int *before, int *after);
+
+/*
+ * The constant-offset period containing utc_sec: [*start, *end) with
+ * offset *off; *off_prev is the offset before *start and *off_next the one
+ * from *end on.  *start is INT64_MIN and *end INT64_MAX at the ends of
+ * time.  One binary search; the cron engine walks these periods.
+ */
+void jh_tz_segment(const jh_tz *tz, int64_t utc_sec, int64_t *start, int64_t *end, int *off,
+                   int *off_prev, int *off_next);
 
 /* Free every cached zone; only for leak checkers at process exit. */
 void jh_tz_cache_free(void);

@@ -1,0 +1,537 @@
+/*
+ * host.c - the embeddable host: configuration + plugins + scheduler on one
+ * libuv loop.  jobhostd's main() is a thin wrapper around it.
+ *
+ * Threads: everything here runs on the loop thread except host_exec(),
+ * which the scheduler calls on a worker.  host_exec() only reads the
+ * immutable jh_hjob it is given and the shared env (whose logger and store
+ * are thread-safe); the one thing it hands back besides the return code,
+ * a message attached with jh_fail(), goes through a small mutex-protected
+ * list keyed by run id (see msg_put/msg_take), because jh_run has no slot
+ * for it.
+ */
+#include "host.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "cron.h"
+#include "ctx.h"
+#include "log.h"
+#include "reload.h"
+#include "sched.h"
+#include "tz.h"
+
+struct run_msg {
+    uint64_t run_id;
+    struct run_msg *next;
+    char msg[];
+};
+
+struct jh_host {
+    uv_loop_t *loop;
+    char *conf_dir;
+    char *plugins_opt;        /* -p, or NULL */
+    int log_fd;
+    jh_host_env env;
+    jh_sched *sched;
+    jh_hstate st;             /* the running state */
+    jh_retired *retired;      /* former udata of updated jobs, see reload.h */
+    uv_timer_t reload_timer;  /* coalesces reload requests */
+    int reload_pending;
+    int reloading;
+    int stopping;
+    int started;
+    unsigned long reloads;
+    void (*stop_cb)(jh_host *, int, void *);
+    void *stop_arg;
+    /* messages attached by runs, until done() logs them */
+    pthread_mutex_t msg_lock;
+    atomic_size_t n_msgs;
+    struct run_msg *msgs;
+};
+
+static const char *const result_names[] = {"ok", "error", "timeout", "cancelled"};
+
+static int64_t realtime_ns(void *arg)
+{
+    struct timespec ts;
+
+    (void)arg;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- messages from runs --------------------------------------------- */
+
+static void msg_put(jh_host *h, uint64_t run_id, const char *msg)
+{
+    size_t len = strlen(msg);
+    struct run_msg *m = malloc(sizeof(*m) + len + 1);
+
+    if (m == NULL)
+        return; /* the run is still logged, without its message */
+    m->run_id = run_id;
+    memcpy(m->msg, msg, len + 1);
+    pthread_mutex_lock(&h->msg_lock);
+    m->next = h->msgs;
+    h->msgs = m;
+    atomic_fetch_add(&h->n_msgs, 1);
+    pthread_mutex_unlock(&h->msg_lock);
+}
+
+/* The message of run_id (caller frees), or NULL.  Lock-free when none. */
+static struct run_msg *msg_take(jh_host *h, uint64_t run_id)
+{
+    struct run_msg **pp, *m = NULL;
+
+    if (atomic_load(&h->n_msgs) == 0)
+        return NULL;
+    pthread_mutex_lock(&h->msg_lock);
+    for (pp = &h->msgs; *pp != NULL; pp = &(*pp)->next) {
+        if ((*pp)->run_id == run_id) {
+            m = *pp;
+            *pp = m->next;
+            atomic_fetch_sub(&h->n_msgs, 1);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&h->msg_lock);
+    return m;
+}
+
+/* ---- scheduler callbacks -------------------------------------------- */
+
+static jh_host *host_of(jh_hjob *j)
+{
+    return j->owner;
+}
+
+/* Worker thread. */
+static int host_exec(jh_run *run)
+{
+    jh_hjob *j = run->udata;
+    jh_host *h = host_of(j);
+    struct jh_ctx c;
+    int rc;
+
+    jh_ctx_init(&c, &h->env, j->plugin, j->name, j->handler->name, run->run_id,
+                run->scheduled, run->deadline, &run->cancel);
+    if (jh_log_enabled(h->env.log, JH_LOG_DEBUG)) {
+        jh_kv kv[] = {
+            JH_KV_S("job", j->name),
+            JH_KV_S("plugin", jh_plugin_name(j->plugin)),
+            JH_KV_S("handler", j->handler->name),
+            JH_KV_U("run_id", run->run_id),
+            JH_KV_T("scheduled", run->scheduled),
+        };
+        jh_log_kv(h->env.log, JH_LOG_DEBUG, "run.start", kv, JH_COUNTOF(kv));
+    }
+    rc = j->handler->fn(&c);
+    if (c.errmsg[0] != '\0')
+        msg_put(h, run->run_id, c.errmsg);
+    jh_ctx_finish(&c);
+    return rc;
+}
+
+/* Loop thread. */
+static void host_done(jh_run *run)
+{
+    jh_hjob *j = run->udata;
+    jh_host *h = host_of(j);
+    struct run_msg *m = msg_take(h, run->run_id);
+    int res = run->result >= 0 && run->result <= JH_RUN_CANCELLED ? run->result : JH_RUN_ERROR;
+    const char *err = m ? m->msg : run->rc < 0 ? strerror(-run->rc) : NULL;
+    jh_kv kv[] = {
+        JH_KV_S("job", j->name),
+        JH_KV_S("plugin", jh_plugin_name(j->plugin)),
+        JH_KV_S("handler", j->handler->name),
+        JH_KV_U("run_id", run->run_id),
+        JH_KV_T("scheduled", run->scheduled),
+        JH_KV_T("started", run->started),
+        JH_KV_MSEC("duration_ms", run->finished - run->started),
+        JH_KV_S("result", result_names[res]),
+        JH_KV_S("error", err),
+    };
+
+    jh_log_kv(h->env.log, res == JH_RUN_OK ? JH_LOG_INFO : JH_LOG_WARN, "run.finish", kv,
+              JH_COUNTOF(kv) - (err == NULL));
+    free(m);
+    if (h->retired != NULL)
+        jh_retired_done(&h->retired, run);
+}
+
+static void host_skip(jh_sjob *sj, void *udata, int64_t scheduled, const char *reason)
+{
+    jh_hjob *j = udata;
+    jh_kv kv[] = {
+        JH_KV_S("job", j->name),
+        JH_KV_S("plugin", jh_plugin_name(j->plugin)),
+        JH_KV_S("handler", j->handler->name),
+        JH_KV_T("scheduled", scheduled),
+        JH_KV_S("reason", reason),
+    };
+
+    (void)sj;
+    jh_log_kv(host_of(j)->env.log, JH_LOG_INFO, "run.skip", kv, JH_COUNTOF(kv));
+}
+
+static void host_release(void *udata)
+{
+    jh_hjob_unref(udata);
+}
+
+static const jh_sched_ops host_ops = {
+    .exec = host_exec,
+    .done = host_done,
+    .skip = host_skip,
+    .release = host_release,
+};
+
+/* ---- lifecycle ------------------------------------------------------ */
+
+static void log_reload_failed(jh_host *h, const jh_err *e)
+{
+    jh_kv kv[] = {JH_KV_S("error", e->msg)};
+    jh_log_kv(h->env.log, JH_LOG_ERROR, "reload.failed", kv, JH_COUNTOF(kv));
+}
+
+static void reload_timer_cb(uv_timer_t *t)
+{
+    jh_host *h = t->data;
+    jh_err e;
+
+    h->reload_pending = 0;
+    jh_host_reload(h, &e); /* logs reload.ok / reload.failed itself */
+}
+
+static int env_open(jh_host *h, const jh_conf *conf, const jh_host_opts *o)
+{
+    int rc;
+
+    h->env.now = o->now ? o->now : realtime_ns;
+    h->env.now_arg = o->now_arg;
+    if ((rc = jh_log_new(h->log_fd, conf->host.log_format, conf->host.log_level,
+                         &h->env.log)) < 0)
+        return rc;
+    if ((rc = jh_store_new(o->now, o->now_arg, &h->env.store)) < 0)
+        return rc;
+    h->env.repo = jh_store_repo();
+    return 0;
+}
+
+static void host_free_env(jh_host *h)
+{
+    if (h->env.store != NULL)
+        jh_store_free(h->env.store);
+    if (h->env.log != NULL)
+        jh_log_free(h->env.log);
+    h->env.store = NULL;
+    h->env.log = NULL;
+}
+
+int jh_host_new(const jh_host_opts *o, jh_host **out, jh_err *e)
+{
+    jh_host *h = calloc(1, sizeof(*h));
+    jh_conf *conf = NULL;
+    jh_sched_opts so;
+    char *pdir = NULL;
+    int rc;
+
+    if (h == NULL)
+        return jh_err_set(e, -ENOMEM, "out of memory");
+    pthread_mutex_init(&h->msg_lock, NULL);
+    h->loop = o->loop;
+    h->log_fd = o->log_fd > 0 ? o->log_fd : 2;
+    h->conf_dir = strdup(o->conf_dir ? o->conf_dir : "conf.d");
+    h->plugins_opt = o->plugins_dir ? strdup(o->plugins_dir) : NULL;
+    if (h->conf_dir == NULL || (o->plugins_dir && h->plugins_opt == NULL)) {
+        rc = jh_err_set(e, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = jh_conf_load_dir(h->conf_dir, &conf, e)) < 0)
+        goto fail;
+    if ((rc = env_open(h, conf, o)) < 0) {
+        jh_err_set(e, rc, "cannot set up logging and store: %s", strerror(-rc));
+        goto fail_conf;
+    }
+    memset(&so, 0, sizeof(so));
+    so.loop = o->loop;
+    so.workers = conf->host.workers > 0 ? conf->host.workers : 2;
+    so.ops = &host_ops;
+    so.now = o->now;
+    so.now_arg = o->now_arg;
+    if ((rc = jh_sched_new(&so, &h->sched)) < 0) {
+        jh_err_set(e, rc, "cannot create the scheduler: %s", strerror(-rc));
+        goto fail_conf;
+    }
+    if ((pdir = jh_hstate_plugins_dir(h->conf_dir, conf, h->plugins_opt)) == NULL) {
+        rc = jh_err_set(e, -ENOMEM, "out of memory");
+        goto fail_conf;
+    }
+    rc = jh_hstate_build(conf, pdir, NULL, &h->env, h, &h->st, e);
+    conf = NULL; /* owned by the state now, or freed */
+    free(pdir);
+    if (rc < 0)
+        goto fail;
+    uv_timer_init(h->loop, &h->reload_timer);
+    h->reload_timer.data = h;
+    *out = h;
+    return 0;
+fail_conf:
+    jh_conf_free(conf);
+fail:
+    jh_host_free(h);
+    return rc;
+}
+
+/* The jobs go to the scheduler only now, once it runs: what was built in
+ * jh_host_new() (or a reload before start) is committed as a whole. */
+int jh_host_start(jh_host *h)
+{
+    jh_diff_counts dc;
+    int rc = jh_sched_start(h->sched);
+
+    if (rc < 0)
+        return rc;
+    h->started = 1;
+    if ((rc = jh_hstate_commit(h->sched, NULL, &h->st, &h->retired, &dc)) < 0)
+        return rc;
+    jh_kv kv[] = {
+        JH_KV_U("jobs", h->st.n_jobs),
+        JH_KV_U("plugins", h->st.n_plugins),
+        JH_KV_I("workers", h->st.conf->host.workers),
+        JH_KV_S("conf_dir", h->conf_dir),
+        JH_KV_S("plugins_dir", h->st.plugins_dir),
+    };
+    jh_log_kv(h->env.log, JH_LOG_INFO, "host.ready", kv, JH_COUNTOF(kv));
+    return 0;
+}
+
+int jh_host_reload(jh_host *h, jh_err *e)
+{
+    jh_conf *conf = NULL;
+    jh_hstate next;
+    jh_diff_counts dc;
+    char *pdir;
+    int rc;
+
+    h->reloads++;
+    if (h->stopping)
+        return jh_err_set(e, -ECANCELED, "host is stopping");
+    h->reloading = 1;
+    if ((rc = jh_conf_load_dir(h->conf_dir, &conf, e)) < 0)
+        goto failed;
+    if ((pdir = jh_hstate_plugins_dir(h->conf_dir, conf, h->plugins_opt)) == NULL) {
+        jh_conf_free(conf);
+        rc = jh_err_set(e, -ENOMEM, "out of memory");
+        goto failed;
+    }
+    rc = jh_hstate_build(conf, pdir, &h->st, &h->env, h, &next, e);
+    free(pdir);
+    if (rc < 0)
+        goto failed;
+    /* Validated: from here on the new state is committed. */
+    if (next.conf->host.workers != h->st.conf->host.workers) {
+        /* The pool is sized at start; say so rather than ignore it quietly. */
+        jh_kv kv[] = {
+            JH_KV_I("workers", h->st.conf->host.workers),
+            JH_KV_I("configured", next.conf->host.workers),
+            JH_KV_S("msg", "[host] workers takes effect at the next start"),
+        };
+        jh_log_kv(h->env.log, JH_LOG_WARN, "reload.note", kv, JH_COUNTOF(kv));
+    }
+    if (next.conf->host.log_format != h->st.conf->host.log_format)
+        jh_log_set_format(h->env.log, next.conf->host.log_format);
+    if (next.conf->host.log_level != h->st.conf->host.log_level)
+        jh_log_set_level(h->env.log, next.conf->host.log_level);
+    memset(&dc, 0, sizeof(dc));
+    if (h->started)
+        rc = jh_hstate_commit(h->sched, &h->st, &next, &h->retired, &dc);
+    jh_hstate_release(&h->st);
+    h->st = next;
+    {
+        jh_kv kv[] = {
+            JH_KV_U("added", dc.added),
+            JH_KV_U("removed", dc.removed),
+            JH_KV_U("changed", dc.changed),
+            JH_KV_U("unchanged", dc.unchanged),
+            JH_KV_U("jobs", h->st.n_jobs),
+            JH_KV_U("plugins", h->st.n_plugins),
+        };
+        jh_log_kv(h->env.log, JH_LOG_INFO, "reload.ok", kv, JH_COUNTOF(kv));
+    }
+    h->reloading = 0;
+    if (rc < 0)
+        return jh_err_set(e, rc, "reload: scheduler refused a job: %s", strerror(-rc));
+    return 0;
+failed:
+    log_reload_failed(h, e);
+    h->reloading = 0;
+    return rc;
+}
+
+void jh_host_request_reload(jh_host *h)
+{
+    /* A pending reload already covers this request; one running now does
+     * not (it may have read the files already), but since reloads run on
+     * this thread a request can only arrive between two of them. */
+    if (h->stopping || h->reload_pending)
+        return;
+    h->reload_pending = 1;
+    uv_timer_start(&h->reload_timer, reload_timer_cb, 0, 0);
+}
+
+unsigned long jh_host_reloads(const jh_host *h)
+{
+    return h->reloads;
+}
+
+static void sched_stopped(jh_sched *s, int left, void *arg)
+{
+    jh_host *h = arg;
+
+    (void)s;
+    /* Drop every job (the scheduler releases its references once no run
+     * is in flight) and every plugin: fini runs for each copy nothing of
+     * which still runs. */
+    for (size_t i = 0; i < h->st.n_jobs; i++)
+        if (h->st.jobs[i]->sjob != NULL)
+            jh_sched_remove(h->sched, h->st.jobs[i]->sjob);
+    jh_hstate_release(&h->st);
+    jh_kv kv[] = {JH_KV_I("abandoned", left)};
+    jh_log_kv(h->env.log, JH_LOG_INFO, "host.stop", kv, JH_COUNTOF(kv));
+    if (h->stop_cb)
+        h->stop_cb(h, left, h->stop_arg);
+}
+
+void jh_host_stop(jh_host *h, void (*cb)(jh_host *, int, void *), void *arg)
+{
+    h->stopping = 1;
+    h->stop_cb = cb;
+    h->stop_arg = arg;
+    uv_timer_stop(&h->reload_timer);
+    h->reload_pending = 0;
+    jh_sched_stop(h->sched, h->st.conf ? h->st.conf->host.shutdown_timeout : 0, sched_stopped,
+                  h);
+}
+
+static void host_free_cb(uv_handle_t *hd)
+{
+    jh_host *h = hd->data;
+
+    free(h);
+}
+
+void jh_host_free(jh_host *h)
+{
+    struct run_msg *m;
+
+    if (h == NULL)
+        return;
+    if (h->sched != NULL)
+        jh_sched_free(h->sched);
+    jh_retired_clear(&h->retired);
+    jh_hstate_release(&h->st);
+    while ((m = h->msgs) != NULL) {
+        h->msgs = m->next;
+        free(m);
+    }
+    pthread_mutex_destroy(&h->msg_lock);
+    host_free_env(h);
+    free(h->conf_dir);
+    free(h->plugins_opt);
+    if (h->reload_timer.loop != NULL) {
+        h->reload_timer.data = h;
+        uv_close((uv_handle_t *)&h->reload_timer, host_free_cb);
+    } else {
+        free(h);
+    }
+}
+
+/* ---- --check -------------------------------------------------------- */
+
+static void check_print(const jh_hstate *st, int64_t now, FILE *out)
+{
+    int wj = 3, wp = 6, wh = 7, ws = 8;
+    char desc[512], next[64];
+    const jh_tz *host_tz = NULL;
+
+    jh_tz_get(NULL, &host_tz, NULL);
+    for (size_t i = 0; i < st->n_plugins; i++) {
+        const jh_plugin_desc *d = jh_plugin_desc_of(st->plugins[i].plugin);
+        fprintf(out, "plugin %s %s (%s, ABI %u.%u)\n", d->name, d->version ? d->version : "",
+                st->plugins[i].path, (unsigned)d->abi_major, (unsigned)d->abi_minor);
+    }
+    for (size_t i = 0; i < st->n_jobs; i++) {
+        const jh_hjob *j = st->jobs[i];
+        int l;
+        jh_hjob_describe(j, desc, sizeof(desc));
+        if ((l = (int)strlen(j->name)) > wj) wj = l;
+        if ((l = (int)strlen(jh_plugin_name(j->plugin))) > wp) wp = l;
+        if ((l = (int)strlen(j->handler->name)) > wh) wh = l;
+        if ((l = (int)strlen(desc)) > ws) ws = l;
+    }
+    fprintf(out, "%-*s  %-*s  %-*s  %-*s  %s\n", wj, "JOB", wp, "PLUGIN", wh, "HANDLER", ws,
+            "SCHEDULE", "NEXT");
+    for (size_t i = 0; i < st->n_jobs; i++) {
+        const jh_hjob *j = st->jobs[i];
+        int64_t t = jh_hjob_next(j, now);
+        jh_hjob_describe(j, desc, sizeof(desc));
+        if (t == INT64_MAX)
+            snprintf(next, sizeof(next), "%s", j->enabled ? "never" : "disabled");
+        else
+            jh_cron_format_time(j->cron ? jh_cron_tz(j->cron) : host_tz, t, next, sizeof(next));
+        fprintf(out, "%-*s  %-*s  %-*s  %-*s  %s\n", wj, j->name, wp, jh_plugin_name(j->plugin),
+                wh, j->handler->name, ws, desc, next);
+    }
+}
+
+int jh_host_check(const jh_host_opts *o, FILE *out, jh_err *e)
+{
+    const char *dir = o->conf_dir ? o->conf_dir : "conf.d";
+    jh_host_env env = {0};
+    jh_conf *conf = NULL;
+    jh_hstate st;
+    char *pdir = NULL;
+    int rc;
+
+    if ((rc = jh_conf_load_dir(dir, &conf, e)) < 0)
+        return rc;
+    env.now = o->now ? o->now : realtime_ns;
+    env.now_arg = o->now_arg;
+    env.repo = jh_store_repo();
+    /* Quiet: --check's output is the schedule; plugins' warnings still show. */
+    if ((rc = jh_log_new(o->log_fd > 0 ? o->log_fd : 2, conf->host.log_format,
+                         conf->host.log_level > JH_LOG_WARN ? conf->host.log_level : JH_LOG_WARN,
+                         &env.log)) < 0 ||
+        (rc = jh_store_new(o->now, o->now_arg, &env.store)) < 0) {
+        jh_conf_free(conf);
+        jh_err_set(e, rc, "cannot set up logging and store: %s", strerror(-rc));
+        goto out;
+    }
+    if ((pdir = jh_hstate_plugins_dir(dir, conf, o->plugins_dir)) == NULL) {
+        jh_conf_free(conf);
+        rc = jh_err_set(e, -ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = jh_hstate_build(conf, pdir, NULL, &env, NULL, &st, e)) < 0)
+        goto out;
+    fprintf(out, "configuration %s OK: %zu plugins, %zu jobs (plugins from %s)\n", dir,
+            st.n_plugins, st.n_jobs, pdir);
+    check_print(&st, env.now(env.now_arg), out);
+    fflush(out);
+    jh_hstate_release(&st);
+out:
+    free(pdir);
+    if (env.store != NULL)
+        jh_store_free(env.store);
+    if (env.log != NULL)
+        jh_log_free(env.log);
+    return rc;
+}

@@ -1,0 +1,748 @@
+/*
+ * reload.c - build a host state from disk, diff it against the running one.
+ *
+ * Job rules (README "Configuration"):
+ *   - every [job] names a loaded plugin and one of its handlers;
+ *   - a [job] that sets neither `every` nor `cron` takes its handler's
+ *     default schedule (and the handler's zone unless it sets `timezone`);
+ *     a handler with no default then is an error;
+ *   - each handler with a default schedule that no [job] names becomes the
+ *     implicit job "PLUGIN.HANDLER", so a .so dropped in with no ini runs;
+ *   - job names are unique (an implicit name taken by a [job] is an error).
+ * Plugin rules: *.so files in the plugins directory (hidden files skipped)
+ * are loaded in name order; two files declaring the same plugin name, or a
+ * [plugin NAME] section with no such plugin, are errors.
+ */
+#include "reload.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cron.h"
+#include "duration.h"
+#include "log.h"
+#include "tz.h"
+
+/* ---- plugin copies -------------------------------------------------- */
+
+static void log_plugin_event(const jh_host_env *env, const char *event, const char *name,
+                             const char *version, const char *file, const char *abi)
+{
+    if (env == NULL || env->log == NULL)
+        return;
+    jh_kv kv[] = {
+        JH_KV_S("plugin", name),
+        JH_KV_S("version", version),
+        JH_KV_S("file", file),
+        JH_KV_S("abi", abi),
+    };
+    jh_log_kv(env->log, JH_LOG_INFO, event, kv, JH_COUNTOF(kv) - (abi == NULL));
+}
+
+static jh_hcopy *hcopy_new(jh_plugin *p, const jh_host_env *env)
+{
+    jh_hcopy *c = malloc(sizeof(*c));
+
+    if (c == NULL)
+        return NULL;
+    atomic_init(&c->refs, 1);
+    c->plugin = p;
+    c->env = env;
+    return c;
+}
+
+static void hcopy_ref(jh_hcopy *c)
+{
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+}
+
+static void hcopy_unref(jh_hcopy *c)
+{
+    char name[80], version[80], file[4096];
+
+    if (c == NULL || atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    /* The strings live in the plugin: copy them before it goes. */
+    snprintf(name, sizeof(name), "%s", jh_plugin_name(c->plugin));
+    snprintf(version, sizeof(version), "%s",
+             jh_plugin_desc_of(c->plugin)->version ? jh_plugin_desc_of(c->plugin)->version : "");
+    snprintf(file, sizeof(file), "%s", jh_plugin_path(c->plugin));
+    jh_plugin_unref(c->plugin); /* the last reference: fini, dlclose */
+    log_plugin_event(c->env, "plugin.unload", name, version, file, NULL);
+    free(c);
+}
+
+/* ---- jobs ----------------------------------------------------------- */
+
+void jh_hjob_ref(jh_hjob *j)
+{
+    atomic_fetch_add_explicit(&j->refs, 1, memory_order_relaxed);
+}
+
+void jh_hjob_unref(jh_hjob *j)
+{
+    if (j == NULL || atomic_fetch_sub_explicit(&j->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    jh_cron_free(j->cron);
+    hcopy_unref(j->copy);
+    free(j->name);
+    free(j->cron_text);
+    free(j->tz_name);
+    free(j);
+}
+
+static int streq_null(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+/* Same plugin copy, handler and every scheduling key: nothing to do. */
+static int hjob_equal(const jh_hjob *a, const jh_hjob *b)
+{
+    return a->plugin == b->plugin && strcmp(a->handler->name, b->handler->name) == 0 &&
+           a->kind == b->kind && a->every == b->every &&
+           streq_null(a->cron_text, b->cron_text) && streq_null(a->tz_name, b->tz_name) &&
+           a->jitter == b->jitter && a->run_on_start == b->run_on_start &&
+           a->concurrency == b->concurrency && a->max_running == b->max_running &&
+           a->timeout == b->timeout && a->enabled == b->enabled;
+}
+
+void jh_hjob_describe(const jh_hjob *j, char *buf, size_t len)
+{
+    char d[64];
+
+    if (j->kind == JH_SCHED_EVERY) {
+        jh_duration_format(j->every, d, sizeof(d));
+        snprintf(buf, len, "every %s", d);
+    } else {
+        snprintf(buf, len, "cron %s%s%s%s", j->cron_text, j->tz_name ? " (" : "",
+                 j->tz_name ? j->tz_name : "", j->tz_name ? ")" : "");
+    }
+}
+
+int64_t jh_hjob_next(const jh_hjob *j, int64_t now_ns)
+{
+    int64_t next;
+
+    if (!j->enabled)
+        return INT64_MAX;
+    if (j->kind == JH_SCHED_EVERY)
+        return now_ns + j->every;
+    if (j->cron == NULL || jh_cron_next(j->cron, now_ns, &next) < 0)
+        return INT64_MAX;
+    return next;
+}
+
+static const char *where_file(const jh_conf_pos *pos)
+{
+    return pos->file ? pos->file : "(config)";
+}
+
+/*
+ * Resolve the schedule of a job: the ini's, else the handler's default.
+ * `pos` and `who` locate errors ("conf.d/x.ini:3: [job a]" or
+ * "plugins/x.so: handler \"h\"").
+ */
+static int hjob_schedule(jh_hjob *j, const jh_conf_job *cj, const char *who, jh_err *e)
+{
+    const jh_handler *h = j->handler;
+    const char *tz = NULL;
+    const jh_tz *zone;
+    int rc;
+
+    if (cj != NULL && cj->kind != JH_SCHED_NONE) {
+        j->kind = cj->kind;
+        j->every = cj->every;
+        if (cj->kind == JH_SCHED_CRON && (j->cron_text = strdup(cj->cron)) == NULL)
+            return jh_err_set(e, -ENOMEM, "%s: out of memory", who);
+        tz = cj->timezone;
+    } else if (h->every != NULL) {
+        j->kind = JH_SCHED_EVERY;
+        rc = jh_duration_parse(h->every, 0, &j->every, e);
+        if (rc < 0) {
+            jh_err_prefix(e, "%s: handler \"%s\" of %s: default every \"%s\"", who,
+                          h->name, jh_plugin_path(j->plugin), h->every);
+            return rc;
+        }
+    } else if (h->cron != NULL) {
+        j->kind = JH_SCHED_CRON;
+        if ((j->cron_text = strdup(h->cron)) == NULL)
+            return jh_err_set(e, -ENOMEM, "%s: out of memory", who);
+        tz = (cj != NULL && (cj->set & JH_JOB_SET_TIMEZONE)) ? cj->timezone : h->timezone;
+    } else {
+        return jh_err_set(e, -EINVAL,
+                          "%s: no schedule: set `every` or `cron` (handler \"%s\" of plugin "
+                          "\"%s\" declares no default)",
+                          who, h->name, jh_plugin_name(j->plugin));
+    }
+    if (tz != NULL && *tz != '\0' && (j->tz_name = strdup(tz)) == NULL)
+        return jh_err_set(e, -ENOMEM, "%s: out of memory", who);
+    if (j->kind != JH_SCHED_CRON)
+        return 0;
+    if ((rc = jh_tz_get(j->tz_name, &zone, e)) < 0 ||
+        (rc = jh_cron_parse(j->cron_text, zone, &j->cron, e)) < 0) {
+        jh_err_prefix(e, "%s", who);
+        return rc;
+    }
+    return 0;
+}
+
+static int hjob_new(jh_hplug *hp, const jh_handler *h, const jh_conf_job *cj, jh_hjob **out,
+                    jh_err *e)
+{
+    static uint64_t gen; /* loop thread only */
+    char who[512];
+    jh_hjob *j = calloc(1, sizeof(*j));
+    int rc = -ENOMEM;
+
+    if (j == NULL)
+        return jh_err_set(e, -ENOMEM, "out of memory");
+    atomic_init(&j->refs, 1);
+    j->gen = ++gen;
+    hcopy_ref(hp->copy);
+    j->copy = hp->copy;
+    j->plugin = hp->plugin;
+    j->handler = h;
+    if (cj != NULL) {
+        j->name = strdup(cj->name);
+        j->jitter = cj->jitter;
+        j->run_on_start = cj->run_on_start;
+        j->concurrency = cj->concurrency;
+        j->max_running = cj->max_running > 0 ? cj->max_running : 1;
+        j->timeout = cj->timeout;
+        j->enabled = cj->enabled;
+        snprintf(who, sizeof(who), "%s:%d: [job %s]", where_file(&cj->pos), cj->pos.line,
+                 cj->name);
+    } else {
+        size_t n = strlen(jh_plugin_name(hp->plugin)) + strlen(h->name) + 2;
+        if ((j->name = malloc(n)) != NULL)
+            snprintf(j->name, n, "%s.%s", jh_plugin_name(hp->plugin), h->name);
+        j->implicit = 1;
+        j->concurrency = JH_CONC_FORBID;
+        j->max_running = 1;
+        j->enabled = 1;
+        snprintf(who, sizeof(who), "%s: implicit job %s", hp->path, j->name ? j->name : "?");
+    }
+    if (j->name == NULL) {
+        jh_err_set(e, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = hjob_schedule(j, cj, who, e)) < 0)
+        goto fail;
+    *out = j;
+    return 0;
+fail:
+    jh_hjob_unref(j);
+    return rc;
+}
+
+/* ---- plugins -------------------------------------------------------- */
+
+char *jh_hstate_plugins_dir(const char *conf_dir, const jh_conf *conf, const char *opt)
+{
+    const char *d = conf ? conf->host.plugins_dir : NULL;
+    const char *slash;
+    char *out;
+
+    if (opt != NULL && *opt != '\0')
+        return strdup(opt);
+    if (d == NULL || *d == '\0')
+        return strdup("plugins");
+    if (d[0] == '/')
+        return strdup(d);
+    /* Relative to the directory holding the conf dir, so the same ini works
+     * whatever the daemon's working directory: conf.d -> ./plugins,
+     * /etc/jobhost/conf.d -> /etc/jobhost/plugins. */
+    slash = strrchr(conf_dir, '/');
+    while (slash != NULL && slash > conf_dir && slash[1] == '\0')
+        slash = memrchr(conf_dir, '/', (size_t)(slash - conf_dir));
+    if (slash == NULL)
+        return strdup(d);
+    size_t plen = (size_t)(slash - conf_dir) + 1, n = plen + strlen(d) + 1;
+    if ((out = malloc(n)) == NULL)
+        return NULL;
+    memcpy(out, conf_dir, plen);
+    strcpy(out + plen, d);
+    return out;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void free_names(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* dir/ *.so (regular files, not hidden) as full paths in name order. */
+static int scan_dir(const char *dir, char ***out, size_t *n_out, jh_err *e)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char **v = NULL, path[PATH_MAX];
+    size_t n = 0, cap = 0;
+    struct stat st;
+
+    if (d == NULL)
+        return jh_err_set(e, -errno, "plugins directory \"%s\": %s", dir, strerror(errno));
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (de->d_name[0] == '.' || len < 4 || strcmp(de->d_name + len - 3, ".so") != 0)
+            continue;
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
+            continue;
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            char **nv = realloc(v, cap * sizeof(*v));
+            if (nv == NULL)
+                goto nomem;
+            v = nv;
+        }
+        if ((v[n] = strdup(path)) == NULL)
+            goto nomem;
+        n++;
+    }
+    closedir(d);
+    if (n > 0)
+        qsort(v, n, sizeof(*v), cmp_str);
+    *out = v;
+    *n_out = n;
+    return 0;
+nomem:
+    closedir(d);
+    free_names(v, n);
+    return jh_err_set(e, -ENOMEM, "out of memory");
+}
+
+/* A missing section is the same as an empty one. */
+static int sections_equal(const jh_conf_plugin *a, const jh_conf_plugin *b)
+{
+    if (a == NULL || b == NULL) {
+        const jh_conf_plugin *o = a ? a : b;
+        return o == NULL || o->n_kv == 0;
+    }
+    return jh_conf_plugin_equal(a, b);
+}
+
+static jh_hcopy *find_reusable(const jh_hstate *old, const char *path, const jh_file_id *id,
+                               const jh_conf *conf)
+{
+    if (old == NULL)
+        return NULL;
+    for (size_t i = 0; i < old->n_plugins; i++) {
+        jh_plugin *p = old->plugins[i].plugin;
+        if (strcmp(old->plugins[i].path, path) != 0 ||
+            !jh_file_id_equal(jh_plugin_file_id(p), id))
+            continue;
+        if (sections_equal(jh_plugin_section(p), jh_conf_find_plugin(conf, jh_plugin_name(p))))
+            return old->plugins[i].copy;
+    }
+    return NULL;
+}
+
+static void log_plugin_load(const jh_host_env *env, const jh_plugin *p)
+{
+    const jh_plugin_desc *d = jh_plugin_desc_of(p);
+    char abi[32];
+
+    snprintf(abi, sizeof(abi), "%u.%u", (unsigned)d->abi_major, (unsigned)d->abi_minor);
+    log_plugin_event(env, "plugin.load", jh_plugin_name(p), d->version ? d->version : "",
+                     jh_plugin_path(p), abi);
+}
+
+/* Open, check the [plugin] keys and init a new copy of `path`. */
+static int load_one(const char *path, const jh_conf *conf, const jh_host_env *env,
+                    jh_hcopy **out, jh_err *e)
+{
+    jh_plugin *p;
+    const jh_conf_plugin *sec;
+    int rc;
+
+    if ((rc = jh_plugin_open(path, &p, e)) < 0)
+        return rc;
+    sec = jh_conf_find_plugin(conf, jh_plugin_name(p));
+    if ((sec != NULL && (rc = jh_conf_check_plugin(sec, jh_plugin_desc_of(p), e)) < 0) ||
+        (rc = jh_plugin_init(p, sec, env, e)) < 0) {
+        jh_plugin_unref(p);
+        return rc;
+    }
+    if ((*out = hcopy_new(p, env)) == NULL) {
+        jh_plugin_unref(p);
+        return jh_err_set(e, -ENOMEM, "out of memory");
+    }
+    log_plugin_load(env, p);
+    return 0;
+}
+
+static const jh_hplug *find_plugin(const jh_hstate *st, const char *name)
+{
+    for (size_t i = 0; i < st->n_plugins; i++)
+        if (strcmp(jh_plugin_name(st->plugins[i].plugin), name) == 0)
+            return &st->plugins[i];
+    return NULL;
+}
+
+static void loaded_names(const jh_hstate *st, char *buf, size_t len)
+{
+    size_t off = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < st->n_plugins && off + 1 < len; i++)
+        off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
+                                jh_plugin_name(st->plugins[i].plugin));
+    if (st->n_plugins == 0)
+        snprintf(buf, len, "none");
+}
+
+static void handler_names(const jh_plugin *p, char *buf, size_t len)
+{
+    size_t off = 0, n = jh_plugin_n_handlers(p);
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && off + 1 < len; i++)
+        off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
+                                jh_plugin_handler_at(p, i)->name);
+    if (n == 0)
+        snprintf(buf, len, "none");
+}
+
+static int load_plugins(jh_hstate *st, const jh_hstate *old, const jh_host_env *env, jh_err *e)
+{
+    char **paths = NULL;
+    size_t n = 0;
+    int rc;
+
+    if ((rc = scan_dir(st->plugins_dir, &paths, &n, e)) < 0)
+        return rc;
+    if (n > 0 && (st->plugins = calloc(n, sizeof(*st->plugins))) == NULL) {
+        rc = jh_err_set(e, -ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        jh_hplug *hp = &st->plugins[i];
+        jh_file_id id;
+        const jh_hplug *dup;
+
+        if ((rc = jh_file_id_of(paths[i], &id, e)) < 0)
+            goto out;
+        hp->copy = find_reusable(old, paths[i], &id, st->conf);
+        if (hp->copy != NULL) {
+            hcopy_ref(hp->copy);
+            hp->reused = 1;
+        } else if ((rc = load_one(paths[i], st->conf, env, &hp->copy, e)) < 0) {
+            goto out;
+        }
+        hp->plugin = hp->copy->plugin;
+        hp->path = paths[i];
+        paths[i] = NULL;
+        st->n_plugins = i + 1;
+        dup = find_plugin(st, jh_plugin_name(hp->plugin));
+        if (dup != hp) {
+            rc = jh_err_set(e, -EEXIST, "%s and %s both declare plugin \"%s\"", dup->path,
+                            hp->path, jh_plugin_name(hp->plugin));
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    free_names(paths, n);
+    return rc;
+}
+
+/* A [plugin NAME] section must configure a loaded plugin. */
+static int check_sections(const jh_hstate *st, jh_err *e)
+{
+    char names[512];
+
+    for (size_t i = 0; i < st->conf->n_plugins; i++) {
+        const jh_conf_plugin *s = &st->conf->plugins[i];
+        if (find_plugin(st, s->name) != NULL)
+            continue;
+        loaded_names(st, names, sizeof(names));
+        return jh_err_set(e, -ENOENT, "%s:%d: [plugin %s]: no such plugin in %s (loaded: %s)",
+                          where_file(&s->pos), s->pos.line, s->name, st->plugins_dir, names);
+    }
+    return 0;
+}
+
+/* ---- the job set ---------------------------------------------------- */
+
+static int push_job(jh_hstate *st, size_t *cap, jh_hjob *j, jh_err *e)
+{
+    if (st->n_jobs == *cap) {
+        size_t ncap = *cap ? 2 * *cap : 16;
+        jh_hjob **nv = realloc(st->jobs, ncap * sizeof(*nv));
+        if (nv == NULL) {
+            jh_hjob_unref(j);
+            return jh_err_set(e, -ENOMEM, "out of memory");
+        }
+        st->jobs = nv;
+        *cap = ncap;
+    }
+    st->jobs[st->n_jobs++] = j;
+    return 0;
+}
+
+static int explicit_job(jh_hstate *st, const jh_conf_job *cj, size_t *cap, jh_err *e)
+{
+    const jh_hplug *hp = find_plugin(st, cj->plugin);
+    const jh_handler *h;
+    jh_hjob *j;
+    char names[512];
+    int rc;
+
+    if (hp == NULL) {
+        loaded_names(st, names, sizeof(names));
+        return jh_err_set(e, -ENOENT, "%s:%d: [job %s]: unknown plugin \"%s\" (loaded: %s)",
+                          where_file(&cj->plugin_pos), cj->plugin_pos.line, cj->name,
+                          cj->plugin, names);
+    }
+    if ((h = jh_plugin_handler(hp->plugin, cj->handler)) == NULL) {
+        handler_names(hp->plugin, names, sizeof(names));
+        return jh_err_set(e, -ENOENT,
+                          "%s:%d: [job %s]: unknown handler \"%s\" in plugin \"%s\" "
+                          "(handlers: %s)",
+                          where_file(&cj->handler_pos), cj->handler_pos.line, cj->name,
+                          cj->handler, cj->plugin, names);
+    }
+    if ((rc = hjob_new((jh_hplug *)hp, h, cj, &j, e)) < 0)
+        return rc;
+    return push_job(st, cap, j, e);
+}
+
+static int handler_named(const jh_conf *c, const char *plugin, const char *handler)
+{
+    for (size_t i = 0; i < c->n_jobs; i++)
+        if (strcmp(c->jobs[i].plugin, plugin) == 0 && strcmp(c->jobs[i].handler, handler) == 0)
+            return 1;
+    return 0;
+}
+
+static int implicit_jobs(jh_hstate *st, size_t *cap, jh_err *e)
+{
+    for (size_t i = 0; i < st->n_plugins; i++) {
+        jh_hplug *hp = &st->plugins[i];
+        size_t n = jh_plugin_n_handlers(hp->plugin);
+        for (size_t k = 0; k < n; k++) {
+            const jh_handler *h = jh_plugin_handler_at(hp->plugin, k);
+            jh_hjob *j;
+            int rc;
+            if ((h->every == NULL && h->cron == NULL) ||
+                handler_named(st->conf, jh_plugin_name(hp->plugin), h->name))
+                continue;
+            if ((rc = hjob_new(hp, h, NULL, &j, e)) < 0 || (rc = push_job(st, cap, j, e)) < 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static int cmp_job(const void *a, const void *b)
+{
+    return strcmp((*(jh_hjob *const *)a)->name, (*(jh_hjob *const *)b)->name);
+}
+
+static int build_jobs(jh_hstate *st, jh_err *e)
+{
+    size_t cap = 0;
+    int rc;
+
+    for (size_t i = 0; i < st->conf->n_jobs; i++)
+        if ((rc = explicit_job(st, &st->conf->jobs[i], &cap, e)) < 0)
+            return rc;
+    if ((rc = implicit_jobs(st, &cap, e)) < 0)
+        return rc;
+    if (st->n_jobs > 1)
+        qsort(st->jobs, st->n_jobs, sizeof(*st->jobs), cmp_job);
+    for (size_t i = 1; i < st->n_jobs; i++) {
+        if (strcmp(st->jobs[i - 1]->name, st->jobs[i]->name) != 0)
+            continue;
+        /* [job] names are unique (config.c checks); so one is implicit. */
+        jh_hjob *imp = st->jobs[i]->implicit ? st->jobs[i] : st->jobs[i - 1];
+        return jh_err_set(e, -EEXIST,
+                          "job \"%s\": a [job] has the name of the implicit job of handler "
+                          "\"%s\" in %s; rename the [job] or name that handler in it",
+                          imp->name, imp->handler->name, jh_plugin_path(imp->plugin));
+    }
+    return 0;
+}
+
+int jh_hstate_build(jh_conf *conf, const char *plugins_dir, const jh_hstate *old,
+                   const jh_host_env *env, void *owner, jh_hstate *out, jh_err *e)
+{
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    out->conf = conf;
+    if ((out->plugins_dir = strdup(plugins_dir)) == NULL) {
+        rc = jh_err_set(e, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = load_plugins(out, old, env, e)) < 0 || (rc = check_sections(out, e)) < 0 ||
+        (rc = build_jobs(out, e)) < 0)
+        goto fail;
+    for (size_t i = 0; i < out->n_jobs; i++)
+        out->jobs[i]->owner = owner;
+    return 0;
+fail:
+    jh_hstate_release(out);
+    return rc;
+}
+
+void jh_hstate_release(jh_hstate *st)
+{
+    for (size_t i = 0; i < st->n_jobs; i++)
+        jh_hjob_unref(st->jobs[i]);
+    free(st->jobs);
+    for (size_t i = 0; i < st->n_plugins; i++) {
+        hcopy_unref(st->plugins[i].copy);
+        free(st->plugins[i].path);
+    }
+    free(st->plugins);
+    free(st->plugins_dir);
+    jh_conf_free(st->conf);
+    memset(st, 0, sizeof(*st));
+}
+
+/* ---- commit --------------------------------------------------------- */
+
+/* The scheduler's spec for j; the parsed cron moves to the scheduler. */
+static void spec_of(jh_hjob *j, jh_sched_spec *spec)
+{
+    memset(spec, 0, sizeof(*spec));
+    spec->kind = j->kind;
+    spec->every = j->every;
+    spec->cron = j->cron;
+    j->cron = NULL;
+    spec->jitter = j->jitter;
+    spec->jitter_key = j->name;
+    spec->run_on_start = j->run_on_start;
+    spec->concurrency = j->concurrency;
+    spec->max_running = j->max_running;
+    spec->timeout = j->timeout;
+    spec->enabled = j->enabled;
+}
+
+static int add_job(jh_sched *s, jh_hjob *j)
+{
+    jh_sched_spec spec;
+    int rc;
+
+    spec_of(j, &spec);
+    jh_hjob_ref(j); /* the scheduler's */
+    if ((rc = jh_sched_add(s, &spec, j, &j->sjob)) < 0) {
+        jh_cron_free(spec.cron); /* refused: not the scheduler's */
+        jh_hjob_unref(j);
+    }
+    return rc;
+}
+
+/*
+ * Both job lists are sorted by name: one merge pass.  An unchanged job
+ * keeps its running hjob (and so its timer and phase); a changed one is
+ * updated in place, which keeps the phase when only the plugin copy or
+ * non-schedule keys changed (jh_sched_update decides).
+ */
+void jh_retired_done(jh_retired **list, const jh_run *run)
+{
+    const jh_hjob *u = run->udata;
+
+    for (jh_retired **pp = list, *r; (r = *pp) != NULL;) {
+        if (r->sjob == run->job && u->gen <= r->job->gen && --r->pending == 0) {
+            *pp = r->next;
+            jh_hjob_unref(r->job);
+            free(r);
+        } else {
+            pp = &r->next;
+        }
+    }
+}
+
+void jh_retired_clear(jh_retired **list)
+{
+    for (jh_retired *r = *list, *nx; r != NULL; r = nx) {
+        nx = r->next;
+        jh_hjob_unref(r->job);
+        free(r);
+    }
+    *list = NULL;
+}
+
+/* The scheduler dropped `o` for a newer udata: release it now, or once the
+ * runs in flight that may use it are done. */
+static void retire(jh_retired **list, jh_hjob *o, int in_flight)
+{
+    jh_retired *r;
+
+    if (in_flight == 0) {
+        jh_hjob_unref(o);
+        return;
+    }
+    /* Out of memory: keep the reference for good rather than free what a
+     * run may still be using. */
+    if ((r = malloc(sizeof(*r))) == NULL)
+        return;
+    r->job = o;
+    r->sjob = o->sjob;
+    r->pending = in_flight;
+    r->next = *list;
+    *list = r;
+}
+
+int jh_hstate_commit(jh_sched *s, const jh_hstate *cur, jh_hstate *next, jh_retired **retired,
+                     jh_diff_counts *c)
+{
+    size_t i = 0, k = 0, nc = cur ? cur->n_jobs : 0;
+    int rc, first = 0;
+
+    memset(c, 0, sizeof(*c));
+    while (i < nc || k < next->n_jobs) {
+        jh_hjob *o = i < nc ? cur->jobs[i] : NULL;
+        jh_hjob *n = k < next->n_jobs ? next->jobs[k] : NULL;
+        int cmp = o == NULL ? 1 : n == NULL ? -1 : strcmp(o->name, n->name);
+        jh_sched_spec spec;
+
+        if (cmp < 0) {
+            jh_sched_remove(s, o->sjob);
+            c->removed++, i++;
+            continue;
+        }
+        if (cmp > 0) {
+            rc = add_job(s, n);
+            c->added++, k++;
+        } else if (hjob_equal(o, n)) {
+            jh_hjob_ref(o);
+            next->jobs[k] = o;
+            jh_hjob_unref(n);
+            c->unchanged++, i++, k++;
+            continue;
+        } else {
+            int in_flight = jh_sched_running(o->sjob);
+            spec_of(n, &spec);
+            jh_hjob_ref(n);
+            n->sjob = o->sjob;
+            if ((rc = jh_sched_update(s, o->sjob, &spec, n)) < 0) {
+                jh_cron_free(spec.cron);
+                jh_hjob_unref(n);
+            } else
+                retire(retired, o, in_flight);
+            c->changed++, i++, k++;
+        }
+        if (rc < 0 && first == 0)
+            first = rc;
+    }
+    return first;
+}

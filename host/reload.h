@@ -1,0 +1,152 @@
+/*
+ * reload.h - the host's state (configuration + loaded plugins + job set),
+ * built from disk as a whole and committed to the scheduler as a diff.
+ *
+ * Start-up, --check and every reload go through the same two steps:
+ *
+ *   jh_hstate_build()   read nothing but what it is given (a parsed conf),
+ *                      scan the plugins directory, reuse or load + init
+ *                      each plugin, resolve every job.  On any error it
+ *                      drops everything it created and returns the error:
+ *                      the caller's current state is never touched.
+ *   jh_hstate_commit()  diff the new job set against the running one by job
+ *                      name and apply it to the scheduler (add / update /
+ *                      remove).  Cannot fail for a reason the user can fix.
+ *
+ * Private to the host (host.c, reload.c, tests).
+ */
+#ifndef JH_RELOAD_H
+#define JH_RELOAD_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "ctx.h"
+#include "err.h"
+#include "plugin.h"
+#include "sched.h"
+
+/*
+ * The host's handle on one loaded plugin copy.  The host takes all its
+ * references on a copy through this wrapper, so it knows when the last one
+ * goes: it then drops its jh_plugin reference (fini, dlclose) and logs
+ * plugin.unload.
+ */
+typedef struct jh_hcopy {
+    atomic_int refs;
+    jh_plugin *plugin;          /* one reference */
+    const jh_host_env *env;
+} jh_hcopy;
+
+/*
+ * One job as the host knows it: the scheduler's udata.  Immutable once
+ * built, so worker threads read it without locks.  Reference counted: the
+ * state that lists it holds one reference and the scheduler one (dropped
+ * by the release callback once no run of it is in flight); the job holds
+ * one reference on its plugin copy, so a replaced copy lives until its
+ * last run has finished.
+ */
+typedef struct jh_hjob {
+    atomic_int refs;
+    char *name;
+    jh_hcopy *copy;             /* one reference */
+    jh_plugin *plugin;          /* copy->plugin */
+    const jh_handler *handler;  /* host-side copy inside plugin */
+    int implicit;               /* "PLUGIN.HANDLER", from a default schedule */
+    /* the resolved schedule (defaults applied), for diffs and --check */
+    int kind;                   /* JH_SCHED_EVERY or JH_SCHED_CRON */
+    int64_t every;
+    char *cron_text;
+    char *tz_name;              /* NULL = host zone */
+    int64_t jitter;
+    int run_on_start;
+    int concurrency;
+    int max_running;
+    int64_t timeout;
+    int enabled;
+    jh_cron *cron;              /* parsed; handed to the scheduler on add/update */
+    jh_sjob *sjob;              /* set once scheduled */
+    void *owner;                /* the host (jh_hstate_build's `owner`) */
+    uint64_t gen;               /* creation order, see jh_retired */
+} jh_hjob;
+
+/*
+ * A job's former udata after jh_sched_update().  Runs in flight keep the
+ * udata they started with, and the scheduler does not say when the last of
+ * them is done, so the host keeps the old hjob here with the number of runs
+ * of that job in flight when it was replaced: only those can use it (or an
+ * older one); later runs use newer hjobs, which have a higher gen.  Each
+ * done() of that job by a run whose udata is not newer counts one down; at
+ * zero the reference is dropped, so a replaced plugin copy is finalized
+ * right after its last run.
+ */
+typedef struct jh_retired {
+    jh_hjob *job;               /* the scheduler's former reference */
+    jh_sjob *sjob;
+    int pending;
+    struct jh_retired *next;
+} jh_retired;
+
+/* Call from the scheduler's done() (loop thread), after using run->udata. */
+void jh_retired_done(jh_retired **list, const jh_run *run);
+/* Drop every entry (once the scheduler has stopped). */
+void jh_retired_clear(jh_retired **list);
+
+typedef struct jh_hplug {
+    jh_hcopy *copy;             /* one reference */
+    jh_plugin *plugin;          /* copy->plugin */
+    char *path;
+    int reused;                 /* the same copy as in the previous state */
+} jh_hplug;
+
+typedef struct jh_hstate {
+    jh_conf *conf;              /* owned */
+    char *plugins_dir;
+    jh_hplug *plugins;          /* in file name order */
+    size_t n_plugins;
+    jh_hjob **jobs;             /* sorted by name; one reference each */
+    size_t n_jobs;
+} jh_hstate;
+
+typedef struct jh_diff_counts {
+    size_t added, removed, changed, unchanged;
+} jh_diff_counts;
+
+/*
+ * The plugins directory for `conf`: `opt` (the -p option) if given, else
+ * [host] plugins_dir (relative to the directory that contains the conf
+ * dir), else "plugins" (relative to the working directory).  Malloc'd.
+ */
+char *jh_hstate_plugins_dir(const char *conf_dir, const jh_conf *conf, const char *opt);
+
+/*
+ * Build a state from `conf` (ownership passes to *out on success, and is
+ * freed on failure).  `old` (may be NULL) offers plugin copies to reuse:
+ * same file identity and an equal [plugin] section.  New copies are
+ * initialised with `env` and logged as plugin.load.  Every job gets
+ * `owner` (the host) for the scheduler callbacks.
+ */
+int jh_hstate_build(jh_conf *conf, const char *plugins_dir, const jh_hstate *old,
+                   const jh_host_env *env, void *owner, jh_hstate *out, jh_err *e);
+
+/* Apply `next` to the scheduler against `cur` (NULL on first start).
+ * Jobs of `next` that equal a running one are replaced by it in `next`;
+ * the former udata of updated jobs go to *retired. */
+int jh_hstate_commit(jh_sched *s, const jh_hstate *cur, jh_hstate *next,
+                     jh_retired **retired, jh_diff_counts *counts);
+
+/* Drop the state's references (jobs, plugins) and free its config. */
+void jh_hstate_release(jh_hstate *st);
+
+void jh_hjob_ref(jh_hjob *j);
+void jh_hjob_unref(jh_hjob *j);
+
+/* "every 5s" / "cron 0 * * * * * (Europe/Paris)" into buf. */
+void jh_hjob_describe(const jh_hjob *j, char *buf, size_t len);
+
+/* Next planned fire from `now_ns` (jitter ignored), or INT64_MAX. */
+int64_t jh_hjob_next(const jh_hjob *j, int64_t now_ns);
+
+#endif
