@@ -765,7 +765,8 @@ int jh_conf_load_dir(const char *dir, jh_conf **out, jh_err *e)
         }
         n++;
     }
-    qsort(names, n, sizeof(*names), cmp_names);
+    if (n > 0)
+        qsort(names, n, sizeof(*names), cmp_names);
     if ((c = conf_new(dir)) == NULL) {
         rc = jh_err_set(e, -ENOMEM, "out of memory");
         goto out;

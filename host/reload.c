@@ -197,7 +197,7 @@ static int hjob_schedule(jh_hjob *j, const jh_conf_job *cj, const char *who, jh_
 static int hjob_new(jh_hplug *hp, const jh_handler *h, const jh_conf_job *cj, jh_hjob **out,
                     jh_err *e)
 {
-    static uint64_t gen; /* loop thread only */
+    static atomic_uint_fast64_t gen; /* shared by hosts on other loops */
     char who[512];
     jh_hjob *j = calloc(1, sizeof(*j));
     int rc = -ENOMEM;
@@ -205,7 +205,7 @@ static int hjob_new(jh_hplug *hp, const jh_handler *h, const jh_conf_job *cj, jh
     if (j == NULL)
         return jh_err_set(e, -ENOMEM, "out of memory");
     atomic_init(&j->refs, 1);
-    j->gen = ++gen;
+    j->gen = (uint64_t)atomic_fetch_add(&gen, 1) + 1;
     hcopy_ref(hp->copy);
     j->copy = hp->copy;
     j->plugin = hp->plugin;

@@ -786,13 +786,13 @@ int main(void)
     test_config_errors();
     test_check();
     test_firing();
-    test_coalesce();
     test_reload_plugins();
     test_reload_host_keys();
     test_inflight_old_code();
     test_phase();
     test_shutdown();
     test_many_reloads();
+    test_coalesce(); /* last: runs with an empty conf.d, no ini at all */
     uv_loop_close(loop);
     jh_tz_cache_free();
     return done_testing();
