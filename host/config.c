@@ -834,6 +834,15 @@ void jh_conf_free(jh_conf *c)
     free(c);
 }
 
+void jh_conf_drop_jobs(jh_conf *c)
+{
+    if (c == NULL)
+        return;
+    free(c->jobs);
+    c->jobs = NULL;
+    c->n_jobs = 0;
+}
+
 const jh_conf_plugin *jh_conf_find_plugin(const jh_conf *c, const char *name)
 {
     for (size_t i = 0; c != NULL && i < c->n_plugins; i++)

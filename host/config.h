@@ -109,6 +109,10 @@ int jh_conf_load_dir(const char *dir, jh_conf **out, jh_err *e);
 int jh_conf_load_string(const char *name, const char *text, jh_conf **out, jh_err *e);
 void jh_conf_free(jh_conf *c);
 
+/* Free the [job] array once its contents have been copied out (the host
+ * keeps a snapshot for [host] and [plugin] only): ~200 bytes a job. */
+void jh_conf_drop_jobs(jh_conf *c);
+
 const jh_conf_plugin *jh_conf_find_plugin(const jh_conf *c, const char *name);
 const jh_conf_kv *jh_conf_plugin_get(const jh_conf_plugin *p, const char *key);
 

@@ -118,6 +118,18 @@ static int check_range(const pctx *p, const char *at, int v)
 
 static void set_bits(jh_cron *c, int field, int lo, int hi, int step)
 {
+    if (step == 1 && field != F_DOW) {
+        /* a plain range is one mask: no loop over its values */
+        uint64_t m = (hi - lo == 63 ? ~0ULL : (1ULL << (hi - lo + 1)) - 1) << lo;
+        switch (field) {
+        case F_SEC: c->sec |= m; break;
+        case F_MIN: c->min |= m; break;
+        case F_HOUR: c->hour |= (uint32_t)m; break;
+        case F_DOM: c->dom |= (uint32_t)m; break;
+        case F_MON: c->mon |= (uint16_t)m; break;
+        }
+        return;
+    }
     for (int v = lo; v <= hi; v += step) {
         switch (field) {
         case F_SEC: c->sec |= 1ULL << v; break;

@@ -596,6 +596,9 @@ int jh_hstate_build(jh_conf *conf, const char *plugins_dir, const jh_hstate *old
         goto fail;
     for (size_t i = 0; i < out->n_jobs; i++)
         out->jobs[i]->owner = owner;
+    /* Jobs own copies of what they need; the snapshot keeps [host] and
+     * [plugin] sections only, so 100,000 jobs do not cost twice. */
+    jh_conf_drop_jobs(conf);
     return 0;
 fail:
     jh_hstate_release(out);

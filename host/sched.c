@@ -515,7 +515,8 @@ static void arm_timer(jh_sched *s)
     struct itimerspec its;
     int64_t at = INT64_MAX;
 
-    if (s->o.manual || s->closing)
+    /* Before start there is no timerfd: start arms it. */
+    if (s->o.manual || s->closing || !s->started)
         return;
     if (s->n > 0 && !s->stopping)
         at = s->heap[0]->due_mono;
