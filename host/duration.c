@@ -51,7 +51,8 @@ int jh_duration_parse(const char *s, int allow_zero, int64_t *out_ns, jh_err *e)
         const struct unit *u;
 
         while (*p >= '0' && *p <= '9') {
-            if (whole > MAX_NS)
+            /* checked before the multiply: 20 digits overflow int64 */
+            if (whole > MAX_NS / 10)
                 goto too_big;
             whole = whole * 10 + (*p++ - '0');
             digits++;

@@ -43,6 +43,7 @@ int main(void)
     ok(jh_duration_parse("250ms", 0, &ns, &e) == 0 && ns == 250000000LL, "250ms");
     ok(jh_duration_parse("1.5s", 0, &ns, &e) == 0 && ns == 1500000000LL, "1.5s");
     ok(jh_duration_parse("2d", 0, &ns, &e) == 0 && ns == 172800000000000LL, "2d");
+    is_int(jh_duration_parse("15908979382594897961s", 0, &ns, &e), -34, "20 digits: out of range, no overflow");
     is_int(jh_duration_parse("5", 0, &ns, &e), -22, "a bare number is refused");
     like(e.msg, "expected a unit", "and says a unit is expected");
     is_int(jh_duration_parse("0s", 0, &ns, &e), -22, "zero refused");
