@@ -144,11 +144,11 @@ int main(int argc, char **argv)
         }
         jh_sched_start(s);
         run_for(&loop, d);
+        finish(&loop, s); /* workers joined: lat[] is ours to read */
         long m = atomic_load(&nlat) < lat_cap ? atomic_load(&nlat) : lat_cap;
         qsort(lat, (size_t)m, sizeof(*lat), cmp64);
         printf("lateness jobs=%d seconds=%.0f runs=%ld p50_us=%.1f p99_us=%.1f max_us=%.1f\n", n,
                d, m, lat[m / 2] / 1e3, lat[(long)(m * 0.99)] / 1e3, lat[m - 1] / 1e3);
-        finish(&loop, s);
         free(lat);
     } else if (strcmp(mode, "memory") == 0) {
         int n = secs > 0 ? (int)secs : 100000;

@@ -148,15 +148,17 @@ static int put_i64(line *l, int64_t v)
     return put_u64(l, (uint64_t)v, 1);
 }
 
-/* ns -> "S.ffffff" (six decimals), floor semantics for negative values. */
+/* ns -> "S.ffffff" (six decimals, truncated to the microsecond); a
+ * negative value is printed as minus its magnitude, -1.5 s as -1.500000. */
 static int put_time(line *l, int64_t ns)
 {
-    int64_t us = jh_floordiv(ns, 1000);
-    int64_t s = jh_floordiv(us, 1000000);
+    uint64_t us = ns < 0 ? ((uint64_t)0 - (uint64_t)ns) / 1000 : (uint64_t)ns / 1000;
 
-    if (put_i64(l, s) < 0 || putc_(l, '.') < 0)
+    if (ns < 0 && putc_(l, '-') < 0)
         return -1;
-    return put_u64(l, (uint64_t)(us - s * 1000000), 6);
+    if (put_u64(l, us / 1000000, 1) < 0 || putc_(l, '.') < 0)
+        return -1;
+    return put_u64(l, us % 1000000, 6);
 }
 
 /* ns -> milliseconds with up to three decimals, trailing zeros trimmed
