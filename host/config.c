@@ -621,6 +621,14 @@ static int parse_text(jh_conf *c, const char *file, const char *text, name_set *
     p.plugins_by_name = *plugins;
     p.jobs_cap = *jobs_cap;
     p.plugins_cap = *plugins_cap;
+    /* Size the job array once from a count of headers: with 100,000 jobs,
+     * growing by doubling copies the array again and again. */
+    size_t headers = 0;
+    for (const char *q = strstr(text, "[job "); q != NULL; q = strstr(q + 5, "[job "))
+        headers++;
+    if (headers > 0 && grow_array((void **)&c->jobs, &p.jobs_cap, c->n_jobs + headers,
+                                  sizeof(*c->jobs)) < 0)
+        return jh_err_set(e, -ENOMEM, "out of memory");
     /* [host] keys may appear once in the whole configuration. */
     memcpy(p.host_set, c->host_set_, sizeof(p.host_set));
     rc = ini_parse_stream(reader, &p, on_key, &p);
