@@ -123,6 +123,24 @@ static int64_t ms_to_ns(int64_t ms)
     return ms > INT64_MAX / 1000000 ? INT64_MAX : ms * 1000000;
 }
 
+/*
+ * The lock owner token, made on first use so runs that take no lock pay
+ * nothing for it.  It must differ between any two contexts that ever exist
+ * (init contexts all have run id 0 and may reuse a stack address), and
+ * between hosts sharing a lock backend later: pid + run id + a process-wide
+ * sequence number.
+ */
+static const char *owner_of(struct jh_ctx *c)
+{
+    static atomic_ullong seq;
+
+    if (c->owner[0] == '\0')
+        snprintf(c->owner, sizeof(c->owner), "%ld-%llu-%llu", (long)getpid(),
+                 (unsigned long long)c->run_id,
+                 (unsigned long long)atomic_fetch_add(&seq, 1) + 1);
+    return c->owner;
+}
+
 static int held_index(const jh_ctx *c, const char *key)
 {
     for (int i = 0; i < c->n_locks; i++)
@@ -140,7 +158,7 @@ static int lock_acquire(jh_ctx *c, const char *key, int64_t ttl_ms)
         return -EINVAL;
     if (held_index(c, key) < 0 && c->n_locks == JH_CTX_MAX_LOCKS)
         return -ENOSPC; /* a run holding more than 8 locks is a bug */
-    rc = jh_store_lock_acquire(s, key, c->owner, ms_to_ns(ttl_ms));
+    rc = jh_store_lock_acquire(s, key, owner_of(c), ms_to_ns(ttl_ms));
     if (rc == 0 && held_index(c, key) < 0) {
         char *k = strdup(key);
         if (k == NULL) {
@@ -164,7 +182,7 @@ static int lock_release(jh_ctx *c, const char *key)
         free(c->locks[i]);
         c->locks[i] = c->locks[--c->n_locks];
     }
-    return jh_store_lock_release(s, key, c->owner);
+    return jh_store_lock_release(s, key, owner_of(c));
 }
 
 static int status_set(jh_ctx *c, const char *job, const char *value, int64_t ttl_ms)
@@ -222,16 +240,15 @@ void jh_ctx_init(struct jh_ctx *c, const jh_host_env *env, struct jh_plugin *p,
     c->deadline = deadline;
     c->cancel = cancel;
     c->state = p != NULL ? jh_plugin_state(p) : NULL;
-    /* The owner token must differ between runs and between hosts sharing a
-     * lock backend: pid + run id + the address of this context. */
-    snprintf(c->owner, sizeof(c->owner), "%ld-%llu-%llx", (long)getpid(),
-             (unsigned long long)run_id, (unsigned long long)(uintptr_t)c);
+    /* c->owner stays "" until the run first touches a lock (owner_of). */
 }
 
 void jh_ctx_finish(struct jh_ctx *c)
 {
     jh_store *s = store_of(c);
 
+    if (c == NULL)
+        return;
     for (int i = 0; i < c->n_locks; i++) {
         if (s != NULL)
             jh_store_lock_release(s, c->locks[i], c->owner);

@@ -40,7 +40,7 @@ struct jh_ctx {
     int64_t deadline;          /* ns, INT64_MAX = none */
     atomic_int *cancel;        /* owned by the scheduler's run; may be NULL */
     void *state;               /* plugin state (init: NULL until init returns) */
-    char owner[40];            /* lock owner token for this run */
+    char owner[64];            /* lock owner token, "" until first lock use */
     char *locks[JH_CTX_MAX_LOCKS]; /* held lock keys, released at end of run */
     int n_locks;
     char errmsg[JH_CTX_ERRMSG_MAX]; /* from jh_fail(), "" if none */

@@ -10,6 +10,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,21 +149,24 @@ static int put_i64(line *l, int64_t v)
     return put_u64(l, (uint64_t)v, 1);
 }
 
-/* ns -> "S.ffffff" (six decimals, truncated to the microsecond); a
- * negative value is printed as minus its magnitude, -1.5 s as -1.500000. */
+/* ns -> "S.ffffff" (six decimals, truncated toward zero to the
+ * microsecond, integer arithmetic only); a negative value is printed as
+ * minus its magnitude, -1.5 s as -1.500000, and -1 ns as 0.000000 (no -0).
+ * The magnitude is taken in uint64_t so INT64_MIN does not overflow. */
 static int put_time(line *l, int64_t ns)
 {
     uint64_t us = ns < 0 ? ((uint64_t)0 - (uint64_t)ns) / 1000 : (uint64_t)ns / 1000;
 
-    if (ns < 0 && putc_(l, '-') < 0)
+    if (ns < 0 && us != 0 && putc_(l, '-') < 0)
         return -1;
     if (put_u64(l, us / 1000000, 1) < 0 || putc_(l, '.') < 0)
         return -1;
     return put_u64(l, us % 1000000, 6);
 }
 
-/* ns -> milliseconds with up to three decimals, trailing zeros trimmed
- * (3100000 -> "3.1", 4000 -> "0.004", 2000000 -> "2"). */
+/* ns -> milliseconds with up to three decimals (whole microseconds,
+ * truncated toward zero), trailing zeros trimmed: 3100000 -> "3.1",
+ * 4000 -> "0.004", 2000000 -> "2", 999 -> "0", -1000 -> "-0.001". */
 static int put_ms(line *l, int64_t ns)
 {
     int64_t us = ns / 1000;
@@ -220,7 +224,9 @@ static int utf8_len(const unsigned char *s)
 }
 
 /* A string value, quoted and escaped as the format needs.  Invalid UTF-8
- * becomes U+FFFD so the output is always valid JSON / valid text. */
+ * becomes U+FFFD so the output is always valid JSON / valid text.
+ * Runs of plain printable ASCII (the common case: job names, results) are
+ * copied with one memcpy; only the bytes that need care go one by one. */
 static int put_str(line *l, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
@@ -232,8 +238,17 @@ static int put_str(line *l, const char *s, size_t n)
     if (quote && putc_(l, '"') < 0)
         return -1;
     while (p < end) {
-        unsigned char c = *p;
+        const unsigned char *run = p;
+        unsigned char c;
         int r = 0;
+
+        while (p < end && *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+            p++;
+        if (p > run && put(l, (const char *)run, (size_t)(p - run)) < 0)
+            return -1;
+        if (p == end)
+            break;
+        c = *p;
         if (c == '"' || c == '\\') {
             char e[2] = {'\\', (char)c};
             r = quote ? put(l, e, 2) : putc_(l, (char)c);
@@ -246,15 +261,14 @@ static int put_str(line *l, const char *s, size_t n)
             r = put_hex_escape(l, c);
             p++;
         } else {
-            int u = (size_t)(end - p) >= 4 || c < 0x80 ? utf8_len(p) : 0;
-            if (u == 0 && c >= 0x80 && (size_t)(end - p) < 4) {
-                /* near the end: copy into a padded buffer to validate */
-                unsigned char tmp[4] = {0, 0, 0, 0};
-                memcpy(tmp, p, (size_t)(end - p));
-                u = utf8_len(tmp);
-                if (u > end - p)
-                    u = 0;
-            }
+            /* Validate on a zero-padded copy so a sequence cut by the end
+             * of the value is never read past it. */
+            unsigned char tmp[4] = {0, 0, 0, 0};
+            size_t left = (size_t)(end - p);
+            int u;
+
+            memcpy(tmp, p, left < 4 ? left : 4);
+            u = utf8_len(tmp);
             if (u == 0) {
                 r = put(l, "\xef\xbf\xbd", 3);
                 p++;
@@ -402,7 +416,14 @@ static void put_kv(line *l, const jh_kv *kv)
         break;
     case JH_KV_DOUBLE: {
         char d[40];
-        int n = snprintf(d, sizeof(d), "%.6g", kv->v.d);
+        int n;
+
+        /* JSON has no inf or nan: those become null there. */
+        if (l->json && !isfinite(kv->v.d)) {
+            put(l, "null", 4);
+            break;
+        }
+        n = snprintf(d, sizeof(d), "%.6g", kv->v.d);
         put(l, d, n > 0 ? (size_t)n : 0);
         break;
     }

@@ -24,8 +24,10 @@ typedef struct jh_logger jh_logger;
 enum jh_log_format { JH_LOGFMT_LOGFMT = 0, JH_LOGFMT_JSON = 1 };
 
 /* Typed field.  JH_KV_TIME prints Unix seconds with six decimals
- * (1795294208.000412) from a ns value; JH_KV_MS prints a ns value as
- * milliseconds with one decimal or more (3.1); JH_KV_RAW is a
+ * (1795294208.000412, truncated to the microsecond) from a ns value;
+ * JH_KV_MS prints a ns value as milliseconds with up to three decimals,
+ * truncated to the microsecond, trailing zeros trimmed (3.1, 0.004, 2);
+ * JH_KV_RAW is a
  * user-supplied logfmt fragment ("rows=3 msg=\"a b\"") that is appended
  * as is in logfmt and split into fields in JSON. */
 enum jh_kv_type {

@@ -176,6 +176,7 @@ static int put(jh_store *s, int kind, const char *key, const char *value, int64_
         free((*pp)->value);
         (*pp)->value = v;
         (*pp)->expires = expiry(now, ttl);
+        sweep_some(s, now); /* (*pp) is live: the sweep cannot free it */
         return 0;
     }
     size_t klen = strlen(key);
@@ -307,6 +308,16 @@ int jh_store_processed_mark(jh_store *s, const char *message_id, int64_t ttl_ns)
     rc = put(s, K_IDEM, message_id, NULL, ttl_ns, now);
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+size_t jh_store_entries(jh_store *s)
+{
+    size_t n;
+
+    pthread_mutex_lock(&s->mu);
+    n = s->count;
+    pthread_mutex_unlock(&s->mu);
+    return n;
 }
 
 size_t jh_store_count(jh_store *s)

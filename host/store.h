@@ -37,7 +37,10 @@ int jh_store_status_get(jh_store *s, const char *job, char *buf, size_t len);
 int jh_store_processed_check(jh_store *s, const char *message_id);
 int jh_store_processed_mark(jh_store *s, const char *message_id, int64_t ttl_ns);
 
-/* Live entries (for tests and leak checks). */
+/* Live entries (for tests and leak checks); sweeps every expired one. */
 size_t jh_store_count(jh_store *s);
+/* Entries held, live or expired, without sweeping: shows what the lazy
+ * and amortised purges reclaim (tests). */
+size_t jh_store_entries(jh_store *s);
 
 #endif
