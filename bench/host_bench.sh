@@ -6,6 +6,8 @@
 #                         second); started - scheduled from the log: p50/p99/max
 #   memory [N]            N (100,000) jobs every 1 h: RSS per schedule, time
 #                         to host.ready, time for a reload that changes one job
+#   reload [N]            N (100,000) jobs every 1 h; SIGHUP after changing one
+#                         job's schedule in place: ms from SIGHUP to reload.ok
 #   idle [SECONDS]        one job an hour away: syscalls over SECONDS (strace -c)
 set -eu
 b=$(cd "${1:?BUILDDIR}" && pwd); mode=${2:-throughput}; arg=${3:-}
@@ -54,6 +56,21 @@ memory)
     awk -v n="$n" -v a="$base" -v r="$rss" -v t0="$t0" -v t1="$t1" -v r0="$r0" -v r1="$r1" 'BEGIN {
         printf "memory jobs=%d rss_kb=%d base_kb=%d bytes_per_schedule=%.0f startup_ms=%.0f reload_one_ms=%.0f\n",
             n, r, a, (r - a) * 1024 / n, (t1 - t0) * 1000, (r1 - r0) * 1000 }'
+    grep -o 'event=reload[.a-z]* .*' "$w/log" | head -1 ;;
+reload)
+    n=${arg:-100000}
+    jobs "$n" 1h > "$w/conf.d/jobs.ini"
+    "$b/jobhostd" -c "$w/conf.d" -p "$w/plugins" 2>"$w/log" & pid=$!
+    while ! grep -q host.ready "$w/log"; do sleep 0.01; done
+    # the same file with one job changed (j0: every 1h -> 2h); rename so the
+    # host never reads a half-written file
+    jobs "$n" 1h | awk 'NR == 7 && $0 == "every = 1h" { $0 = "every = 2h" } { print }' > "$w/new.ini"
+    mv "$w/new.ini" "$w/conf.d/jobs.ini"
+    r0=$(date +%s.%N); kill -HUP $pid
+    while ! grep -q 'reload.ok\|reload.failed' "$w/log"; do sleep 0.005; done
+    r1=$(date +%s.%N)
+    kill -TERM $pid; wait $pid || true
+    awk -v n="$n" -v r0="$r0" -v r1="$r1" 'BEGIN { printf "reload jobs=%d changed_one_ms=%.0f\n", n, (r1 - r0) * 1000 }'
     grep -o 'event=reload[.a-z]* .*' "$w/log" | head -1 ;;
 idle)
     s=${arg:-10}

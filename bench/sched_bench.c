@@ -20,7 +20,7 @@
 
 static jh_logger *logger;
 static atomic_long runs;
-static int64_t *lat;
+static int64_t *lat, *lat_fire;
 static atomic_long nlat;
 static long lat_cap;
 
@@ -34,7 +34,10 @@ static int exec_lat(jh_run *r)
 {
     long i = atomic_fetch_add(&nlat, 1);
     if (i < lat_cap)
+{
         lat[i] = r->started - r->scheduled;
+        lat_fire[i] = r->fired - r->scheduled;
+    }
     return 0;
 }
 
@@ -94,10 +97,22 @@ static void run_for(uv_loop_t *loop, double secs)
     uv_close((uv_handle_t *)&t, NULL);
 }
 
+static void on_stopped(jh_sched *s, int left, void *arg)
+{
+    (void)s;
+    (void)left;
+    *(int *)arg = 1;
+}
+
 static void finish(uv_loop_t *loop, jh_sched *s)
 {
-    jh_sched_stop(s, 1000000000, NULL, NULL);
-    uv_run(loop, UV_RUN_NOWAIT);
+    int stopped = 0;
+
+    /* Wait for the runs in flight: freeing with runs in flight abandons
+     * the scheduler's handles and the loop below would never end. */
+    jh_sched_stop(s, 10000000000LL, on_stopped, &stopped);
+    while (!stopped)
+        uv_run(loop, UV_RUN_ONCE);
     jh_sched_free(s);
     uv_run(loop, UV_RUN_DEFAULT);
 }
@@ -132,6 +147,7 @@ int main(int argc, char **argv)
         double d = secs > 0 ? secs : 30;
         lat_cap = (long)(n * (d + 2));
         lat = malloc(sizeof(*lat) * (size_t)lat_cap);
+        lat_fire = malloc(sizeof(*lat) * (size_t)lat_cap);
         ops.exec = exec_lat;
         jh_sched *s = make(&loop, &ops);
         char key[32];
@@ -149,7 +165,11 @@ int main(int argc, char **argv)
         qsort(lat, (size_t)m, sizeof(*lat), cmp64);
         printf("lateness jobs=%d seconds=%.0f runs=%ld p50_us=%.1f p99_us=%.1f max_us=%.1f\n", n,
                d, m, lat[m / 2] / 1e3, lat[(long)(m * 0.99)] / 1e3, lat[m - 1] / 1e3);
+        qsort(lat_fire, (size_t)m, sizeof(*lat), cmp64);
+        printf("  of which timer (fired - scheduled): p50_us=%.1f p99_us=%.1f max_us=%.1f\n",
+               lat_fire[m / 2] / 1e3, lat_fire[(long)(m * 0.99)] / 1e3, lat_fire[m - 1] / 1e3);
         free(lat);
+        free(lat_fire);
     } else if (strcmp(mode, "memory") == 0) {
         int n = secs > 0 ? (int)secs : 100000;
         jh_sched *s = make(&loop, &ops);

@@ -438,6 +438,7 @@ static run_priv *start_run(jh_sched *s, jh_sjob *j, int64_t scheduled, int64_t r
     r->run.udata = j->udata;
     r->run.run_id = ++s->run_seq;
     r->run.scheduled = scheduled;
+    r->run.fired = real;
     r->run.deadline = INT64_MAX;
     if (j->spec.timeout > 0) {
         r->run.deadline = real + j->spec.timeout;
@@ -590,8 +591,9 @@ static void replan_cron(jh_sched *s)
         jh_sjob *j = s->heap[i];
         if (j->spec.kind != JH_SCHED_CRON)
             continue;
-        if (j->next_real <= real) {
-            /* stepped forward over it: fire once, now */
+        if (j->next_real <= real && j->next_real != j->last_real) {
+            /* stepped forward over it: fire once, now (unless that time
+             * already fired and no later one could be planned) */
             j->due_mono = mono;
         } else {
             int64_t after = real > j->last_real ? real - 1 : j->last_real;
@@ -612,7 +614,7 @@ static void on_step(uv_poll_t *p, int status, int events)
 
     if (read(s->step_fd, &ticks, sizeof(ticks)) < 0 && errno == ECANCELED) {
         arm_step_detector(s);
-        replan_cron(s);
+        jh_sched_clock_stepped(s); /* the path t/sched_step.t drives */
     }
 }
 
@@ -873,6 +875,13 @@ void jh_sched_free(jh_sched *s)
     uv_close((uv_handle_t *)&s->tpoll, on_handle_closed);
     uv_close((uv_handle_t *)&s->spoll, on_handle_closed);
     uv_close((uv_handle_t *)&s->stop_timer, on_handle_closed);
+}
+
+void jh_sched_clock_stepped(jh_sched *s)
+{
+    if (s == NULL || s->closing)
+        return;
+    replan_cron(s);
 }
 
 void jh_sched_advance(jh_sched *s)

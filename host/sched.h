@@ -42,6 +42,7 @@ typedef struct jh_run {
     void *udata;          /* the job's udata when the run started */
     uint64_t run_id;      /* unique in this scheduler, from 1 */
     int64_t scheduled;    /* planned fire time, realtime ns */
+    int64_t fired;        /* when the loop handed it to a worker, realtime ns */
     int64_t started;      /* exec start, realtime ns */
     int64_t finished;     /* exec end, realtime ns */
     int64_t deadline;     /* realtime ns, INT64_MAX if no timeout */
@@ -119,6 +120,15 @@ void jh_sched_stop(jh_sched *s, int64_t timeout, void (*cb)(jh_sched *, int left
 /* After stop's callback (or before start): free everything.  Closing the
  * uv handles is asynchronous; run the loop once more after this. */
 void jh_sched_free(jh_sched *s);
+
+/*
+ * The wall clock was set: replan every cron job from the new wall time
+ * (policy in sched.c).  The scheduler calls this itself when its
+ * CLOCK_REALTIME cancel-on-set timerfd reports a clock set; it is public
+ * so that a test can inject opts.now, move it, and simulate the step
+ * without touching the system clock.  Loop thread only.
+ */
+void jh_sched_clock_stepped(jh_sched *s);
 
 /* Manual mode: fire everything due at now() and run it inline. */
 void jh_sched_advance(jh_sched *s);
