@@ -10,8 +10,8 @@
 set -eu
 cd "$(dirname "$0")"
 
-PKGS="build-essential autoconf automake pkg-config tzdata libuv1-dev libinih-dev"
-CHECK_PKGS="$PKGS valgrind"
+PKGS="build-essential autoconf automake pkg-config tzdata libuv1-dev libinih-dev libhiredis-dev libmariadb-dev librdkafka-dev"
+CHECK_PKGS="$PKGS valgrind redis-server mariadb-server"
 
 need() {
     missing=""

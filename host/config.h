@@ -37,6 +37,11 @@ typedef struct jh_conf_host {
     int workers;               /* [host] workers = 2 (1..256) */
     int64_t shutdown_timeout;  /* [host] shutdown_timeout = 30s */
     const char *plugins_dir;   /* [host] plugins_dir, NULL if not set */
+    const char *state_dir;     /* [host] state_dir, NULL if not set (the host
+                                * resolves it like plugins_dir: "state") */
+    int outbox_sync;           /* [host] outbox_sync = always | interval */
+    int64_t outbox_sync_interval; /* [host] outbox_sync_interval = 5ms */
+    int64_t event_max_bytes;   /* [host] event_max_bytes = 1048576 (1..64 MiB) */
     int log_format;            /* [host] log_format = logfmt | json */
     int log_level;             /* [host] log_level = info */
     jh_conf_pos pos;           /* of the [host] section, or file NULL */
@@ -44,10 +49,58 @@ typedef struct jh_conf_host {
 
 typedef struct jh_conf_plugin {
     const char *name;
-    jh_conf_kv *kv;            /* every key of the section, in file order */
+    jh_conf_kv *kv;            /* the plugin's own keys, in file order (the
+                                * host keys below are not in it) */
     size_t n_kv;
     jh_conf_pos pos;           /* of the section header */
+    /* Host keys of a [plugin] section: backends it binds by section name
+     * (NULL = none) and whether it loads at all. */
+    const char *mysql, *redis, *events;
+    jh_conf_pos mysql_pos, redis_pos, events_pos;
+    int enabled;               /* enabled = true (1) | false (0) | auto (-1):
+                                * auto loads it only when every service it
+                                * requires is bound */
 } jh_conf_plugin;
+
+/* [mysql NAME]: a MariaDB / MySQL server.  Timeouts in ns. */
+typedef struct jh_conf_mysql {
+    const char *name;
+    const char *host;          /* default "127.0.0.1" */
+    int port;                  /* default 3306 */
+    const char *socket;        /* unix socket; overrides host/port */
+    const char *user;          /* required */
+    const char *password;      /* from password_file / password_env; NULL =
+                                * none.  A secret: never logged or printed */
+    const char *database;      /* required */
+    const char *charset;       /* default "utf8mb4" */
+    int64_t connect_timeout;   /* default 5s */
+    int64_t read_timeout;      /* default 30s */
+    int64_t write_timeout;     /* default 30s */
+    jh_conf_pos pos;
+} jh_conf_mysql;
+
+/* [redis NAME] */
+typedef struct jh_conf_redis {
+    const char *name;
+    const char *host;          /* default "127.0.0.1" */
+    int port;                  /* default 6379 */
+    const char *socket;        /* unix socket; overrides host/port */
+    int db;                    /* default 0 */
+    const char *password;      /* password_file / password_env; secret */
+    const char *prefix;        /* key prefix, default "" */
+    int64_t connect_timeout;   /* default 2s */
+    int64_t timeout;           /* per command, default 2s */
+    jh_conf_pos pos;
+} jh_conf_redis;
+
+/* [kafka NAME]: brokers plus rdkafka.<property> = value pass-through. */
+typedef struct jh_conf_kafka {
+    const char *name;
+    const char *brokers;       /* required, "host:port,host:port" */
+    jh_conf_kv *props;         /* key without the "rdkafka." prefix */
+    size_t n_props;
+    jh_conf_pos pos;
+} jh_conf_kafka;
 
 enum jh_sched_kind { JH_SCHED_NONE = 0, JH_SCHED_EVERY = 1, JH_SCHED_CRON = 2 };
 enum jh_concurrency { JH_CONC_FORBID = 0, JH_CONC_ALLOW = 1 };
@@ -96,9 +149,15 @@ typedef struct jh_conf {
     size_t n_plugins;
     jh_conf_job *jobs;         /* in file order */
     size_t n_jobs;
+    jh_conf_mysql *mysql;      /* in file order */
+    size_t n_mysql;
+    jh_conf_redis *redis;
+    size_t n_redis;
+    jh_conf_kafka *kafka;      /* at most one (one producer per process) */
+    size_t n_kafka;
     /* private: arena that owns every string above; [host] keys set */
     void *arena_;
-    jh_conf_pos host_set_[8];
+    jh_conf_pos host_set_[16];
 } jh_conf;
 
 /* Read dir/ *.ini in name order (strcmp of file names; other files are
@@ -114,6 +173,14 @@ void jh_conf_free(jh_conf *c);
 void jh_conf_drop_jobs(jh_conf *c);
 
 const jh_conf_plugin *jh_conf_find_plugin(const jh_conf *c, const char *name);
+const jh_conf_mysql *jh_conf_find_mysql(const jh_conf *c, const char *name);
+const jh_conf_redis *jh_conf_find_redis(const jh_conf *c, const char *name);
+const jh_conf_kafka *jh_conf_find_kafka(const jh_conf *c, const char *name);
+/* Deep equality of two backend sections (a reload keeps the backend, and
+ * its open connections, when its section is unchanged). */
+int jh_conf_mysql_equal(const jh_conf_mysql *a, const jh_conf_mysql *b);
+int jh_conf_redis_equal(const jh_conf_redis *a, const jh_conf_redis *b);
+int jh_conf_kafka_equal(const jh_conf_kafka *a, const jh_conf_kafka *b);
 const jh_conf_kv *jh_conf_plugin_get(const jh_conf_plugin *p, const char *key);
 
 /* Check a [plugin] section against the keys the plugin declares:

@@ -13,6 +13,7 @@
 
 #include "jobhost.h"
 #include "log.h"
+#include "services.h"
 #include "store.h"
 
 struct jh_plugin;
@@ -22,6 +23,7 @@ typedef struct jh_host_env {
     jh_logger *log;
     const jh_repo *repo;       /* lock/status/idem tables over `store` */
     jh_store *store;           /* backing in-process store */
+    struct jh_events *events;  /* the host's outbox (+ Kafka); NULL in --check */
     jh_now_fn now;             /* ns, CLOCK_REALTIME unless a test injects one */
     void *now_arg;
 } jh_host_env;
@@ -43,13 +45,37 @@ struct jh_ctx {
     char owner[64];            /* lock owner token, "" until first lock use */
     char *locks[JH_CTX_MAX_LOCKS]; /* held lock keys, released at end of run */
     int n_locks;
+    struct jh_db_run *db_run;  /* db.c's per-run state, NULL until first use */
+    struct jh_redis_run *redis_run; /* redis.c's, likewise */
     char errmsg[JH_CTX_ERRMSG_MAX]; /* from jh_fail(), "" if none */
+    char lasterr[JH_CTX_ERRMSG_MAX]; /* last failed service call (jh_ctx_error) */
 };
+
+/* The backends of the context's plugin (NULL: none attached). */
+const jh_services *jh_ctx_services(const struct jh_ctx *c);
+/* Record why a service call failed (jh_last_error() shows it); returns
+ * `code` so callers can write `return jh_ctx_error(c, -EIO, "...")`. */
+int jh_ctx_error(struct jh_ctx *c, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/*
+ * 0 if the context's plugin declared `svc` (a JH_SVC_* bit) in its
+ * descriptor and the host bound a backend for it; else -ENOSYS with
+ * jh_ctx_error naming the plugin and what is missing.
+ */
+int jh_ctx_need(struct jh_ctx *c, unsigned svc);
+/* The host's clock for this context (ns). */
+int64_t jh_ctx_now(const struct jh_ctx *c);
+/* 0 while the run may go on; -ECANCELED or -ETIMEDOUT (with
+ * jh_ctx_error set naming `what`) once cancelled or past its deadline. */
+int jh_ctx_check(struct jh_ctx *c, const char *what);
 
 const jh_api *jh_api_table(void);
 
-/* The repository tables backed by the in-process store. */
+/* The repository tables backed by the in-process store (ABI 1.0 only). */
 const jh_repo *jh_store_repo(void);
+/* All tables: lock/status/idem (store, or redis when bound), db, redis,
+ * events.  What a running host hands to plugins. */
+const jh_repo *jh_full_repo(void);
 
 /* Initialise a context for a run or (job == NULL) for init/fini. */
 void jh_ctx_init(struct jh_ctx *c, const jh_host_env *env, struct jh_plugin *p,

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "cron.h"
 #include "ctx.h"
+#include "events.h"
 #include "log.h"
 #include "reload.h"
 #include "sched.h"
@@ -37,6 +38,11 @@ struct jh_host {
     uv_loop_t *loop;
     char *conf_dir;
     char *plugins_opt;        /* -p, or NULL */
+    char *state_dir;          /* resolved at start; the outbox is STATE/outbox */
+    char *state_opt;          /* -s, or NULL */
+    int64_t events_drain;     /* shutdown_timeout: runs + outbox drain share it */
+    int64_t stop_started;     /* realtime ns when stop began */
+    int abandoned;            /* stop left runs behind: keep what they use */
     int log_fd;
     jh_host_env env;
     jh_sched *sched;
@@ -133,8 +139,12 @@ static int host_exec(jh_run *run)
         jh_log_kv(h->env.log, JH_LOG_DEBUG, "run.start", kv, JH_COUNTOF(kv));
     }
     rc = j->handler->fn(&c);
+    /* A failing run with no message of its own reports the service call
+     * that failed ("db main: execute: ..."). */
     if (c.errmsg[0] != '\0')
         msg_put(h, run->run_id, c.errmsg);
+    else if (rc < 0 && c.lasterr[0] != '\0')
+        msg_put(h, run->run_id, c.lasterr);
     jh_ctx_finish(&c);
     return rc;
 }
@@ -221,8 +231,55 @@ static int env_open(jh_host *h, const jh_conf *conf, const jh_host_opts *o)
         return rc;
     if ((rc = jh_store_new(o->now, o->now_arg, &h->env.store)) < 0)
         return rc;
-    h->env.repo = jh_store_repo();
+    h->env.repo = jh_full_repo();
     return 0;
+}
+
+/* The events service: one per process, opened at start, kept across
+ * reloads (its settings need a restart, see kafka_changed). */
+static int events_open(jh_host *h, const jh_conf *conf, jh_err *e)
+{
+    jh_events_opts eo;
+
+    memset(&eo, 0, sizeof(eo));
+    eo.state_dir = h->state_dir;
+    eo.sync = conf->host.outbox_sync;
+    eo.sync_interval_ns = conf->host.outbox_sync_interval;
+    eo.max_bytes = (size_t)conf->host.event_max_bytes;
+    eo.kafka = conf->n_kafka > 0 ? &conf->kafka[0] : NULL;
+    eo.log = h->env.log;
+    return jh_events_new(&eo, &h->env.events, e);
+}
+
+static int streq0(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Settings of the events service that only a restart applies: the
+ * running host's (h->state_dir resolved, -s included) against `b`. */
+static const char *events_changed(const jh_host *h, const jh_conf *b, const char *state_opt)
+{
+    const jh_conf *a = h->st.conf;
+    const jh_conf_kafka *ka = a->n_kafka ? &a->kafka[0] : NULL;
+    const jh_conf_kafka *kb = b->n_kafka ? &b->kafka[0] : NULL;
+    char *sd;
+    int same;
+
+    if ((ka == NULL) != (kb == NULL) || (ka != NULL && !jh_conf_kafka_equal(ka, kb)))
+        return "[kafka]";
+    if ((sd = jh_hstate_state_dir(h->conf_dir, b, state_opt)) == NULL)
+        return "[host] state_dir (out of memory)";
+    same = streq0(sd, h->state_dir);
+    free(sd);
+    if (!same)
+        return "[host] state_dir";
+    if (a->host.outbox_sync != b->host.outbox_sync ||
+        a->host.outbox_sync_interval != b->host.outbox_sync_interval)
+        return "[host] outbox_sync";
+    if (a->host.event_max_bytes != b->host.event_max_bytes)
+        return "[host] event_max_bytes";
+    return NULL;
 }
 
 static void host_free_env(jh_host *h)
@@ -260,6 +317,13 @@ int jh_host_new(const jh_host_opts *o, jh_host **out, jh_err *e)
         jh_err_set(e, rc, "cannot set up logging and store: %s", strerror(-rc));
         goto fail_conf;
     }
+    if ((o->state_dir && (h->state_opt = strdup(o->state_dir)) == NULL) ||
+        (h->state_dir = jh_hstate_state_dir(h->conf_dir, conf, o->state_dir)) == NULL) {
+        rc = jh_err_set(e, -ENOMEM, "out of memory");
+        goto fail_conf;
+    }
+    if ((rc = events_open(h, conf, e)) < 0)
+        goto fail_conf;
     memset(&so, 0, sizeof(so));
     so.loop = o->loop;
     so.workers = conf->host.workers > 0 ? conf->host.workers : 2;
@@ -318,6 +382,7 @@ int jh_host_reload(jh_host *h, jh_err *e)
     jh_conf *conf = NULL;
     jh_hstate next;
     jh_diff_counts dc;
+    const char *what;
     char *pdir;
     int rc;
 
@@ -330,6 +395,13 @@ int jh_host_reload(jh_host *h, jh_err *e)
     if ((pdir = jh_hstate_plugins_dir(h->conf_dir, conf, h->plugins_opt)) == NULL) {
         jh_conf_free(conf);
         rc = jh_err_set(e, -ENOMEM, "out of memory");
+        goto failed;
+    }
+    if ((what = events_changed(h, conf, h->state_opt)) != NULL) {
+        jh_conf_free(conf);
+        free(pdir);
+        rc = jh_err_set(e, -EINVAL, "%s changed: the events service takes its settings at "
+                        "start only; restart jobhostd to apply them", what);
         goto failed;
     }
     rc = jh_hstate_build(conf, pdir, &h->st, &h->env, h, &next, e);
@@ -404,7 +476,20 @@ static void sched_stopped(jh_sched *s, int left, void *arg)
         if (h->st.jobs[i]->sjob != NULL)
             jh_sched_remove(h->sched, h->st.jobs[i]->sjob);
     jh_hstate_release(&h->st);
-    jh_kv kv[] = {JH_KV_I("abandoned", left)};
+    /* Plugins are gone, nothing sends any more: give delivery what is left
+     * of the shutdown budget; what it cannot deliver stays on disk. */
+    size_t undelivered = 0;
+    if (h->env.events != NULL && left == 0) {
+        int64_t spent = realtime_ns(NULL) - h->stop_started;
+        int64_t budget = h->events_drain - (spent > 0 ? spent : 0);
+        undelivered = jh_events_close(h->env.events, budget < 0 ? 0 : budget);
+        h->env.events = NULL;
+    }
+    /* With runs abandoned (left > 0) the events service stays open: those
+     * runs may still send, and every event they record before the process
+     * exits is durable.  jh_host_free() then leaves it alone too. */
+    h->abandoned = left > 0;
+    jh_kv kv[] = {JH_KV_I("abandoned", left), JH_KV_U("events_undelivered", undelivered)};
     jh_log_kv(h->env.log, JH_LOG_INFO, "host.stop", kv, JH_COUNTOF(kv));
     if (h->stop_cb)
         h->stop_cb(h, left, h->stop_arg);
@@ -417,8 +502,9 @@ void jh_host_stop(jh_host *h, void (*cb)(jh_host *, int, void *), void *arg)
     h->stop_arg = arg;
     uv_timer_stop(&h->reload_timer);
     h->reload_pending = 0;
-    jh_sched_stop(h->sched, h->st.conf ? h->st.conf->host.shutdown_timeout : 0, sched_stopped,
-                  h);
+    h->events_drain = h->st.conf ? h->st.conf->host.shutdown_timeout : 0;
+    h->stop_started = realtime_ns(NULL);
+    jh_sched_stop(h->sched, h->events_drain, sched_stopped, h);
 }
 
 static void host_free_cb(uv_handle_t *hd)
@@ -443,7 +529,12 @@ void jh_host_free(jh_host *h)
         free(m);
     }
     pthread_mutex_destroy(&h->msg_lock);
+    if (h->env.events != NULL && !h->abandoned) /* never started, or not stopped */
+        jh_events_close(h->env.events, 0);
+    h->env.events = NULL;
     host_free_env(h);
+    free(h->state_dir);
+    free(h->state_opt);
     free(h->conf_dir);
     free(h->plugins_opt);
     if (h->reload_timer.loop != NULL) {
@@ -505,7 +596,9 @@ int jh_host_check(const jh_host_opts *o, FILE *out, jh_err *e)
         return rc;
     env.now = o->now ? o->now : realtime_ns;
     env.now_arg = o->now_arg;
-    env.repo = jh_store_repo();
+    env.repo = jh_full_repo();
+    /* --check leaves the outbox alone (a running daemon owns it): events
+     * sent by a plugin's init fail with -ENOSYS here. */
     /* Quiet: --check's output is the schedule; plugins' warnings still show. */
     if ((rc = jh_log_new(o->log_fd > 0 ? o->log_fd : 2, conf->host.log_format,
                          conf->host.log_level > JH_LOG_WARN ? conf->host.log_level : JH_LOG_WARN,
@@ -533,5 +626,29 @@ out:
         jh_store_free(env.store);
     if (env.log != NULL)
         jh_log_free(env.log);
+    return rc;
+}
+
+int jh_host_outbox_dump(const jh_host_opts *o, FILE *out, jh_err *e)
+{
+    const char *dir = o->conf_dir ? o->conf_dir : "conf.d";
+    jh_conf *conf = NULL;
+    char *state = NULL, *obdir = NULL;
+    int rc;
+
+    if ((rc = jh_conf_load_dir(dir, &conf, e)) < 0)
+        return rc;
+    if ((state = jh_hstate_state_dir(dir, conf, o->state_dir)) == NULL ||
+        (obdir = malloc(strlen(state) + sizeof("/outbox"))) == NULL) {
+        rc = jh_err_set(e, -ENOMEM, "out of memory");
+        goto out;
+    }
+    strcpy(obdir, state);
+    strcat(obdir, "/outbox");
+    rc = jh_outbox_dump(obdir, out, e);
+out:
+    free(obdir);
+    free(state);
+    jh_conf_free(conf);
     return rc;
 }

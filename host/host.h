@@ -35,6 +35,7 @@ typedef struct jh_host jh_host;
 typedef struct jh_host_opts {
     const char *conf_dir;     /* default "conf.d" */
     const char *plugins_dir;  /* overrides [host] plugins_dir; default "plugins" */
+    const char *state_dir;    /* overrides [host] state_dir; default "state" */
     uv_loop_t *loop;          /* required */
     int log_fd;               /* where events go; <= 0 means 2 (stderr) */
     jh_now_fn now;            /* NULL = CLOCK_REALTIME */
@@ -74,5 +75,9 @@ void jh_host_free(jh_host *h);
 /* --check: validate configuration, load and init every plugin, print the
  * schedule to `out`, fini and unload.  Returns 0 or a negative code. */
 int jh_host_check(const jh_host_opts *opts, FILE *out, jh_err *e);
+
+/* --outbox-dump: print the events kept in the outbox of the state dir
+ * the options and configuration name.  Read only. */
+int jh_host_outbox_dump(const jh_host_opts *opts, FILE *out, jh_err *e);
 
 #endif

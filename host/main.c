@@ -37,14 +37,18 @@ struct daemon {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: jobhostd [-c|--conf-dir DIR] [-p|--plugins-dir DIR] [--check]\n"
+            "usage: jobhostd [-c|--conf-dir DIR] [-p|--plugins-dir DIR] [-s|--state-dir DIR]\n"
+            "                [--check | --outbox-dump]\n"
             "       jobhostd --cron-next 'EXPR' [--tz ZONE] [--from TIME] [-n N]\n"
             "       jobhostd --version | -h|--help\n"
             "\n"
             "  -c, --conf-dir DIR     configuration directory (*.ini), default conf.d\n"
             "  -p, --plugins-dir DIR  plugins directory (*.so); overrides [host] plugins_dir\n"
+            "  -s, --state-dir DIR    state directory (the event outbox); overrides\n"
+            "                         [host] state_dir, default state beside the conf dir\n"
             "      --check            validate the configuration, load and init every\n"
             "                         plugin, print the schedule, exit 0 or 1\n"
+            "      --outbox-dump      print the events kept in the outbox, exit\n"
             "      --cron-next EXPR   print the next fire times of a cron expression\n"
             "      --version          print the version and plugin ABI\n"
             "\n"
@@ -130,23 +134,27 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"conf-dir", required_argument, NULL, 'c'},
         {"plugins-dir", required_argument, NULL, 'p'},
+        {"state-dir", required_argument, NULL, 's'},
         {"check", no_argument, NULL, 'k'},
+        {"outbox-dump", no_argument, NULL, 'O'},
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     jh_host_opts opts = {.conf_dir = "conf.d", .log_fd = 2};
-    int check = 0, c, status;
+    int check = 0, dump = 0, c, status;
 
     /* --cron-next takes the rest of the line (it has options of its own). */
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--cron-next") == 0)
             return jh_cron_cli(argc - i - 1, argv + i + 1);
-    while ((c = getopt_long(argc, argv, "c:p:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:p:s:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': opts.conf_dir = optarg; break;
         case 'p': opts.plugins_dir = optarg; break;
+        case 's': opts.state_dir = optarg; break;
         case 'k': check = 1; break;
+        case 'O': dump = 1; break;
         case 'V':
             printf("jobhostd %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, JH_ABI_MAJOR,
                    JH_ABI_MINOR);
@@ -161,9 +169,14 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    if (check) {
+    if (check && dump) {
+        fprintf(stderr, "jobhostd: --check and --outbox-dump exclude each other\n");
+        return 2;
+    }
+    if (check || dump) {
         jh_err e = {0};
-        if (jh_host_check(&opts, stdout, &e) < 0) {
+        if ((check ? jh_host_check(&opts, stdout, &e) : jh_host_outbox_dump(&opts, stdout, &e)) <
+            0) {
             fprintf(stderr, "jobhostd: %s\n", e.msg);
             status = 1;
         } else {

@@ -46,6 +46,8 @@ struct jh_plugin {
     void *state;
     jh_conf_plugin *section;  /* own copy (one block), or NULL */
     const jh_host_env *env;
+    jh_services *svc;         /* backends bound by the host, or NULL */
+    void (*svc_release)(jh_services *svc);
 };
 
 /* ---- file identity --------------------------------------------------- */
@@ -445,6 +447,9 @@ static void destroy(jh_plugin *p)
 {
     if (p->initialized && p->desc.fini != NULL)
         run_fini(p);
+    /* After fini (which may still use its backends), before dlclose. */
+    if (p->svc != NULL && p->svc_release != NULL)
+        p->svc_release(p->svc);
     if (p->dl != NULL)
         dlclose(p->dl);
     /* Only now: while the copy was loaded its fd number was its name. */
@@ -520,7 +525,9 @@ static const char *put_str(char **w, const char *s)
 static jh_conf_plugin *copy_section(const jh_conf_plugin *s)
 {
     size_t kvs = s->n_kv * sizeof(jh_conf_kv);
-    size_t strs = str_size(s->name) + str_size(s->pos.file);
+    size_t strs = str_size(s->name) + str_size(s->pos.file) + str_size(s->mysql) +
+                  str_size(s->redis) + str_size(s->events) + str_size(s->mysql_pos.file) +
+                  str_size(s->redis_pos.file) + str_size(s->events_pos.file);
     jh_conf_plugin *c;
     char *w;
 
@@ -534,6 +541,12 @@ static jh_conf_plugin *copy_section(const jh_conf_plugin *s)
     w = (char *)c->kv + kvs;
     c->name = put_str(&w, s->name);
     c->pos.file = put_str(&w, s->pos.file);
+    c->mysql = put_str(&w, s->mysql);
+    c->redis = put_str(&w, s->redis);
+    c->events = put_str(&w, s->events);
+    c->mysql_pos.file = put_str(&w, s->mysql_pos.file);
+    c->redis_pos.file = put_str(&w, s->redis_pos.file);
+    c->events_pos.file = put_str(&w, s->events_pos.file);
     for (size_t i = 0; i < s->n_kv; i++) {
         c->kv[i] = s->kv[i];
         c->kv[i].key = put_str(&w, s->kv[i].key);
@@ -621,4 +634,15 @@ const jh_handler *jh_plugin_handler(const jh_plugin *p, const char *name)
         if (strcmp(p->handlers[i].name, name) == 0)
             return &p->handlers[i];
     return NULL;
+}
+
+void jh_plugin_set_services(jh_plugin *p, jh_services *svc, void (*release)(jh_services *svc))
+{
+    p->svc = svc;
+    p->svc_release = release;
+}
+
+const jh_services *jh_plugin_services(const jh_plugin *p)
+{
+    return p != NULL ? p->svc : NULL;
 }

@@ -40,6 +40,7 @@
 #include "config.h"
 #include "err.h"
 #include "jobhost.h"
+#include "services.h"
 
 typedef struct jh_plugin jh_plugin;
 struct jh_host_env; /* see ctx.h */
@@ -105,5 +106,13 @@ const char *jh_plugin_config(const jh_plugin *p, const char *key);
 const jh_handler *jh_plugin_handler(const jh_plugin *p, const char *name);
 size_t jh_plugin_n_handlers(const jh_plugin *p);
 const jh_handler *jh_plugin_handler_at(const jh_plugin *p, size_t i);
+
+/*
+ * Attach the backends the host bound to this copy (before init, which may
+ * use them).  The copy owns svc: `release` runs once, after fini, when the
+ * last reference goes.  NULL when none were attached.
+ */
+void jh_plugin_set_services(jh_plugin *p, jh_services *svc, void (*release)(jh_services *svc));
+const jh_services *jh_plugin_services(const jh_plugin *p);
 
 #endif

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backends.h"
 #include "cron.h"
 #include "duration.h"
 #include "log.h"
@@ -245,16 +246,15 @@ fail:
 
 /* ---- plugins -------------------------------------------------------- */
 
-char *jh_hstate_plugins_dir(const char *conf_dir, const jh_conf *conf, const char *opt)
+/* `d` relative to the directory that holds conf_dir (absolute d as is;
+ * unset d = `dflt` relative to the working directory). */
+static char *beside_conf(const char *conf_dir, const char *d, const char *dflt)
 {
-    const char *d = conf ? conf->host.plugins_dir : NULL;
     const char *slash;
     char *out;
 
-    if (opt != NULL && *opt != '\0')
-        return strdup(opt);
     if (d == NULL || *d == '\0')
-        return strdup("plugins");
+        return strdup(dflt);
     if (d[0] == '/')
         return strdup(d);
     /* Relative to the directory holding the conf dir, so the same ini works
@@ -271,6 +271,23 @@ char *jh_hstate_plugins_dir(const char *conf_dir, const jh_conf *conf, const cha
     memcpy(out, conf_dir, plen);
     strcpy(out + plen, d);
     return out;
+}
+
+char *jh_hstate_plugins_dir(const char *conf_dir, const jh_conf *conf, const char *opt)
+{
+    if (opt != NULL && *opt != '\0')
+        return strdup(opt);
+    return beside_conf(conf_dir, conf ? conf->host.plugins_dir : NULL, "plugins");
+}
+
+char *jh_hstate_state_dir(const char *conf_dir, const jh_conf *conf, const char *opt)
+{
+    if (opt != NULL && *opt != '\0')
+        return strdup(opt);
+    /* Unlike plugins_dir, the default too sits beside the conf dir: two
+     * hosts with their own conf dirs never share an outbox by accident. */
+    const char *d = conf != NULL && conf->host.state_dir != NULL ? conf->host.state_dir : "state";
+    return beside_conf(conf_dir, d, "state");
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -327,16 +344,8 @@ nomem:
     return jh_err_set(e, -ENOMEM, "out of memory");
 }
 
-/* A missing section is the same as an empty one. */
-static int sections_equal(const jh_conf_plugin *a, const jh_conf_plugin *b)
-{
-    if (a == NULL || b == NULL) {
-        const jh_conf_plugin *o = a ? a : b;
-        return o == NULL || o->n_kv == 0;
-    }
-    return jh_conf_plugin_equal(a, b);
-}
-
+/* The running copy of `path` if neither the file, nor its [plugin]
+ * section, nor the backend sections it binds changed. */
 static jh_hcopy *find_reusable(const jh_hstate *old, const char *path, const jh_file_id *id,
                                const jh_conf *conf)
 {
@@ -344,10 +353,15 @@ static jh_hcopy *find_reusable(const jh_hstate *old, const char *path, const jh_
         return NULL;
     for (size_t i = 0; i < old->n_plugins; i++) {
         jh_plugin *p = old->plugins[i].plugin;
+        const jh_conf_plugin *sec;
         if (strcmp(old->plugins[i].path, path) != 0 ||
             !jh_file_id_equal(jh_plugin_file_id(p), id))
             continue;
-        if (sections_equal(jh_plugin_section(p), jh_conf_find_plugin(conf, jh_plugin_name(p))))
+        sec = jh_conf_find_plugin(conf, jh_plugin_name(p));
+        /* A missing section equals an empty, enabled one with no
+         * bindings (jh_conf_plugin_equal). */
+        if (jh_conf_plugin_equal(jh_plugin_section(p), sec) &&
+            jh_backends_same(old->conf, conf, sec))
             return old->plugins[i].copy;
     }
     return NULL;
@@ -363,19 +377,65 @@ static void log_plugin_load(const jh_host_env *env, const jh_plugin *p)
                      jh_plugin_path(p), abi);
 }
 
-/* Open, check the [plugin] keys and init a new copy of `path`. */
-static int load_one(const char *path, const jh_conf *conf, const jh_host_env *env,
-                    jh_hcopy **out, jh_err *e)
+static void log_plugin_skip(const jh_host_env *env, const jh_plugin *p, const char *reason)
 {
+    jh_kv kv[] = {
+        JH_KV_S("plugin", jh_plugin_name(p)),
+        JH_KV_S("file", jh_plugin_path(p)),
+        JH_KV_S("reason", reason),
+    };
+    jh_log_kv(env->log, JH_LOG_INFO, "plugin.skip", kv, JH_COUNTOF(kv));
+}
+
+/* Keep an opened plugin that stays idle: its jobs are checked against it
+ * but not scheduled. */
+static int skip_plugin(jh_hstate *st, jh_plugin *p, const jh_host_env *env, const char *why,
+                       jh_err *e)
+{
+    jh_plugin **nv = realloc(st->skipped, (st->n_skipped + 1) * sizeof(*nv));
+
+    if (nv == NULL) {
+        jh_plugin_unref(p);
+        return jh_err_set(e, -ENOMEM, "out of memory");
+    }
+    st->skipped = nv;
+    st->skipped[st->n_skipped++] = p;
+    log_plugin_skip(env, p, why);
+    return 0;
+}
+
+/*
+ * Open, check the [plugin] keys, bind the backends and init a new copy of
+ * `path`.  *out stays NULL (and rc 0) when the section disables the plugin
+ * (enabled = false, or auto without the services it requires).
+ */
+static int load_one(jh_hstate *st, const jh_hstate *old, const char *path,
+                    const jh_host_env *env, jh_hcopy **out, jh_err *e)
+{
+    const jh_conf *conf = st->conf;
+    jh_services *svc = NULL;
     jh_plugin *p;
     const jh_conf_plugin *sec;
     int rc;
 
+    *out = NULL;
     if ((rc = jh_plugin_open(path, &p, e)) < 0)
         return rc;
     sec = jh_conf_find_plugin(conf, jh_plugin_name(p));
+    if (sec != NULL && sec->enabled == 0)
+        return skip_plugin(st, p, env, "enabled = false", e);
+    if (sec != NULL && sec->enabled < 0 &&
+        !jh_backends_satisfied(jh_plugin_desc_of(p)->requires, sec))
+        return skip_plugin(st, p, env, "enabled = auto and a service it requires is not bound",
+                           e);
     if ((sec != NULL && (rc = jh_conf_check_plugin(sec, jh_plugin_desc_of(p), e)) < 0) ||
-        (rc = jh_plugin_init(p, sec, env, e)) < 0) {
+        (rc = jh_backends_bind(st->backends, conf, old ? old->backends : NULL, p, sec,
+                               env->events, &svc, e)) < 0) {
+        jh_plugin_unref(p);
+        return rc;
+    }
+    jh_plugin_set_services(p, svc, jh_services_release);
+    if ((rc = jh_plugin_init(p, sec, env, e)) < 0) {
         jh_plugin_unref(p);
         return rc;
     }
@@ -392,6 +452,14 @@ static const jh_hplug *find_plugin(const jh_hstate *st, const char *name)
     for (size_t i = 0; i < st->n_plugins; i++)
         if (strcmp(jh_plugin_name(st->plugins[i].plugin), name) == 0)
             return &st->plugins[i];
+    return NULL;
+}
+
+static jh_plugin *find_skipped(const jh_hstate *st, const char *name)
+{
+    for (size_t i = 0; i < st->n_skipped; i++)
+        if (strcmp(jh_plugin_name(st->skipped[i]), name) == 0)
+            return st->skipped[i];
     return NULL;
 }
 
@@ -432,23 +500,34 @@ static int load_plugins(jh_hstate *st, const jh_hstate *old, const jh_host_env *
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        jh_hplug *hp = &st->plugins[i];
+        jh_hplug *hp;
         jh_file_id id;
         const jh_hplug *dup;
 
         if ((rc = jh_file_id_of(paths[i], &id, e)) < 0)
             goto out;
+        hp = &st->plugins[st->n_plugins];
         hp->copy = find_reusable(old, paths[i], &id, st->conf);
         if (hp->copy != NULL) {
             hcopy_ref(hp->copy);
             hp->reused = 1;
-        } else if ((rc = load_one(paths[i], st->conf, env, &hp->copy, e)) < 0) {
+            /* Its backends stay in the set, so a new plugin bound to the
+             * same sections shares them rather than opening a second pool. */
+            if ((rc = jh_backends_adopt(st->backends, st->conf, jh_plugin_services(hp->copy->plugin),
+                                        jh_conf_find_plugin(st->conf, jh_plugin_name(hp->copy->plugin)),
+                                        e)) < 0) {
+                hcopy_unref(hp->copy);
+                goto out;
+            }
+        } else if ((rc = load_one(st, old, paths[i], env, &hp->copy, e)) < 0) {
             goto out;
+        } else if (hp->copy == NULL) {
+            continue; /* disabled: in st->skipped */
         }
         hp->plugin = hp->copy->plugin;
         hp->path = paths[i];
         paths[i] = NULL;
-        st->n_plugins = i + 1;
+        st->n_plugins++;
         dup = find_plugin(st, jh_plugin_name(hp->plugin));
         if (dup != hp) {
             rc = jh_err_set(e, -EEXIST, "%s and %s both declare plugin \"%s\"", dup->path,
@@ -469,7 +548,7 @@ static int check_sections(const jh_hstate *st, jh_err *e)
 
     for (size_t i = 0; i < st->conf->n_plugins; i++) {
         const jh_conf_plugin *s = &st->conf->plugins[i];
-        if (find_plugin(st, s->name) != NULL)
+        if (find_plugin(st, s->name) != NULL || find_skipped(st, s->name) != NULL)
             continue;
         loaded_names(st, names, sizeof(names));
         return jh_err_set(e, -ENOENT, "%s:%d: [plugin %s]: no such plugin in %s (loaded: %s)",
@@ -499,11 +578,23 @@ static int push_job(jh_hstate *st, size_t *cap, jh_hjob *j, jh_err *e)
 static int explicit_job(jh_hstate *st, const jh_conf_job *cj, size_t *cap, jh_err *e)
 {
     const jh_hplug *hp = find_plugin(st, cj->plugin);
+    jh_plugin *idle = hp == NULL ? find_skipped(st, cj->plugin) : NULL;
     const jh_handler *h;
     jh_hjob *j;
     char names[512];
     int rc;
 
+    if (idle != NULL) {
+        /* A disabled plugin's jobs are checked, not scheduled. */
+        if (jh_plugin_handler(idle, cj->handler) != NULL)
+            return 0;
+        handler_names(idle, names, sizeof(names));
+        return jh_err_set(e, -ENOENT,
+                          "%s:%d: [job %s]: unknown handler \"%s\" in plugin \"%s\" "
+                          "(handlers: %s)",
+                          where_file(&cj->handler_pos), cj->handler_pos.line, cj->name,
+                          cj->handler, cj->plugin, names);
+    }
     if (hp == NULL) {
         loaded_names(st, names, sizeof(names));
         return jh_err_set(e, -ENOENT, "%s:%d: [job %s]: unknown plugin \"%s\" (loaded: %s)",
@@ -587,7 +678,8 @@ int jh_hstate_build(jh_conf *conf, const char *plugins_dir, const jh_hstate *old
 
     memset(out, 0, sizeof(*out));
     out->conf = conf;
-    if ((out->plugins_dir = strdup(plugins_dir)) == NULL) {
+    if ((out->plugins_dir = strdup(plugins_dir)) == NULL ||
+        jh_backends_new(&out->backends) < 0) {
         rc = jh_err_set(e, -ENOMEM, "out of memory");
         goto fail;
     }
@@ -615,6 +707,10 @@ void jh_hstate_release(jh_hstate *st)
         free(st->plugins[i].path);
     }
     free(st->plugins);
+    for (size_t i = 0; i < st->n_skipped; i++)
+        jh_plugin_unref(st->skipped[i]);
+    free(st->skipped);
+    jh_backends_free(st->backends);
     free(st->plugins_dir);
     jh_conf_free(st->conf);
     memset(st, 0, sizeof(*st));

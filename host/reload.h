@@ -103,6 +103,10 @@ typedef struct jh_hplug {
 
 typedef struct jh_hstate {
     jh_conf *conf;              /* owned */
+    struct jh_backends *backends; /* db/redis objects bound to its plugins */
+    jh_plugin **skipped;        /* opened, not initialised: enabled = false,
+                                 * or auto without its services bound */
+    size_t n_skipped;
     char *plugins_dir;
     jh_hplug *plugins;          /* in file name order */
     size_t n_plugins;
@@ -120,6 +124,11 @@ typedef struct jh_diff_counts {
  * dir), else "plugins" (relative to the working directory).  Malloc'd.
  */
 char *jh_hstate_plugins_dir(const char *conf_dir, const jh_conf *conf, const char *opt);
+/* The state directory (the outbox lives in STATE/outbox): `opt`
+ * (--state-dir), else [host] state_dir, else "state", the last two taken
+ * from the directory that holds the conf dir (conf.d -> ./state,
+ * /etc/jobhost/conf.d -> /etc/jobhost/state). */
+char *jh_hstate_state_dir(const char *conf_dir, const jh_conf *conf, const char *opt);
 
 /*
  * Build a state from `conf` (ownership passes to *out on success, and is

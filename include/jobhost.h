@@ -38,7 +38,7 @@ extern "C" {
 #endif
 
 #define JH_ABI_MAJOR 1
-#define JH_ABI_MINOR 0
+#define JH_ABI_MINOR 1
 
 /* "JHPL" read as a little-endian uint32. */
 #define JH_PLUGIN_MAGIC 0x4c50484aU
@@ -121,7 +121,23 @@ typedef struct jh_plugin_desc {
     size_t n_handlers;
     const jh_config_key *config_keys;
     size_t n_config_keys;
+    /* ABI 1.1: services the plugin needs (JH_SVC_* bits).  A required
+     * service its [plugin] section does not bind is a load error. */
+    uint32_t requires;
+    uint32_t reserved2;
 } jh_plugin_desc;
+
+/*
+ * Services a plugin can require (jh_plugin_desc.requires, ABI 1.1), bound
+ * in its section: [plugin user] mysql = main, redis = cache, events = bus.
+ * JH_SVC_EVENTS is always satisfied: with no `events =` the host's durable
+ * local outbox takes the events (readable with jobhostd --outbox-dump).
+ */
+enum jh_service {
+    JH_SVC_DB = 1u << 0,     /* mysql = NAME, a [mysql NAME] section */
+    JH_SVC_REDIS = 1u << 1,  /* redis = NAME, a [redis NAME] section */
+    JH_SVC_EVENTS = 1u << 2  /* events = NAME, a [kafka NAME] section */
+};
 
 #define JH_PLUGIN_DESC_HEADER                                             \
     .magic = JH_PLUGIN_MAGIC, .abi_major = JH_ABI_MAJOR,                  \
@@ -177,10 +193,157 @@ typedef struct jh_idem_api {
     int (*mark)(jh_ctx *ctx, const char *message_id, int64_t ttl_ms);
 } jh_idem_api;
 
-/* Defined by ABI 1.1 (database, redis, events backends); NULL until then. */
-typedef struct jh_db_api jh_db_api;
-typedef struct jh_redis_api jh_redis_api;
-typedef struct jh_events_api jh_events_api;
+/* ---- ABI 1.1: SQL (MariaDB / MySQL) --------------------------------- */
+
+/*
+ * A prepared statement of one run.  The SQL text is fixed at prepare time
+ * and values travel only as typed parameters (no API builds SQL from
+ * strings).  Parameter and column indexes start at 0.  A statement belongs
+ * to the run that prepared it: the host closes whatever the run left open,
+ * and rolls back a transaction the handler left open.  Values returned by
+ * the getters stay valid until the next fetch, execute or close.
+ *
+ * Errors: a negative errno-style code; jh_last_error(ctx) has the text
+ * ("db main: execute: Duplicate entry '7' for key 'PRIMARY' (1062)").
+ *   -EINVAL  misuse: NULL argument, index out of range, wrong type, an
+ *            unbound parameter, SQL the server refuses at prepare (syntax),
+ *            begin inside a transaction, commit outside one
+ *   -ENOSYS  the plugin did not bind a [mysql] section (mysql = NAME)
+ *   -ETIMEDOUT / -ECANCELED  the run's deadline passed / it was cancelled
+ *   -EIO     the server refused the statement at execute (a duplicate key,
+ *            ...) or the connection failed (reconnected next run)
+ *   -ENODATA a getter on a NULL value (check jh_stmt_is_null first)
+ */
+typedef struct jh_stmt jh_stmt;
+
+typedef struct jh_db_api {
+    size_t size;
+    int (*prepare)(jh_ctx *ctx, const char *sql, jh_stmt **out);
+    int (*bind_i64)(jh_stmt *st, unsigned idx, int64_t v);
+    int (*bind_u64)(jh_stmt *st, unsigned idx, uint64_t v);
+    int (*bind_double)(jh_stmt *st, unsigned idx, double v);
+    int (*bind_str)(jh_stmt *st, unsigned idx, const char *v, size_t len);
+    int (*bind_blob)(jh_stmt *st, unsigned idx, const void *v, size_t len);
+    int (*bind_null)(jh_stmt *st, unsigned idx);
+    /* Run it with the values bound; a result set is then ready for fetch. */
+    int (*execute)(jh_stmt *st);
+    /* 1: a row is current; 0: no more rows; < 0: error. */
+    int (*fetch)(jh_stmt *st);
+    int (*column_count)(jh_stmt *st);
+    /* 1 if the current row's column is NULL, 0 if not, < 0 on misuse. */
+    int (*is_null)(jh_stmt *st, unsigned col);
+    /* Integer columns (any width, signed or not) into int64/uint64
+     * (-ERANGE if it does not fit); floating and DECIMAL columns into
+     * double; get_str gives any non-NULL column as text (blobs as their
+     * bytes), NUL-terminated, with its length. */
+    int (*get_i64)(jh_stmt *st, unsigned col, int64_t *v);
+    int (*get_u64)(jh_stmt *st, unsigned col, uint64_t *v);
+    int (*get_double)(jh_stmt *st, unsigned col, double *v);
+    int (*get_str)(jh_stmt *st, unsigned col, const char **v, size_t *len);
+    /* Of the last execute: rows changed (INSERT/UPDATE/DELETE) and the
+     * AUTO_INCREMENT id it generated. */
+    int64_t (*affected_rows)(jh_stmt *st);
+    uint64_t (*insert_id)(jh_stmt *st);
+    void (*close)(jh_stmt *st);
+    int (*begin)(jh_ctx *ctx);
+    int (*commit)(jh_ctx *ctx);
+    int (*rollback)(jh_ctx *ctx);
+} jh_db_api;
+
+/* The host guarantees that a statement starts with this header. */
+struct jh_stmt_head_ {
+    const jh_db_api *api;
+};
+
+/* ---- ABI 1.1: Redis --------------------------------------------------- */
+
+/* Reply types; the values are hiredis's REDIS_REPLY_*. */
+enum jh_redis_type {
+    JH_REDIS_STRING = 1,
+    JH_REDIS_ARRAY = 2,
+    JH_REDIS_INTEGER = 3,
+    JH_REDIS_NIL = 4,
+    JH_REDIS_STATUS = 5,
+    JH_REDIS_ERROR = 6
+};
+
+/* A reply, owned by the host: free it with jh_redis_reply_free (the host
+ * frees what a run leaves).  str holds len bytes plus a NUL for STRING,
+ * STATUS and ERROR. */
+typedef struct jh_redis_reply {
+    int type;
+    long long integer;
+    size_t len;
+    const char *str;
+    size_t elements;
+    struct jh_redis_reply **element;
+} jh_redis_reply;
+
+/*
+ * command: one binary-safe command (argv[i] is argvlen[i] bytes; argvlen
+ * NULL means every argument is a C string) on the run's connection.
+ * Returns 0 with *out set (a Redis error is a reply of type JH_REDIS_ERROR),
+ * or a negative code with no reply: -ENOSYS (no redis bound), -EINVAL,
+ * -ETIMEDOUT, -ECANCELED, -EIO (connection lost; the next call reconnects).
+ * The configured key prefix is NOT added to raw commands: prefix() gives
+ * it.  The lock / status / idempotency tables add it themselves.
+ */
+typedef struct jh_redis_api {
+    size_t size;
+    int (*command)(jh_ctx *ctx, int argc, const char *const *argv,
+                   const size_t *argvlen, jh_redis_reply **out);
+    void (*reply_free)(jh_ctx *ctx, jh_redis_reply *r);
+    const char *(*prefix)(jh_ctx *ctx);
+} jh_redis_api;
+
+/* ---- ABI 1.1: events -------------------------------------------------- */
+
+/*
+ * Events go through the host's durable outbox and on to Kafka when the
+ * plugin binds one (events = NAME).  Each call returns 0 once the event is
+ * safely recorded ([host] outbox_sync), not when Kafka has it; delivery is
+ * at-least-once and in order per key.  Every event carries a unique
+ * `message_id` header for consumers' idempotency; pass a buffer of
+ * JH_EVENT_ID_LEN bytes as id_out to learn it (or NULL).
+ * send: no key (the partitioner spreads events).  send_with_key: the same
+ * key goes to the same partition, in order.  send_delayed: delivered no
+ * earlier than delay_ms from now; the delay survives a host restart.
+ * Topics are [A-Za-z0-9._-]{1,249}; keys and payloads are bytes, carried
+ * verbatim.  -EMSGSIZE above [host] event_max_bytes; -EINVAL on misuse;
+ * -ESHUTDOWN once the host is shutting down.
+ *
+ * send_batch: n events in one call, all or nothing: every one is checked
+ * first, then all are recorded with one write and one fsync, so a job
+ * sending a page of 1,000 events pays for one fsync, not 1,000.  The
+ * array's element size is passed (JH_EVENT_MSG_SIZE) so the struct can
+ * grow.  Events of one key keep their array order.
+ */
+#define JH_EVENT_ID_LEN 33 /* 32 hex digits + NUL */
+
+typedef struct jh_event_msg {
+    const char *topic;
+    const void *key;      /* NULL: no key */
+    size_t keylen;
+    const void *payload;
+    size_t len;
+    int64_t delay_ms;     /* 0: at once */
+    char *id_out;         /* NULL, or JH_EVENT_ID_LEN bytes */
+} jh_event_msg;
+
+#define JH_EVENT_MSG_SIZE sizeof(jh_event_msg)
+
+typedef struct jh_events_api {
+    size_t size;
+    int (*send)(jh_ctx *ctx, const char *topic, const void *payload, size_t len,
+                char *id_out);
+    int (*send_with_key)(jh_ctx *ctx, const char *topic, const void *key,
+                         size_t keylen, const void *payload, size_t len,
+                         char *id_out);
+    int (*send_delayed)(jh_ctx *ctx, const char *topic, const void *key,
+                        size_t keylen, const void *payload, size_t len,
+                        int64_t delay_ms, char *id_out);
+    int (*send_batch)(jh_ctx *ctx, const jh_event_msg *msgs, size_t n, size_t msg_size);
+} jh_events_api;
 
 /*
  * The repository: one table per service, shared by every run.  A NULL
@@ -215,6 +378,8 @@ typedef struct jh_api {
     const char *(*config)(jh_ctx *ctx, const char *key);
     void *(*state)(jh_ctx *ctx);
     const jh_repo *(*repo)(jh_ctx *ctx);
+    /* ABI 1.1: the text of the last failed service call of this run. */
+    const char *(*last_error)(jh_ctx *ctx);
 } jh_api;
 
 /* The host guarantees that a context starts with this header. */
@@ -310,6 +475,99 @@ static inline int jh_processed_mark(jh_ctx *c, const char *message_id, int64_t t
     const jh_repo *r = jh_repo_of(c);
     return r && JH_HAS(r->idem, mark) ? r->idem->mark(c, message_id, ttl_ms) : -ENOSYS;
 }
+
+/* "" when the host is older than ABI 1.1 or nothing failed. */
+static inline const char *jh_last_error(jh_ctx *c)
+{
+    const jh_api *a = jh_api_of(c);
+    const char *m = JH_HAS(a, last_error) ? a->last_error(c) : NULL;
+    return m != NULL ? m : "";
+}
+
+/* ---- ABI 1.1 shortcuts: -ENOSYS when the host lacks the service ------ */
+
+#define JH_REPO_CALL_(c, tbl, m, ...)                                      \
+    do {                                                                    \
+        const jh_repo *r_ = jh_repo_of(c);                                  \
+        return r_ && offsetof(jh_repo, tbl) < r_->size && JH_HAS(r_->tbl, m) \
+                   ? r_->tbl->m(__VA_ARGS__)                                \
+                   : -ENOSYS;                                               \
+    } while (0)
+
+static inline int jh_db_prepare(jh_ctx *c, const char *sql, jh_stmt **out)
+{ JH_REPO_CALL_(c, db, prepare, c, sql, out); }
+static inline int jh_db_begin(jh_ctx *c) { JH_REPO_CALL_(c, db, begin, c); }
+static inline int jh_db_commit(jh_ctx *c) { JH_REPO_CALL_(c, db, commit, c); }
+static inline int jh_db_rollback(jh_ctx *c) { JH_REPO_CALL_(c, db, rollback, c); }
+
+#define JH_STMT_API_(st) (((const struct jh_stmt_head_ *)(const void *)(st))->api)
+static inline int jh_stmt_bind_i64(jh_stmt *st, unsigned i, int64_t v)
+{ return st ? JH_STMT_API_(st)->bind_i64(st, i, v) : -EINVAL; }
+static inline int jh_stmt_bind_u64(jh_stmt *st, unsigned i, uint64_t v)
+{ return st ? JH_STMT_API_(st)->bind_u64(st, i, v) : -EINVAL; }
+static inline int jh_stmt_bind_double(jh_stmt *st, unsigned i, double v)
+{ return st ? JH_STMT_API_(st)->bind_double(st, i, v) : -EINVAL; }
+static inline int jh_stmt_bind_str(jh_stmt *st, unsigned i, const char *v, size_t len)
+{ return st ? JH_STMT_API_(st)->bind_str(st, i, v, len) : -EINVAL; }
+static inline int jh_stmt_bind_blob(jh_stmt *st, unsigned i, const void *v, size_t len)
+{ return st ? JH_STMT_API_(st)->bind_blob(st, i, v, len) : -EINVAL; }
+static inline int jh_stmt_bind_null(jh_stmt *st, unsigned i)
+{ return st ? JH_STMT_API_(st)->bind_null(st, i) : -EINVAL; }
+static inline int jh_stmt_execute(jh_stmt *st)
+{ return st ? JH_STMT_API_(st)->execute(st) : -EINVAL; }
+static inline int jh_stmt_fetch(jh_stmt *st)
+{ return st ? JH_STMT_API_(st)->fetch(st) : -EINVAL; }
+static inline int jh_stmt_column_count(jh_stmt *st)
+{ return st ? JH_STMT_API_(st)->column_count(st) : -EINVAL; }
+static inline int jh_stmt_is_null(jh_stmt *st, unsigned col)
+{ return st ? JH_STMT_API_(st)->is_null(st, col) : -EINVAL; }
+static inline int jh_stmt_get_i64(jh_stmt *st, unsigned col, int64_t *v)
+{ return st ? JH_STMT_API_(st)->get_i64(st, col, v) : -EINVAL; }
+static inline int jh_stmt_get_u64(jh_stmt *st, unsigned col, uint64_t *v)
+{ return st ? JH_STMT_API_(st)->get_u64(st, col, v) : -EINVAL; }
+static inline int jh_stmt_get_double(jh_stmt *st, unsigned col, double *v)
+{ return st ? JH_STMT_API_(st)->get_double(st, col, v) : -EINVAL; }
+static inline int jh_stmt_get_str(jh_stmt *st, unsigned col, const char **v, size_t *len)
+{ return st ? JH_STMT_API_(st)->get_str(st, col, v, len) : -EINVAL; }
+static inline int64_t jh_stmt_affected_rows(jh_stmt *st)
+{ return st ? JH_STMT_API_(st)->affected_rows(st) : -EINVAL; }
+static inline uint64_t jh_stmt_insert_id(jh_stmt *st)
+{ return st ? JH_STMT_API_(st)->insert_id(st) : 0; }
+static inline void jh_stmt_close(jh_stmt *st)
+{ if (st) JH_STMT_API_(st)->close(st); }
+
+static inline int jh_redis_command(jh_ctx *c, int argc, const char *const *argv,
+                                   const size_t *argvlen, jh_redis_reply **out)
+{ JH_REPO_CALL_(c, redis, command, c, argc, argv, argvlen, out); }
+static inline void jh_redis_reply_free(jh_ctx *c, jh_redis_reply *r)
+{
+    const jh_repo *rp = jh_repo_of(c);
+    if (rp && offsetof(jh_repo, redis) < rp->size && JH_HAS(rp->redis, reply_free))
+        rp->redis->reply_free(c, r);
+}
+static inline const char *jh_redis_prefix(jh_ctx *c)
+{
+    const jh_repo *rp = jh_repo_of(c);
+    return rp && JH_HAS(rp->redis, prefix) ? rp->redis->prefix(c) : NULL;
+}
+
+static inline int jh_event_send(jh_ctx *c, const char *topic, const void *payload,
+                                size_t len, char *id_out)
+{ JH_REPO_CALL_(c, events, send, c, topic, payload, len, id_out); }
+static inline int jh_event_send_with_key(jh_ctx *c, const char *topic, const void *key,
+                                         size_t keylen, const void *payload, size_t len,
+                                         char *id_out)
+{ JH_REPO_CALL_(c, events, send_with_key, c, topic, key, keylen, payload, len, id_out); }
+static inline int jh_event_send_delayed(jh_ctx *c, const char *topic, const void *key,
+                                        size_t keylen, const void *payload, size_t len,
+                                        int64_t delay_ms, char *id_out)
+{
+    JH_REPO_CALL_(c, events, send_delayed, c, topic, key, keylen, payload, len, delay_ms,
+                  id_out);
+}
+
+static inline int jh_event_send_batch(jh_ctx *c, const jh_event_msg *msgs, size_t n)
+{ JH_REPO_CALL_(c, events, send_batch, c, msgs, n, JH_EVENT_MSG_SIZE); }
 
 #ifdef __cplusplus
 }

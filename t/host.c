@@ -406,7 +406,7 @@ static void test_firing(void)
     ok(count_lines(log, "event=run.finish", "job=h_basic.auto ", "result=ok") >= 2,
        "implicit job PLUGIN.HANDLER runs on the handler's default");
     ok(count_lines(log, "event=host.ready", "jobs=6", "plugins=1") == 1, "host.ready logged");
-    ok(count_lines(log, "event=plugin.load", "plugin=h_basic", "abi=1.0") == 1,
+    ok(count_lines(log, "event=plugin.load", "plugin=h_basic", "abi=1.1") == 1,
        "plugin.load logged with its ABI");
     ok(count_lines(log, "event=host.stop", NULL, NULL) == 1, "host.stop logged");
     ok(count_lines(log, "password", NULL, NULL) == 0, "no secret key in the log");
@@ -721,6 +721,45 @@ static void test_reload_host_keys(void)
     rm_rf(base);
 }
 
+/* The events service takes its settings at start only: a reload that
+ * changes them fails, says why, and changes nothing. */
+static void test_reload_events_settings(void)
+{
+    struct runner r;
+    jh_err e = {0};
+    char *log;
+    struct stat sb;
+
+    new_case();
+    install_plugin("t/plugins/h_basic.so", "h_basic.so");
+    write_file("conf.d/20-jobs.ini", "[job t]\nplugin = h_basic\nhandler = tick\nevery = 100ms\n");
+    if (start_host(&r, &e) < 0) {
+        ok(0, "events settings: host starts (%s)", e.msg);
+        return;
+    }
+    ok(stat(path_in("state/outbox"), &sb) == 0 && S_ISDIR(sb.st_mode),
+       "the outbox is created in state/ beside the conf dir");
+    write_file("conf.d/00-host.ini", "[kafka bus]\nbrokers = 127.0.0.1:1\n");
+    ok(jh_host_reload(r.h, &e) < 0, "reload adding [kafka] fails");
+    like(e.msg, "[kafka] changed", "... naming what changed");
+    like(e.msg, "restart jobhostd to apply", "... and what to do");
+    write_file("conf.d/00-host.ini", "[host]\noutbox_sync = interval\n");
+    ok(jh_host_reload(r.h, &e) < 0, "reload changing outbox_sync fails");
+    like(e.msg, "[host] outbox_sync changed", "... naming the key");
+    write_file("conf.d/00-host.ini", "");
+    is_int(jh_host_reload(r.h, &e), 0, "back to the settings it started with: reload ok");
+    run_for(250);
+    stop_host(&r);
+    log = read_all(path_in("log"));
+    ok(count_lines(log, "event=reload.failed", "restart jobhostd", NULL) == 2,
+       "both refusals logged as reload.failed");
+    ok(count_lines(log, "event=run.finish", "job=t ", NULL) >= 1, "the job kept running");
+    ok(count_lines(log, "event=host.stop", "events_undelivered=0", NULL) == 1,
+       "host.stop reports the outbox drained");
+    free(log);
+    rm_rf(base);
+}
+
 static void test_shutdown(void)
 {
     struct runner r;
@@ -791,6 +830,7 @@ int main(void)
     test_firing();
     test_reload_plugins();
     test_reload_host_keys();
+    test_reload_events_settings();
     test_inflight_old_code();
     test_phase();
     test_shutdown();

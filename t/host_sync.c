@@ -145,12 +145,12 @@ int main(void)
     m = mock_new();
     rc = run(m);
     is_int(rc, 0, "a full run succeeds");
-    is_str(m->lock_key, "job:sync_user", "it takes the job's lock");
+    is_str(m->lock_key, "job:sync_demo", "it takes the job's lock");
     is_int(m->lock_ttl_ms, 600 * 1000, "with the configured TTL");
     is_int(m->released, 1, "and releases it");
     is_int(m->n_status, 2, "status set twice");
-    is_str(m->status[0], "sync_user=running", "first to running");
-    is_str(m->status[1], "sync_user=done users=18", "then to done with the count");
+    is_str(m->status[0], "sync_demo=running", "first to running");
+    is_str(m->status[1], "sync_demo=done users=18", "then to done with the count");
     like(m->events, "sync.finish users=18 batches=4 duration_ms=", "duration logged");
     free(m);
 
@@ -167,14 +167,14 @@ int main(void)
     m->lock_rc = -EIO;
     rc = run(m);
     is_int(rc, -EIO, "lock error: returned");
-    like(m->fail, "acquire lock job:sync_user failed", "with a message");
+    like(m->fail, "acquire lock job:sync_demo failed", "with a message");
     free(m);
 
     m = mock_new();
     m->cancel_after = 3; /* checked before each batch: two batches run */
     rc = run(m);
     is_int(rc, -ECANCELED, "cancelled inside the batch loop");
-    is_str(m->status[1], "sync_user=failed users=10", "status records how far it got");
+    is_str(m->status[1], "sync_demo=failed users=10", "status records how far it got");
     like(m->fail, "cancelled after 10 users", "message says so");
     is_int(m->released, 1, "the lock is still released");
     free(m);

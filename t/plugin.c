@@ -154,7 +154,8 @@ static const jh_conf_plugin *make_section(section *sec, const char *marker)
     snprintf(sec->greeting, sizeof(sec->greeting), "hi");
     sec->kv[0] = (jh_conf_kv){"marker", sec->marker, {"conf.d/10-ok.ini", 2}};
     sec->kv[1] = (jh_conf_kv){"greeting", sec->greeting, {"conf.d/10-ok.ini", 3}};
-    sec->s = (jh_conf_plugin){"ok", sec->kv, 2, {"conf.d/10-ok.ini", 1}};
+    sec->s = (jh_conf_plugin){.name = "ok", .kv = sec->kv, .n_kv = 2,
+                              .pos = {"conf.d/10-ok.ini", 1}, .enabled = 1};
     return &sec->s;
 }
 

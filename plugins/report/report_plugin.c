@@ -46,7 +46,7 @@ static const jh_handler handlers[] = {
 
 static const jh_config_key keys[] = {
     {.name = "title", .default_value = "jobhost report", .description = "report title"},
-    {.name = "watch", .default_value = "heartbeat.beat,sync_user",
+    {.name = "watch", .default_value = "heartbeat.beat,sync_demo",
      .description = "jobs whose status the report shows, comma separated"},
 };
 

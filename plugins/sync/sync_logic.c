@@ -1,7 +1,7 @@
 /*
  * sync_logic.c - sync users in batches, one run at a time.
  *
- * The seeds' shape: take the lock "job:sync_user" with a TTL (the TTL
+ * The seeds' shape: take the lock "job:sync_demo" with a TTL (the TTL
  * frees it if this process dies mid-run) and return quietly when another
  * run holds it; record "running" then the outcome as the job status; walk
  * the pending users by keyset pagination (id > last_id), checking for
@@ -15,8 +15,8 @@
 
 #include "sync_repo.h"
 
-#define SYNC_LOCK_KEY "job:sync_user"
-#define SYNC_STATUS_JOB "sync_user"
+#define SYNC_LOCK_KEY "job:sync_demo"
+#define SYNC_STATUS_JOB "sync_demo"
 
 void sync_logic_init(struct sync_logic *l, jh_ctx *ctx)
 {

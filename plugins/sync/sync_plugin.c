@@ -58,7 +58,7 @@ static const jh_config_key keys[] = {
     {.name = "users", .default_value = "1000", .description = "synthetic users to sync"},
     {.name = "batch_size", .default_value = "100", .description = "users per batch (keyset page)"},
     {.name = "batch_delay_ms", .default_value = "5", .description = "simulated work per batch"},
-    {.name = "lock_ttl_s", .default_value = "600", .description = "TTL of the job:sync_user lock"},
+    {.name = "lock_ttl_s", .default_value = "600", .description = "TTL of the job:sync_demo lock"},
     {.name = "status_ttl_s", .default_value = "3600", .description = "TTL of the job status"},
 };
 

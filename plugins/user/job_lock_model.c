@@ -1,0 +1,29 @@
+/*
+ * job_lock_model.c - locks and job status for the user plugin.
+ */
+#include "job_lock_model.h"
+
+#include <string.h>
+
+int job_lock_acquire(jh_ctx *ctx, const char *key, int64_t ttl_ms)
+{
+    int rc = jh_lock_acquire(ctx, key, ttl_ms);
+
+    if (rc == 0)
+        return 1;
+    return rc == -EBUSY ? 0 : rc;
+}
+
+int job_lock_release(jh_ctx *ctx, const char *key)
+{
+    return jh_lock_release(ctx, key);
+}
+
+void job_status_set(jh_ctx *ctx, const char *job, const char *value, int64_t ttl_ms)
+{
+    int rc = jh_status_set(ctx, job, value, ttl_ms);
+
+    if (rc < 0)
+        jh_log(ctx, JH_LOG_WARN, "status.fail", "status_job=%s rc=%d error=\"%s\"", job, rc,
+               strerror(-rc));
+}

@@ -1,0 +1,20 @@
+/*
+ * job_lock_model.h - seeds' JobLockModel over the host's lock and status
+ * tables (Redis when the host binds one, its in-process store otherwise),
+ * so the logic never calls a service table directly.
+ */
+#ifndef JOB_LOCK_MODEL_H
+#define JOB_LOCK_MODEL_H
+
+#include <stdint.h>
+
+#include <jobhost.h>
+
+/* 1: this run holds `key` for ttl_ms; 0: another owner holds it; < 0: error. */
+int job_lock_acquire(jh_ctx *ctx, const char *key, int64_t ttl_ms);
+int job_lock_release(jh_ctx *ctx, const char *key);
+/* Set the job's status; a failure is logged (a status is informative, it
+ * never fails the run). */
+void job_status_set(jh_ctx *ctx, const char *job, const char *value, int64_t ttl_ms);
+
+#endif
