@@ -634,6 +634,7 @@ static void password_value(parser *p, int is_file, const char *value, size_t oth
     const char *secret;
     ssize_t n;
     size_t len = 0;
+    struct stat st;
     int fd;
 
     if (p->sec_seen & (1u << other)) {
@@ -656,11 +657,18 @@ static void password_value(parser *p, int is_file, const char *value, size_t oth
         return;
     }
     resolve_path(p->conf->dir, value, path, sizeof(path));
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+    /* O_NONBLOCK: a FIFO (or a device) with no writer must not hang start-up
+     * or a reload; only a regular file is accepted. */
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
         int err = errno;
         fail(p, line, -err, "[%s]: password_file \"%s\": cannot open: %s", p->sec_label, path,
              strerror(err));
         return;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        fail(p, line, -EINVAL, "[%s]: password_file \"%s\": not a regular file", p->sec_label,
+             path);
+        goto out;
     }
     /* Read up to SECRET_MAX + 1 bytes: one more than allowed tells "too long". */
     while (len < SECRET_MAX + 1) {
@@ -1356,9 +1364,14 @@ int jh_conf_load_dir(const char *dir, jh_conf **out, jh_err *e)
     for (size_t i = 0; i < n; i++) {
         char path[4096], *text = NULL;
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        size_t tlen;
         if ((rc = read_file(path, &text, e)) < 0)
             goto out;
+        tlen = strlen(text); /* before parsing, which may cut it up */
         rc = parse_text(c, path, text, &ld, e);
+        /* The text may hold rdkafka.* secrets inline: do not leave them in
+         * freed memory. */
+        explicit_bzero(text, tlen);
         free(text);
         if (rc < 0)
             goto out;
@@ -1420,8 +1433,12 @@ void jh_conf_free(jh_conf *c)
     for (size_t i = 0; i < c->n_redis; i++)
         wipe(c->redis[i].password);
     free(c->redis);
-    for (size_t i = 0; i < c->n_kafka; i++)
+    /* rdkafka.* values may be secrets too (sasl.password, ssl.key.password). */
+    for (size_t i = 0; i < c->n_kafka; i++) {
+        for (size_t k = 0; k < c->kafka[i].n_props; k++)
+            wipe(c->kafka[i].props[k].value);
         free(c->kafka[i].props);
+    }
     free(c->kafka);
     for (chunk *ch = c->arena_, *n; ch != NULL; ch = n) {
         n = ch->next;

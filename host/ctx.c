@@ -250,10 +250,48 @@ static int held_index(const jh_ctx *c, const char *key)
     return -1;
 }
 
+/*
+ * Bookkeeping after the end: lock release, job status and idempotency marks
+ * still work once a run was cancelled or passed its deadline, so a handler
+ * can record how it ended (status "cancelled", the lock freed for the next
+ * run).  Redis calls check the run's deadline, so it is lifted for the call
+ * and the section's own timeout bounds it instead.  Lock acquire keeps the
+ * deadline: a run that is over must not start new work.
+ */
+struct lifted {
+    int64_t deadline;
+    atomic_int *cancel;
+};
+
+static struct lifted lift(jh_ctx *c)
+{
+    struct lifted l = {c->deadline, c->cancel};
+
+    c->deadline = INT64_MAX;
+    c->cancel = NULL;
+    return l;
+}
+
+static int restore(jh_ctx *c, struct lifted l, int rc)
+{
+    c->deadline = l.deadline;
+    c->cancel = l.cancel;
+    return rc;
+}
+
+/* Run `call` with the run's deadline lifted (in this order: C leaves the
+ * order of function arguments open, so no restore(c, lift(c), call)). */
+#define RETURN_LIFTED(c, call)                                             \
+    do {                                                                   \
+        struct lifted l_ = lift(c);                                        \
+        int rc_ = (call);                                                  \
+        return restore((c), l_, rc_);                                      \
+    } while (0)
+
 static int release_one(jh_ctx *c, const char *key)
 {
     if (redis_bound(c))
-        return jh_redis_lock_release(c, key, owner_of(c));
+        RETURN_LIFTED(c, jh_redis_lock_release(c, key, owner_of(c)));
     return jh_store_lock_release(store_of(c), key, owner_of(c));
 }
 
@@ -303,7 +341,7 @@ static int status_set(jh_ctx *c, const char *job, const char *value, int64_t ttl
 {
     jh_store *s = store_of(c);
     if (redis_bound(c))
-        return jh_redis_status_set(c, job, value, ttl_ms);
+        RETURN_LIFTED(c, jh_redis_status_set(c, job, value, ttl_ms));
     return s == NULL ? -EINVAL : jh_store_status_set(s, job, value, ms_to_ns(ttl_ms));
 }
 
@@ -311,7 +349,7 @@ static int status_get(jh_ctx *c, const char *job, char *buf, size_t len)
 {
     jh_store *s = store_of(c);
     if (redis_bound(c))
-        return jh_redis_status_get(c, job, buf, len);
+        RETURN_LIFTED(c, jh_redis_status_get(c, job, buf, len));
     return s == NULL ? -EINVAL : jh_store_status_get(s, job, buf, len);
 }
 
@@ -319,7 +357,7 @@ static int idem_check(jh_ctx *c, const char *id)
 {
     jh_store *s = store_of(c);
     if (redis_bound(c))
-        return jh_redis_processed_check(c, id);
+        RETURN_LIFTED(c, jh_redis_processed_check(c, id));
     return s == NULL ? -EINVAL : jh_store_processed_check(s, id);
 }
 
@@ -327,7 +365,7 @@ static int idem_mark(jh_ctx *c, const char *id, int64_t ttl_ms)
 {
     jh_store *s = store_of(c);
     if (redis_bound(c))
-        return jh_redis_processed_mark(c, id, ttl_ms);
+        RETURN_LIFTED(c, jh_redis_processed_mark(c, id, ttl_ms));
     return s == NULL ? -EINVAL : jh_store_processed_mark(s, id, ms_to_ns(ttl_ms));
 }
 

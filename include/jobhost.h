@@ -160,6 +160,11 @@ enum jh_service {
 /* ---- repository: the services a run can use ------------------------- */
 
 /*
+ * Repository basics: lock, job status, idempotency.  Lock release, status
+ * and idempotency calls keep working after the run was cancelled or passed
+ * its deadline (bounded by the backend's own timeout), so a handler can
+ * record how it ended; lock acquire does not (-ETIMEDOUT / -ECANCELED).
+ *
  * Distributed-style lock.  acquire returns 0 when this run now holds `key`
  * for ttl_ms, -EBUSY when someone else holds it.  release frees the lock
  * only if this run still owns it (returns -ENOENT if it expired or was

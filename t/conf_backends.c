@@ -456,8 +456,22 @@ static void test_passwords(void)
                  "missing relative password_file names the resolved path");
     snprintf(ini, sizeof(ini), "[redis r]\npassword_file = %s\n", top);
     snprintf(want, sizeof(want),
-             "DIR/10-x.ini:2: [redis r]: password_file \"TOP\": cannot read: Is a directory");
+             "DIR/10-x.ini:2: [redis r]: password_file \"TOP\": not a regular file");
     expect_error(ini, want, "a directory as password_file");
+    {
+        /* A FIFO with no writer: refused at once, not a hang. */
+        char fifo[600];
+        snprintf(fifo, sizeof(fifo), "%s/pw.fifo", top);
+        unlink(fifo);
+        if (mkfifo(fifo, 0600) != 0)
+            bail("mkfifo %s", fifo);
+        snprintf(ini, sizeof(ini), "[redis r]\npassword_file = pw.fifo\n");
+        expect_error(ini,
+                     "DIR/10-x.ini:2: [redis r]: password_file \"TOP/pw.fifo\": not a regular "
+                     "file",
+                     "a FIFO as password_file is refused without blocking");
+        unlink(fifo);
+    }
     snprintf(ini, sizeof(ini), "[mysql main]\npassword_file = %s\npassword_env = " SECRET_ENV "\n",
              path);
     expect_error(ini,

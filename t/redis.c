@@ -530,7 +530,8 @@ static void t_deadline(void)
            "deadline passed: -ETIMEDOUT");
     like(c.lasterr, "PING: the run's deadline has passed", "message: %s", c.lasterr);
     is_int(jh_lock_acquire(cx, "D", 1000), -ETIMEDOUT, "lock acquire too");
-    is_int(jh_status_get(cx, "D", NULL, 0), -ETIMEDOUT, "status get too");
+    is_int(jh_status_get(cx, "D", NULL, 0), -ENOENT,
+           "status get still reaches Redis (bookkeeping works past the deadline)");
     jh_ctx_finish(&c);
 
     {
@@ -751,8 +752,23 @@ static void t_release_at_end(void)
         sleep_ms(20);
     is_int(jh_redis_command(cx, 1, (const char *[]){"PING"}, NULL, &r), -ETIMEDOUT,
            "  the run is past its deadline");
+    is_int(jh_lock_acquire(cx, "end1b", 60000), -ETIMEDOUT,
+           "  past its deadline a run cannot take a new lock");
+    {
+        /* ... but it can still record how it ended. */
+        char buf[64];
+        is_int(jh_status_set(cx, "endjob", "timeout users=7", 60000), 0,
+               "  status set still works past the deadline");
+        is_int(jh_status_get(cx, "endjob", buf, sizeof(buf)), 15, "  status get too");
+        is_str(buf, "timeout users=7", "  with the value");
+        is_int(jh_processed_mark(cx, "end-msg", 60000), 0, "  idempotency mark too");
+        is_int(jh_processed_check(cx, "end-msg"), 1, "  and check");
+        is_int(jh_ctx_check(&c, "x"), -ETIMEDOUT, "  and the run still reads as past its deadline");
+    }
+    is_int(jh_lock_release(cx, "end1"), 0, "  an explicit release works past the deadline");
+    is_int(jh_lock_acquire(cx, "end1", 60000), -ETIMEDOUT, "  (re-acquire does not)");
     jh_ctx_finish(&c);
-    is_int(raw_int("EXISTS", "t:lock:end1"), 0, "run end released it anyway");
+    is_int(raw_int("EXISTS", "t:lock:end1"), 0, "run end leaves nothing held");
 
     jh_ctx_init(&c, &env, plug, "job", "run", 4343, now_ns(), INT64_MAX, &cancel);
     is_int(jh_lock_acquire(cx, "end2", 60000), 0, "a run takes a 60 s lock");
