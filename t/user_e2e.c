@@ -289,6 +289,10 @@ static const jh_events_api *real_events;
 static atomic_int *cancel_flag;
 static long cancel_after, sends, batches;
 static int64_t send_ns; /* time spent in send_with_key (the outbox append) */
+/* Run on the test's own connection right after the first batch of a run
+ * is recorded, i.e. between the page's SELECT and its UPDATE. */
+static const char *after_first_batch_sql;
+static void sql(const char *q);
 
 static int64_t mono(void)
 {
@@ -333,7 +337,8 @@ static int w_send_batch(jh_ctx *c, const jh_event_msg *m, size_t n, size_t msg_s
     if (rc == 0) {
         long before = sends;
         sends += (long)n;
-        batches++;
+        if (++batches == 1 && after_first_batch_sql != NULL)
+            sql(after_first_batch_sql);
         if (cancel_flag != NULL && cancel_after > before && cancel_after <= sends)
             atomic_store(cancel_flag, 1);
     }
@@ -710,6 +715,75 @@ static void sync_all_expected(void)
         }
 }
 
+/* The key the mark-synced UPDATE's plan uses (EXPLAIN), for `limit`
+ * users as user_model.c builds it. */
+static void check_mark_plan(void)
+{
+    MYSQL_RES *r;
+    MYSQL_ROW row;
+    MYSQL_FIELD *f;
+    char q[1024], key[64] = "(none)";
+    long long rows = -1;
+    unsigned nf;
+
+    snprintf(q, sizeof(q), "EXPLAIN UPDATE `user` SET sync_status = 1 WHERE sync_status = 0 AND "
+             "(id, updated_at) IN ((11,'2026-11-01 00:00:00.000000'),"
+             "(12,'2026-11-01 00:00:00.000000'),(13,'2026-11-01 00:00:00.000000'))");
+    if (mysql_query(my, q) != 0 || (r = mysql_store_result(my)) == NULL)
+        bail("SQL failed: %s: %s", mysql_error(my), q);
+    nf = mysql_num_fields(r);
+    f = mysql_fetch_fields(r);
+    if ((row = mysql_fetch_row(r)) != NULL)
+        for (unsigned i = 0; i < nf; i++) {
+            if (strcmp(f[i].name, "key") == 0 && row[i] != NULL)
+                snprintf(key, sizeof(key), "%s", row[i]);
+            if (strcmp(f[i].name, "rows") == 0 && row[i] != NULL)
+                rows = strtoll(row[i], NULL, 10);
+        }
+    mysql_free_result(r);
+    is_str(key, "PRIMARY", "mark plan: the UPDATE uses the primary key");
+    ok(rows >= 0 && rows <= 3, "mark plan: reads only the listed rows (rows=%lld)", rows);
+}
+
+/*
+ * A pending user renamed after its page's SELECT and before the page's
+ * UPDATE: the run sends the old name and must leave the user pending;
+ * the next run sends the new name.  (Marking by id alone would mark the
+ * user synced and the new name would never be sent.)
+ */
+static void scenario_changed_in_flight(void)
+{
+    const unsigned id = 61, other = 62;
+    int rc;
+
+    check_mark_plan();
+    if (users[id].deleted_at[0] != '\0' || users[other].deleted_at[0] != '\0')
+        bail("users %u and %u must not be deleted", id, other);
+    sql("UPDATE `user` SET sync_status = 0 WHERE id IN (61, 62)");
+    users[id].sync = users[other].sync = 0;
+    expect_sync(id); /* the name the page reads */
+    expect_sync(other);
+    after_first_batch_sql = "UPDATE `user` SET name = 'changed in flight' WHERE id = 61";
+    rc = run("sync_user", 0, NULL);
+    after_first_batch_sql = NULL;
+    snprintf(users[id].name, sizeof(users[id].name), "changed in flight");
+    users[other].sync = 1;
+    is_int(rc, 0, "changed in flight: sync succeeds");
+    is_int(sends, 2, "changed in flight: both users sent");
+    is_int(sql_int("SELECT sync_status FROM `user` WHERE id = 61"), 0,
+           "changed in flight: the changed user stays pending");
+    is_int(sql_int("SELECT sync_status FROM `user` WHERE id = 62"), 1,
+           "changed in flight: the unchanged one is marked");
+    check_rows("changed in flight");
+
+    rc = run("sync_user", 0, NULL);
+    is_int(rc, 0, "changed in flight, next run: succeeds");
+    is_int(sends, 1, "changed in flight, next run: sends the changed user again");
+    expect_sync(id); /* with the new name: check_topic compares payloads */
+    users[id].sync = 1;
+    check_rows("changed in flight, next run");
+}
+
 static void scenario_sync(void)
 {
     long long want = count_pending_mem();
@@ -744,6 +818,8 @@ static void scenario_sync(void)
     is_int(sends, want, "re-sync: %lld renamed users sent again", want);
     sync_all_expected();
     check_rows("re-sync");
+
+    scenario_changed_in_flight();
 
     rc = run("sync_user", 0, &log);
     is_int(rc, 0, "idle sync: succeeds");

@@ -19,6 +19,7 @@
 
 #include "archive_user_logic.h"
 #include "cleanup_login_log_logic.h"
+#include "json_buf.h"
 #include "order_event.h"
 #include "sync_user_logic.h"
 #include "tap.h"
@@ -33,6 +34,8 @@ struct muser {
     char email[64];
     int sync;
     char deleted_at[20]; /* "" = not deleted */
+    char updated_at[32]; /* the row version, DATETIME(6) as text */
+    size_t name_len;     /* 0: strlen(name) (set for names holding NUL) */
 };
 
 struct mevent {
@@ -69,6 +72,8 @@ struct mock {
     int fail_send_at;   /* the Nth send fails with -EIO (0 = never) */
     int cancel_at_send; /* cancelled once this many sends succeeded (0 = never) */
     int steal_at_send;  /* before this send, mark user 1..n synced elsewhere */
+    int touch_at_batch; /* after this send_batch, rename user touch_id */
+    uint64_t touch_id;
     int cancel;
     int n_batches;      /* send_batch calls that succeeded */
     int n_single;       /* send / send_with_key / send_delayed calls */
@@ -163,7 +168,7 @@ static int m_status_get(jh_ctx *c, const char *job, char *buf, size_t len)
 
 enum { Q_PENDING, Q_DELETED, Q_MARK, Q_EXPIRE };
 
-#define MAX_PARAMS (USER_BATCH_MAX + 2)
+#define MAX_PARAMS (2 * USER_BATCH_MAX + 2)
 
 struct mstmt {
     const jh_db_api *api; /* the header jobhost.h requires */
@@ -171,6 +176,7 @@ struct mstmt {
     int kind;
     unsigned n_params;
     uint64_t params[MAX_PARAMS];
+    char sparams[MAX_PARAMS][32]; /* bind_str values */
     size_t *rows; /* indexes into m->users */
     size_t n_rows, cur;
     int64_t affected;
@@ -185,13 +191,14 @@ static int m_prepare(jh_ctx *c, const char *sql, jh_stmt **out)
 
     st->api = &db_api;
     st->m = m;
-    if (strstr(sql, "SELECT id, name, email FROM `user` WHERE sync_status = 0 AND "
+    if (strstr(sql, "SELECT id, name, email, DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s.%f') "
+                    "FROM `user` WHERE sync_status = 0 AND "
                     "deleted_at IS NULL AND id > ? ORDER BY id LIMIT ?"))
         st->kind = Q_PENDING;
     else if (strstr(sql, "FROM `user` WHERE is_deleted = 1 AND id > ? ORDER BY id LIMIT ?"))
         st->kind = Q_DELETED;
-    else if (strncmp(sql, "UPDATE `user` SET sync_status = 1 WHERE sync_status = 0 AND id IN (",
-                     67) == 0)
+    else if (strncmp(sql, "UPDATE `user` SET sync_status = 1 WHERE sync_status = 0 AND "
+                          "(id, updated_at) IN ((?,?),", 86) == 0)
         st->kind = Q_MARK;
     else if (strstr(sql, "DELETE FROM login_log WHERE created_at < NOW() - INTERVAL ? SECOND "
                          "ORDER BY created_at, id LIMIT 10000"))
@@ -226,6 +233,25 @@ static int m_bind_i64(jh_stmt *st, unsigned i, int64_t v)
     return m_bind_u64(st, i, (uint64_t)v);
 }
 
+static int m_bind_str(jh_stmt *st, unsigned i, const char *v, size_t len)
+{
+    if (i >= S(st)->n_params || len >= sizeof(S(st)->sparams[0]))
+        return -EINVAL;
+    memcpy(S(st)->sparams[i], v, len);
+    S(st)->sparams[i][len] = '\0';
+    return 0;
+}
+
+/* UPDATE ... AND (id, updated_at) IN ((id, v), ...): the parameters are
+ * the pairs. */
+static int mark_matches(const struct mstmt *s, const struct muser *u)
+{
+    for (unsigned p = 0; p + 1 < s->n_params; p += 2)
+        if (s->params[p] == u->id && strcmp(s->sparams[p + 1], u->updated_at) == 0)
+            return 1;
+    return 0;
+}
+
 static void add_row(struct mstmt *s, size_t i)
 {
     s->rows = realloc(s->rows, (s->n_rows + 1) * sizeof(*s->rows));
@@ -256,12 +282,11 @@ static int m_execute(jh_stmt *st)
                 add_row(s, i);
         }
     } else if (s->kind == Q_MARK) {
-        for (unsigned p = 0; p < s->n_params; p++)
-            for (size_t i = 0; i < m->n_users; i++)
-                if (m->users[i].id == s->params[p] && m->users[i].sync == 0) {
-                    m->users[i].sync = 1;
-                    s->affected++;
-                }
+        for (size_t i = 0; i < m->n_users; i++)
+            if (m->users[i].sync == 0 && mark_matches(s, &m->users[i])) {
+                m->users[i].sync = 1;
+                s->affected++;
+            }
     } else {
         /* oldest first: ages are stored in descending order */
         m->bound_max_age = (int64_t)s->params[0];
@@ -309,8 +334,9 @@ static int m_get_str(jh_stmt *st, unsigned col, const char **v, size_t *len)
     if (S(st)->cur == 0 || col < 1 || col > 3)
         return -EINVAL;
     u = cur_user(S(st));
-    *v = col == 1 ? u->name : col == 2 ? u->email : u->deleted_at;
-    *len = strlen(*v);
+    *v = col == 1 ? u->name : col == 2 ? u->email
+         : S(st)->kind == Q_PENDING ? u->updated_at : u->deleted_at;
+    *len = col == 1 && u->name_len ? u->name_len : strlen(*v);
     return 0;
 }
 
@@ -327,7 +353,7 @@ static void m_close(jh_stmt *st)
 
 static const jh_db_api db_api = {
     .size = sizeof(jh_db_api), .prepare = m_prepare, .bind_i64 = m_bind_i64,
-    .bind_u64 = m_bind_u64, .execute = m_execute, .fetch = m_fetch, .is_null = m_is_null,
+    .bind_u64 = m_bind_u64, .bind_str = m_bind_str, .execute = m_execute, .fetch = m_fetch, .is_null = m_is_null,
     .get_u64 = m_get_u64, .get_str = m_get_str, .affected_rows = m_affected,
     .close = m_close,
 };
@@ -428,6 +454,15 @@ static int m_send_batch(jh_ctx *c, const jh_event_msg *msgs, size_t n, size_t ms
     if (cancel_at > 0 && (size_t)cancel_at > first && (size_t)cancel_at <= m->n_events)
         m->cancel = 1;
     m->n_batches++;
+    /* the application renames a user after the page was read and sent,
+     * before the page's UPDATE (ON UPDATE moves updated_at) */
+    if (m->n_batches == m->touch_at_batch)
+        for (size_t i = 0; i < m->n_users; i++)
+            if (m->users[i].id == m->touch_id) {
+                snprintf(m->users[i].name, sizeof(m->users[i].name), "touched");
+                snprintf(m->users[i].updated_at, sizeof(m->users[i].updated_at),
+                         "2026-11-02 00:00:00.000001");
+            }
     return 0;
 }
 
@@ -469,6 +504,7 @@ static struct mock *mock_new(size_t n, int64_t batch)
         u->id = i + 1;
         snprintf(u->name, sizeof(u->name), "user%zu", i + 1);
         snprintf(u->email, sizeof(u->email), "u%zu@example.com", i + 1);
+        snprintf(u->updated_at, sizeof(u->updated_at), "2026-11-01 00:00:00.%06zu", i % 1000000);
         if (u->id % 10 == 0)
             snprintf(u->deleted_at, sizeof(u->deleted_at), "2026-11-%02d 10:00:%02d",
                      (int)(u->id % 28) + 1, (int)(u->id % 60));
@@ -579,7 +615,8 @@ static void test_sync(void)
     /* 1928 pending: a page of 1000 and a short one: 2 SELECT + 2 UPDATE */
     is_int(m->executes, 4, "sync: one SELECT and one UPDATE per page, no empty last page");
     is_int(m->prepares, 2, "sync: two statements prepared, reused for every page");
-    like(m->sql_seen[1], "id IN (?,?,", "sync: marks by the ids sent");
+    like(m->sql_seen[1], "sync_status = 0 AND (id, updated_at) IN ((?,?),(?,?),",
+         "sync: marks by the (id, updated_at) pairs read and sent");
     is_int(m->open_stmts, 0, "sync: every statement closed");
     is_str(m->lock_key, "job:sync_user", "sync: lock job:sync_user");
     is_int(m->lock_ttl_ms, 10 * 60 * 1000, "sync: for 10 minutes");
@@ -740,6 +777,118 @@ static void test_sync_failures(void)
     mock_free(m);
 }
 
+/* A user renamed after its page was read (sync_status still 0) must not
+ * be marked synced with only the old name sent: it stays pending and the
+ * next run sends the new name. */
+static void test_sync_changed_in_flight(void)
+{
+    struct mock *m = mock_new(30, 10);
+    size_t found = 0;
+    int rc;
+
+    m->touch_at_batch = 1; /* after the first page (users 1..11) is sent */
+    m->touch_id = 5;
+    rc = run_sync(m);
+    is_int(rc, 0, "changed in flight: run succeeds");
+    for (size_t i = 0; i < m->n_events; i++)
+        if (strcmp(m->events[i].key, "5") == 0) {
+            found++;
+            is_str(m->events[i].payload,
+                   "{\"id\":5,\"name\":\"user5\",\"email\":\"u5@example.com\"}",
+                   "changed in flight: the page sent the name it read");
+        }
+    is_int((long long)found, 1, "changed in flight: user 5 sent once");
+    is_int(m->users[4].sync, 0, "changed in flight: user 5 left pending");
+    is_int((long long)count_pending(m), 1, "changed in flight: only user 5 pending");
+    like(m->logs, "sync.mark_short users=10 marked=9", "changed in flight: logged");
+
+    mock_clear_events(m);
+    m->touch_at_batch = 0;
+    rc = run_sync(m);
+    is_int(rc, 0, "changed in flight, next run: succeeds");
+    is_int((long long)m->n_events, 1, "changed in flight, next run: one event");
+    is_str(m->n_events ? m->events[0].payload : "",
+           "{\"id\":5,\"name\":\"touched\",\"email\":\"u5@example.com\"}",
+           "changed in flight, next run: the new name sent");
+    is_int((long long)count_pending(m), 0, "changed in flight, next run: marked");
+    mock_free(m);
+}
+
+/* Names holding a NUL byte or invalid UTF-8 reach the payload whole and
+ * as valid JSON. */
+static void test_sync_odd_bytes(void)
+{
+    struct mock *m = mock_new(6, 10);
+    int rc;
+
+    memcpy(m->users[0].name, "ab\0cd", 6);
+    m->users[0].name_len = 5;
+    snprintf(m->users[4].name, sizeof(m->users[4].name), "bad\xff\xc3(");
+    rc = run_sync(m);
+    is_int(rc, 0, "odd bytes: sync succeeds");
+    is_str(m->events[0].payload, "{\"id\":1,\"name\":\"ab\\u0000cd\",\"email\":\"u1@example.com\"}",
+           "odd bytes: embedded NUL kept as \\u0000, the rest not cut");
+    is_str(m->events[4].payload,
+           "{\"id\":5,\"name\":\"bad\\ufffd\\ufffd(\",\"email\":\"u5@example.com\"}",
+           "odd bytes: invalid UTF-8 replaced by \\ufffd");
+    mock_free(m);
+}
+
+static void json_case(const char *in, size_t len, const char *want, const char *what)
+{
+    struct json_buf b;
+
+    json_buf_init(&b);
+    json_put_str(&b, in, len);
+    is_str(json_buf_ok(&b) ? b.p : "(oom)", want, "json: %s", what);
+    json_buf_free(&b);
+}
+
+static void test_json(void)
+{
+#define J(in, want, what) json_case(in, sizeof(in) - 1, want, what)
+    J("plain", "\"plain\"", "plain ASCII");
+    J("a\"b\\c\n\x01", "\"a\\\"b\\\\c\\n\\u0001\"", "escapes");
+    J("a\0b", "\"a\\u0000b\"", "NUL as \\u0000, not the end");
+    J("\xe5\xbc\xa0\xe4\xb8\x89 \xc3\xbc", "\"\xe5\xbc\xa0\xe4\xb8\x89 \xc3\xbc\"",
+      "valid 2- and 3-byte UTF-8 verbatim");
+    J("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"", "valid 4-byte UTF-8 verbatim");
+    J("\xef\xbf\xbf\xf4\x8f\xbf\xbf", "\"\xef\xbf\xbf\xf4\x8f\xbf\xbf\"", "U+FFFF, U+10FFFF verbatim");
+    J("a\xff" "b", "\"a\\ufffdb\"", "a stray 0xFF");
+    J("\x80x", "\"\\ufffdx\"", "a lone continuation byte");
+    J("x\xc3", "\"x\\ufffd\"", "a sequence cut at the end");
+    J("\xe4\xb8x", "\"\\ufffdx\"", "a truncated 3-byte sequence: one U+FFFD");
+    J("\xc0\xaf", "\"\\ufffd\\ufffd\"", "overlong 2-byte form");
+    J("\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\"", "overlong 3-byte form");
+    J("\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"", "a UTF-16 surrogate");
+    J("\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"", "past U+10FFFF");
+    J("\xf5\x80", "\"\\ufffd\\ufffd\"", "lead byte 0xF5");
+#undef J
+}
+
+/* Errors the model raises itself carry their own reason, not a stale
+ * jh_last_error() from an earlier service call. */
+static void test_model_errors(void)
+{
+    struct mock *m = mock_new(3, 2);
+    struct user_model um;
+    struct user u[3];
+
+    for (size_t i = 0; i < 3; i++)
+        u[i] = (struct user){.id = m->users[i].id, .updated_at = m->users[i].updated_at,
+                             .updated_at_len = strlen(m->users[i].updated_at)};
+
+    snprintf(m->lasterr, sizeof(m->lasterr), "stale: an earlier failure");
+    user_model_init(&um, (jh_ctx *)(void *)m, 2);
+    is_int((long long)user_model_mark_synced(&um, u, 3), -EINVAL, "model: n > limit refused");
+    is_str(user_model_error(&um), "more users than the page size", "model: with its own reason");
+    is_int(m->executes, 0, "model: nothing executed");
+    is_int((long long)user_model_mark_synced(&um, u, 2), 2, "model: n = limit marks");
+    is_str(user_model_error(&um), "stale: an earlier failure", "model: own reason cleared");
+    user_model_close(&um);
+    mock_free(m);
+}
+
 static void test_archive(void)
 {
     struct mock *m = mock_new(2500, 100);
@@ -885,6 +1034,17 @@ static void test_init(void)
        "combined duration and the largest batch");
     jobhost_plugin.fini((jh_ctx *)(void *)m, state);
 
+    memset(m->config, 0, sizeof(m->config));
+    m->config[0][0] = "lock_ttl";
+    m->config[0][1] = "365d";
+    m->config[1][0] = "status_ttl";
+    m->config[1][1] = "8760h";
+    rc = init_with(m, &state);
+    c = state;
+    ok(rc == 0 && c->lock_ttl_ms == 365LL * 86400000 && c->status_ttl_ms == 365LL * 86400000,
+       "the longest TTLs (365d) in milliseconds");
+    jobhost_plugin.fini((jh_ctx *)(void *)m, state);
+
     static const char *bad[][3] = {
         {"batch_size", "0", "batch_size = \"0\": expected an integer from 1 to 10000"},
         {"batch_size", "10001", "batch_size = \"10001\""},
@@ -895,6 +1055,11 @@ static void test_init(void)
         {"login_log_max_age", "99999999999999999999h", "login_log_max_age = \"9999"},
         {"sync_topic", "user sync", "sync_topic = \"user sync\": expected a topic name"},
         {"archive_topic", "", "archive_topic = \"\""},
+        {"lock_ttl", "200000000000d",
+         "lock_ttl = \"200000000000d\": expected a duration from 1s to 365d"},
+        {"lock_ttl", "366d", "lock_ttl = \"366d\""},
+        {"status_ttl", "31536001s", "status_ttl = \"31536001s\""},
+        {"login_log_max_age", "9000h", "login_log_max_age = \"9000h\""},
     };
     for (size_t i = 0; i < JH_COUNTOF(bad); i++) {
         memset(m->config, 0, sizeof(m->config));
@@ -916,6 +1081,10 @@ int main(void)
     test_sync_cancel();
     test_sync_cancel_between();
     test_sync_failures();
+    test_sync_changed_in_flight();
+    test_sync_odd_bytes();
+    test_json();
+    test_model_errors();
     test_archive();
     test_cleanup();
     test_order_events();

@@ -42,7 +42,7 @@ static int archive_pages(struct archive_user_logic *l)
             return jh_cancelled(l->ctx)
                        ? cancelled(l)
                        : jh_fail(l->ctx, n, "find deleted users after id %llu: %s",
-                                 (unsigned long long)l->last_id, jh_last_error(l->ctx));
+                                 (unsigned long long)l->last_id, user_model_error(&l->users));
         if (n > 0) {
             if (jh_cancelled(l->ctx))
                 return cancelled(l);
@@ -53,7 +53,7 @@ static int archive_pages(struct archive_user_logic *l)
                            : jh_fail(l->ctx, rc, "send user.archive for users %llu..%llu "
                                      "(%d events): %s", (unsigned long long)l->batch.v[0].id,
                                      (unsigned long long)l->batch.v[n - 1].id, n,
-                                     rc == -ENOMEM ? strerror(ENOMEM) : jh_last_error(l->ctx));
+                                     user_event_error(&l->events));
             l->sent += n;
             l->last_id = l->batch.v[n - 1].id;
             l->batches++;

@@ -78,22 +78,74 @@ void json_put_i64(struct json_buf *b, int64_t v)
     put(b, num, (size_t)snprintf(num, sizeof(num), "%" PRId64, v));
 }
 
+/*
+ * The length of the well-formed UTF-8 sequence at s[0..len) (2..4), or
+ * minus the length of its maximal ill-formed prefix (at least 1 byte),
+ * which becomes one U+FFFD as Unicode recommends ("maximal subparts").
+ * Overlong forms, surrogates and code points past U+10FFFF are
+ * ill-formed (RFC 3629).
+ */
+static int utf8_seq(const unsigned char *s, size_t len)
+{
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    int need;
+
+    if (c >= 0xC2 && c <= 0xDF)
+        need = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        if (c == 0xE0)
+            lo = 0xA0; /* overlong */
+        else if (c == 0xED)
+            hi = 0x9F; /* surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        if (c == 0xF0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xF4)
+            hi = 0x8F; /* > U+10FFFF */
+    } else
+        return -1; /* a continuation byte, C0, C1 or F5..FF */
+    for (int k = 1; k <= need; k++) {
+        if ((size_t)k >= len || s[k] < lo || s[k] > hi)
+            return -k;
+        lo = 0x80;
+        hi = 0xBF;
+    }
+    return need + 1;
+}
+
 void json_put_str(struct json_buf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     size_t run = 0;
 
     put(b, "\"", 1);
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < len;) {
         unsigned char c = (unsigned char)s[i];
         char esc[6] = {'\\', 0, '0', '0', 0, 0};
         size_t n = 2;
 
-        if (c >= 0x20 && c != '"' && c != '\\')
+        if (c >= 0x80) {
+            int seq = utf8_seq((const unsigned char *)s + i, len - i);
+
+            if (seq > 0) {
+                i += (size_t)seq;
+                continue;
+            }
+            put(b, s + run, i - run);
+            put(b, "\\ufffd", 6);
+            i += (size_t)-seq;
+            run = i;
             continue;
+        }
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            i++;
+            continue;
+        }
         /* flush the plain bytes before this one in one copy */
         put(b, s + run, i - run);
-        run = i + 1;
+        run = ++i;
         switch (c) {
         case '"': esc[1] = '"'; break;
         case '\\': esc[1] = '\\'; break;
@@ -102,7 +154,7 @@ void json_put_str(struct json_buf *b, const char *s, size_t len)
         case '\n': esc[1] = 'n'; break;
         case '\r': esc[1] = 'r'; break;
         case '\t': esc[1] = 't'; break;
-        default:
+        default: /* other control characters, NUL included */
             esc[1] = 'u';
             esc[4] = hex[c >> 4];
             esc[5] = hex[c & 15];

@@ -1,10 +1,13 @@
 /*
  * login_log_model.c - SQL of the `login_log` table.
  *
- * The cutoff is computed by the server (NOW() - INTERVAL ? SECOND), the
- * same clock and session time zone that wrote created_at (its DEFAULT
- * CURRENT_TIMESTAMP), so a host whose clock or zone differs from the
- * database's cannot shift it.  ORDER BY created_at, id walks the
+ * The cutoff is computed by the server (NOW() - INTERVAL ? SECOND) in the
+ * connection's session time zone (NOW() follows the session time_zone),
+ * so the host's clock cannot shift it.  created_at is a DATETIME, stored
+ * without a zone: it must be written in that same zone (the DEFAULT
+ * CURRENT_TIMESTAMP does so for writers whose session uses the same
+ * time_zone); rows written in another zone are cut off early or late by
+ * the difference.  ORDER BY created_at, id walks the
  * created_at index (which ends in the primary key) and makes the chunk
  * deterministic, which statement-based replication requires of a DELETE
  * with LIMIT.

@@ -24,7 +24,8 @@ void login_log_model_close(struct login_log_model *m);
 
 /*
  * Delete up to LOGIN_LOG_CHUNK rows whose created_at is older than
- * max_age_s seconds before the database server's NOW(), oldest first.
+ * max_age_s seconds before the database server's NOW() (in this
+ * connection's session time zone: see login_log_model.c), oldest first.
  * Returns the number deleted: fewer than LOGIN_LOG_CHUNK means none is
  * left.
  */

@@ -7,7 +7,8 @@
 -- however large the table grows:
 --   sync_user     WHERE sync_status = 0 AND deleted_at IS NULL AND id > ?
 --                 ORDER BY id LIMIT ?          -> idx_sync (sync_status, deleted_at, id)
---                 UPDATE ... WHERE sync_status = 0 AND id IN (...)  -> PRIMARY
+--                 UPDATE ... WHERE sync_status = 0
+--                   AND (id, updated_at) IN ((?,?),...)  -> PRIMARY
 --   archive_user  WHERE is_deleted = 1 AND id > ? ORDER BY id LIMIT ?
 --                                              -> idx_deleted (is_deleted, id)
 --                 (deleted_at IS NOT NULL is a range, not an equality: an
@@ -26,8 +27,15 @@ CREATE TABLE IF NOT EXISTS `user` (
     `deleted_at`  DATETIME        NULL DEFAULT NULL,
     `is_deleted`  TINYINT AS (`deleted_at` IS NOT NULL) STORED,
     `created_at`  DATETIME        NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    `updated_at`  DATETIME        NOT NULL DEFAULT CURRENT_TIMESTAMP
-                                  ON UPDATE CURRENT_TIMESTAMP,
+    -- the row's version: sync_user marks a user synced only if updated_at
+    -- still equals the value it read and sent, so a change made while a
+    -- page is in flight stays pending and is sent next run.  Microseconds,
+    -- so two changes within one second differ.  Writers must let it move
+    -- (never set it back).  An older table:
+    --   ALTER TABLE `user` MODIFY `updated_at` DATETIME(6) NOT NULL
+    --     DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6);
+    `updated_at`  DATETIME(6)     NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
+                                  ON UPDATE CURRENT_TIMESTAMP(6),
     PRIMARY KEY (`id`),
     KEY `idx_sync` (`sync_status`, `deleted_at`, `id`),
     KEY `idx_deleted` (`is_deleted`, `id`),

@@ -9,6 +9,13 @@
  * delivery; consumers dedupe on message_id or on the user id).  The other
  * order could mark users whose events were never sent.
  *
+ * A user is marked only in the version that was sent: the UPDATE requires
+ * (id, updated_at) to still equal what the page's SELECT read (see
+ * user_model.h).  A user changed while its page is in flight (say renamed
+ * from "A" to "B" after the SELECT read "A") keeps sync_status = 0 and is
+ * sent again, with "B", by the next run; without that check the page's
+ * UPDATE would mark it synced and "B" would never be sent.
+ *
  * Cancellation (shutdown, or the job's timeout) is checked between pages
  * and before each page's batch: a cancelled run stops within one page.
  * A page is marked only once its batch was sent; a page whose batch was
@@ -51,15 +58,16 @@ static int sync_page(struct sync_user_logic *l)
                    : jh_fail(l->ctx, rc, "send user.sync for users %llu..%llu (%zu events): %s",
                              (unsigned long long)b->v[0].id,
                              (unsigned long long)b->v[b->n - 1].id, b->n,
-                             rc == -ENOMEM ? strerror(ENOMEM) : jh_last_error(l->ctx));
+                             user_event_error(&l->events));
     l->sent += (int64_t)b->n;
     if ((n = user_model_mark_synced(&l->users, b->v, b->n)) < 0)
         return jh_cancelled(l->ctx) ? cancelled(l)
                                     : jh_fail(l->ctx, (int)n, "mark %zu users synced: %s",
-                                              b->n, jh_last_error(l->ctx));
+                                              b->n, user_model_error(&l->users));
     l->marked += n;
-    /* Fewer rows than users: another writer marked (or deleted) some of
-     * them meanwhile.  Their events were sent anyway; worth knowing. */
+    /* Fewer rows than users: another writer marked, deleted or changed
+     * some of them meanwhile.  Their events were sent anyway (the changed
+     * ones stay pending and go again next run); worth knowing. */
     if ((size_t)n != b->n)
         jh_log(l->ctx, JH_LOG_WARN, "sync.mark_short", "users=%zu marked=%lld last_id=%llu",
                b->n, (long long)n, (unsigned long long)b->v[b->n - 1].id);
@@ -79,7 +87,7 @@ static int sync_pages(struct sync_user_logic *l)
             return jh_cancelled(l->ctx) ? cancelled(l)
                                         : jh_fail(l->ctx, n, "find users to sync after id %llu: %s",
                                                   (unsigned long long)last_id,
-                                                  jh_last_error(l->ctx));
+                                                  user_model_error(&l->users));
         if (n == 0)
             return 0;
         if ((rc = sync_page(l)) < 0)

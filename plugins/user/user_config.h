@@ -7,8 +7,9 @@
 
 #include <stdint.h>
 
-/* Upper bound of batch_size: the mark-synced UPDATE carries one
- * placeholder per user of a batch (MariaDB allows 65535). */
+/* Upper bound of batch_size: the mark-synced UPDATE carries two
+ * placeholders (id, updated_at) per user of a batch (MariaDB allows
+ * 65535). */
 #define USER_BATCH_MAX 10000
 
 struct user_config {

@@ -31,11 +31,17 @@ void user_event_close(struct user_event *e)
     e->cap = 0;
 }
 
-static void put_opt_str(struct json_buf *b, const char *key, const char *v)
+const char *user_event_error(const struct user_event *e)
+{
+    return e->own_err != NULL ? e->own_err : jh_last_error(e->ctx);
+}
+
+/* v with its byte length: a column may hold NUL bytes (user_model.h). */
+static void put_opt_str(struct json_buf *b, const char *key, const char *v, size_t len)
 {
     json_put_key(b, key);
     if (v != NULL)
-        json_put_str(b, v, strlen(v));
+        json_put_str(b, v, len);
     else
         json_put_raw(b, "null");
 }
@@ -46,8 +52,8 @@ static void put_user(struct json_buf *b, const struct user *u)
     json_put_raw(b, "{");
     json_put_key(b, "id");
     json_put_u64(b, u->id);
-    put_opt_str(b, "name", u->name);
-    put_opt_str(b, "email", u->email);
+    put_opt_str(b, "name", u->name, u->name_len);
+    put_opt_str(b, "email", u->email, u->email_len);
 }
 
 static int grow(struct user_event *e, size_t n)
@@ -81,24 +87,29 @@ static int send_page(struct user_event *e, const char *topic, const struct user 
 {
     int rc;
 
+    e->own_err = NULL;
     if (n == 0)
         return 0;
-    if (grow(e, n) < 0)
+    if (grow(e, n) < 0) {
+        e->own_err = "out of memory building the page";
         return -ENOMEM;
+    }
     json_buf_reset(&e->buf);
     for (size_t i = 0; i < n; i++) {
         e->offs[i] = e->buf.len;
         put_user(&e->buf, &v[i]);
         if (archive)
-            put_opt_str(&e->buf, "deleted_at", v[i].deleted_at);
+            put_opt_str(&e->buf, "deleted_at", v[i].deleted_at, v[i].deleted_at_len);
         json_put_raw(&e->buf, "}");
         e->msgs[i] = (jh_event_msg){
             .topic = topic, .key = e->keys[i],
             .keylen = (size_t)snprintf(e->keys[i], sizeof(e->keys[i]), "%" PRIu64, v[i].id)};
     }
     e->offs[n] = e->buf.len;
-    if (!json_buf_ok(&e->buf))
+    if (!json_buf_ok(&e->buf)) {
+        e->own_err = "out of memory building the page";
         return -ENOMEM;
+    }
     for (size_t i = 0; i < n; i++) {
         e->msgs[i].payload = e->buf.p + e->offs[i];
         e->msgs[i].len = e->offs[i + 1] - e->offs[i];

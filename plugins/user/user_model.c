@@ -14,7 +14,8 @@
 #include "user_config.h"
 
 #define SQL_FIND_PENDING                                                     \
-    "SELECT id, name, email FROM `user`"                                     \
+    "SELECT id, name, email, DATE_FORMAT(updated_at, '%Y-%m-%d %H:%i:%s.%f')" \
+    " FROM `user`"                                                           \
     " WHERE sync_status = 0 AND deleted_at IS NULL AND id > ?"               \
     " ORDER BY id LIMIT ?"
 
@@ -27,10 +28,22 @@
  * catch a row that turned pending after the page was read (a concurrent
  * writer resetting sync_status, or an insert committing a lower id late)
  * and mark it synced without its event.  "AND sync_status = 0" keeps the
- * count honest.  The IN list always has `limit` placeholders so one
- * prepared statement serves every page; a short page repeats its last id.
+ * count honest.
+ *
+ * And only the version that was sent: (id, updated_at) must still be the
+ * pair the page read.  Without it a user renamed between the SELECT and
+ * this UPDATE (sync_status still 0) would be marked synced with only its
+ * old name sent; with it the row stays pending and the next run sends the
+ * new name.  MariaDB 10.11 plans the row-constructor IN as primary-key
+ * lookups, one per pair, no scan (EXPLAIN in t/user_e2e.c; prepared with
+ * placeholders too: Handler_read_key only, no Handler_read_rnd_next).
+ *
+ * The list always has `limit` pairs so one prepared statement serves
+ * every page; a short page repeats its last user.
  */
-#define SQL_MARK_HEAD "UPDATE `user` SET sync_status = 1 WHERE sync_status = 0 AND id IN ("
+#define SQL_MARK_HEAD                                                        \
+    "UPDATE `user` SET sync_status = 1 WHERE sync_status = 0"                \
+    " AND (id, updated_at) IN ("
 
 void user_batch_init(struct user_batch *b)
 {
@@ -43,6 +56,7 @@ void user_batch_reset(struct user_batch *b)
         free(b->v[i].name);
         free(b->v[i].email);
         free(b->v[i].deleted_at);
+        free(b->v[i].updated_at);
     }
     b->n = 0;
 }
@@ -83,33 +97,49 @@ void user_model_close(struct user_model *m)
     m->pending = m->mark = m->deleted = NULL;
 }
 
-/* Column `col` of the current row as a malloc'd string (NULL stays NULL). */
-static int col_dup(jh_stmt *st, unsigned col, char **out)
+const char *user_model_error(const struct user_model *m)
+{
+    return m->own_err != NULL ? m->own_err : jh_last_error(m->ctx);
+}
+
+static int own(struct user_model *m, int rc, const char *why)
+{
+    m->own_err = why;
+    return rc;
+}
+
+/* Column `col` of the current row as a malloc'd, NUL-terminated string
+ * and its byte length (NULL stays NULL, length 0). */
+static int col_dup(struct user_model *m, jh_stmt *st, unsigned col, char **out,
+                   size_t *out_len)
 {
     const char *v;
     size_t len;
     int rc = jh_stmt_is_null(st, col);
 
     *out = NULL;
+    *out_len = 0;
     if (rc != 0)
         return rc < 0 ? rc : 0;
     if ((rc = jh_stmt_get_str(st, col, &v, &len)) < 0)
         return rc;
     if ((*out = malloc(len + 1)) == NULL)
-        return -ENOMEM;
+        return own(m, -ENOMEM, "out of memory copying a column");
     memcpy(*out, v, len);
     (*out)[len] = '\0';
+    *out_len = len;
     return 0;
 }
 
-/* Run a keyset page query (after_id, limit) and copy its rows;
- * `with_deleted` reads the fourth column. */
+/* Run a keyset page query (after_id, limit) and copy its rows; the
+ * fourth column is deleted_at (`pending` 0) or updated_at (`pending` 1). */
 static int read_page(struct user_model *m, jh_stmt **stp, const char *sql, uint64_t after_id,
-                     int with_deleted, struct user_batch *out)
+                     int pending, struct user_batch *out)
 {
     struct user *u;
     int rc;
 
+    m->own_err = NULL;
     user_batch_reset(out);
     if (*stp == NULL && (rc = jh_db_prepare(m->ctx, sql, stp)) < 0)
         return rc;
@@ -121,11 +151,12 @@ static int read_page(struct user_model *m, jh_stmt **stp, const char *sql, uint6
         return rc;
     while ((rc = jh_stmt_fetch(*stp)) == 1) {
         if ((u = batch_add(out)) == NULL)
-            return -ENOMEM;
+            return own(m, -ENOMEM, "out of memory growing the page");
         if ((rc = jh_stmt_get_u64(*stp, 0, &u->id)) < 0 ||
-            (rc = col_dup(*stp, 1, &u->name)) < 0 ||
-            (rc = col_dup(*stp, 2, &u->email)) < 0 ||
-            (with_deleted && (rc = col_dup(*stp, 3, &u->deleted_at)) < 0))
+            (rc = col_dup(m, *stp, 1, &u->name, &u->name_len)) < 0 ||
+            (rc = col_dup(m, *stp, 2, &u->email, &u->email_len)) < 0 ||
+            (rc = pending ? col_dup(m, *stp, 3, &u->updated_at, &u->updated_at_len)
+                          : col_dup(m, *stp, 3, &u->deleted_at, &u->deleted_at_len)) < 0)
             return rc;
     }
     return rc < 0 ? rc : (int)out->n;
@@ -134,27 +165,29 @@ static int read_page(struct user_model *m, jh_stmt **stp, const char *sql, uint6
 int user_model_find_pending_sync(struct user_model *m, uint64_t after_id,
                                  struct user_batch *out)
 {
-    return read_page(m, &m->pending, SQL_FIND_PENDING, after_id, 0, out);
+    return read_page(m, &m->pending, SQL_FIND_PENDING, after_id, 1, out);
 }
 
 int user_model_find_deleted_after(struct user_model *m, uint64_t after_id,
                                   struct user_batch *out)
 {
-    return read_page(m, &m->deleted, SQL_FIND_DELETED, after_id, 1, out);
+    return read_page(m, &m->deleted, SQL_FIND_DELETED, after_id, 0, out);
 }
 
+/* SQL_MARK_HEAD (?,?),...,(?,?)) with `limit` pairs. */
 static int prepare_mark(struct user_model *m)
 {
-    size_t head = strlen(SQL_MARK_HEAD), len = head + 2 * (size_t)m->limit + 1;
+    size_t head = strlen(SQL_MARK_HEAD), len = head + 6 * (size_t)m->limit + 1;
     char *sql = malloc(len), *p;
     int rc;
 
     if (sql == NULL)
-        return -ENOMEM;
+        return own(m, -ENOMEM, "out of memory building the UPDATE");
     memcpy(sql, SQL_MARK_HEAD, head);
     p = sql + head;
     for (unsigned i = 0; i < m->limit; i++) {
-        *p++ = '?';
+        memcpy(p, "(?,?)", 5);
+        p += 5;
         *p++ = i + 1 < m->limit ? ',' : ')';
     }
     *p = '\0';
@@ -165,17 +198,26 @@ static int prepare_mark(struct user_model *m)
 
 int64_t user_model_mark_synced(struct user_model *m, const struct user *users, size_t n)
 {
+    unsigned lim = m->limit;
     int rc;
 
+    m->own_err = NULL;
     if (n == 0)
         return 0;
-    if (n > m->limit)
-        return -EINVAL;
+    if (n > lim)
+        return own(m, -EINVAL, "more users than the page size");
+    for (size_t i = 0; i < n; i++)
+        if (users[i].updated_at == NULL)
+            return own(m, -EINVAL, "a user without updated_at");
     if (m->mark == NULL && (rc = prepare_mark(m)) < 0)
         return rc;
-    for (unsigned i = 0; i < m->limit; i++)
-        if ((rc = jh_stmt_bind_u64(m->mark, i, users[i < n ? i : n - 1].id)) < 0)
+    for (unsigned i = 0; i < lim; i++) {
+        const struct user *u = &users[i < n ? i : n - 1];
+
+        if ((rc = jh_stmt_bind_u64(m->mark, 2 * i, u->id)) < 0 ||
+            (rc = jh_stmt_bind_str(m->mark, 2 * i + 1, u->updated_at, u->updated_at_len)) < 0)
             return rc;
+    }
     m->queries++;
     if ((rc = jh_stmt_execute(m->mark)) < 0)
         return rc;

@@ -64,13 +64,18 @@ static int parse_duration_s(const char *s, int64_t *out)
     return 0;
 }
 
+/* The longest duration a key takes.  The TTLs are kept in milliseconds
+ * (seconds * 1000 must not overflow) and a year is beyond any sane TTL or
+ * retention, so a larger value is a typo, refused rather than wrapped. */
+#define DURATION_MAX_S (365 * 86400LL)
+
 static int config_duration(jh_ctx *ctx, const char *key, int64_t *seconds)
 {
     const char *v = jh_config(ctx, key);
 
-    if (parse_duration_s(v, seconds) < 0 || *seconds < 1)
+    if (parse_duration_s(v, seconds) < 0 || *seconds < 1 || *seconds > DURATION_MAX_S)
         return jh_fail(ctx, -EINVAL,
-                       "%s = \"%s\": expected a duration of at least 1s (units s m h d, "
+                       "%s = \"%s\": expected a duration from 1s to 365d (units s m h d, "
                        "e.g. 720h or 1h30m)", key, v);
     return 0;
 }
