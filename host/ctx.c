@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "db.h"
 #include "events.h"
 #include "plugin.h"
@@ -24,12 +25,9 @@
 
 int64_t jh_ctx_now(const struct jh_ctx *c)
 {
-    struct timespec ts;
-
     if (c != NULL && c->env != NULL && c->env->now != NULL)
         return c->env->now(c->env->now_arg);
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return jh_realtime_ns();
 }
 
 static const char *api_job(jh_ctx *c) { return c ? c->job : NULL; }

@@ -38,6 +38,7 @@
 #include <mysql.h>
 #include <mysqld_error.h>
 
+#include "clock.h"
 #include "ctx.h"
 #include "log.h"
 #include "plugin.h"
@@ -93,13 +94,6 @@ static int thread_ready(void)
         thread_inited = 1;
     }
     return 0;
-}
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
 }
 
 /* ---- jh_db ----------------------------------------------------------- */
@@ -377,7 +371,7 @@ static void *watchdog_main(void *arg)
     thread_ready();
     pthread_mutex_lock(&db->wmu);
     while (!db->wstop) {
-        int64_t now = mono_ns(), next = INT64_MAX;
+        int64_t now = jh_monotonic_ns(), next = INT64_MAX;
         watch *target = NULL;
 
         for (watch *w = db->watches; w != NULL; w = w->next) {
@@ -456,7 +450,7 @@ static void watch_begin(struct jh_db_run *run, watch *w)
         return;
     w->due = INT64_MAX;
     if (c->deadline != INT64_MAX) {
-        int64_t mono = mono_ns(), left = c->deadline - jh_ctx_now(c);
+        int64_t mono = jh_monotonic_ns(), left = c->deadline - jh_ctx_now(c);
         w->due = left > INT64_MAX - mono ? INT64_MAX : mono + left;
     }
     w->cancel = c->cancel;

@@ -85,6 +85,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "clock.h"
 #include "ctx.h"
 #include "services.h"
 
@@ -144,13 +145,6 @@ struct jh_events {
     _Atomic int64_t parked_first; /* heap[0]->at, for the closer */
     atomic_size_t in_memory;    /* heap + librdkafka's + held, for tests */
 };
-
-static int64_t realtime(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
-}
 
 /* ---- the delayed / retry heap ---------------------------------------- */
 
@@ -277,7 +271,7 @@ static rd_kafka_resp_err_t produce(jh_events *ev, const char *topic, const char 
 static void log_failure(jh_events *ev, const char *what, const char *topic, uint64_t seq,
                         const char *why)
 {
-    int64_t now = realtime();
+    int64_t now = jh_realtime_ns();
 
     /* One line a second: an outage fails thousands of records at once. */
     if (now - ev->fail_logged < NS) {
@@ -339,7 +333,7 @@ static int dead_letter(jh_events *ev, uint64_t seq, const char *id, const char *
     if (f == NULL) {
         rc = -errno;
     } else {
-        fprintf(f, "dead_at=%lld seq=%" PRIu64 " id=%.32s topic=", (long long)realtime(), seq,
+        fprintf(f, "dead_at=%lld seq=%" PRIu64 " id=%.32s topic=", (long long)jh_realtime_ns(), seq,
                 id);
         put_escaped(f, topic, strlen(topic));
         fputs(" key=", f);
@@ -375,7 +369,7 @@ static int dead_letter(jh_events *ev, uint64_t seq, const char *id, const char *
 static void retry_later(jh_events *ev, pend *p)
 {
     p->retry = 1;
-    p->at = realtime() + ev->retry_ns;
+    p->at = jh_realtime_ns() + ev->retry_ns;
     if (heap_push(ev, p) < 0)
         free(p); /* stays unacked on disk: delivered after a restart */
     if (ev->retry_ns < RETRY_MAX_NS)
@@ -489,7 +483,7 @@ static int64_t wait_ns(jh_events *ev)
     int64_t w = NS;
 
     if (ev->nheap > 0) {
-        int64_t d = ev->heap[0]->at - realtime();
+        int64_t d = ev->heap[0]->at - jh_realtime_ns();
         w = d < 0 ? 0 : d < w ? d : w;
     }
     return w;
@@ -497,7 +491,7 @@ static int64_t wait_ns(jh_events *ev)
 
 static void deliver_one(jh_events *ev, const jh_outbox_rec *r)
 {
-    int delayed = r->deliver_at_ns > realtime();
+    int delayed = r->deliver_at_ns > jh_realtime_ns();
     char topic[TOPIC_MAX + 1];
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
     pend *p;
@@ -610,7 +604,7 @@ static void *deliver_main(void *arg)
             }
         }
         while (ev->held == NULL && ev->nheap > 0 && ev->inflight < MAX_INFLIGHT &&
-               ev->heap[0]->at <= realtime()) {
+               ev->heap[0]->at <= jh_realtime_ns()) {
             pend *p = heap_pop(ev);
             if (produce_pend(ev, p) == -EAGAIN)
                 ev->held = p;
@@ -772,8 +766,8 @@ size_t jh_events_close(jh_events *ev, int64_t timeout_ns)
     atomic_store(&ev->closing, 1);
     if (ev->has_thr) {
         struct timespec pause = {0, 5 * MS};
-        int64_t deadline = realtime() + (timeout_ns > 0 ? timeout_ns : 0);
-        while (!drained(ev, deadline) && realtime() < deadline)
+        int64_t deadline = jh_realtime_ns() + (timeout_ns > 0 ? timeout_ns : 0);
+        while (!drained(ev, deadline) && jh_realtime_ns() < deadline)
             nanosleep(&pause, NULL);
         atomic_store(&ev->stop, 1);
         jh_outbox_wake(ev->ob);
@@ -876,7 +870,7 @@ static int send_common(jh_ctx *c, const char *topic, const void *key, size_t key
         return jh_ctx_error(c, -ESHUTDOWN, "events send to %s: the host is shutting down",
                             topic);
     if (delay_ms > 0)
-        at = realtime() + (delay_ms > INT64_MAX / MS / 2 ? INT64_MAX / 2 : delay_ms * MS);
+        at = jh_realtime_ns() + (delay_ms > INT64_MAX / MS / 2 ? INT64_MAX / 2 : delay_ms * MS);
     rc = jh_outbox_append(ev->ob, topic, key, keylen, payload, len, at, id_out, &err);
     if (rc < 0)
         return jh_ctx_error(c, rc, "events send to %s: %s", topic, err.msg);
@@ -938,7 +932,7 @@ static int ev_send_batch(jh_ctx *c, const jh_event_msg *msgs, size_t n, size_t m
         return jh_ctx_error(c, -ESHUTDOWN, "events send_batch: the host is shutting down");
     if ((ents = malloc(n * sizeof(*ents))) == NULL)
         return jh_ctx_error(c, -ENOMEM, "events send_batch: out of memory (%zu messages)", n);
-    now = realtime();
+    now = jh_realtime_ns();
     for (size_t i = 0; i < n; i++) {
         jh_event_msg m = {0};
         memcpy(&m, (const char *)msgs + i * msg_size,

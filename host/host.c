@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "config.h"
 #include "cron.h"
 #include "ctx.h"
@@ -66,11 +67,8 @@ static const char *const result_names[] = {"ok", "error", "timeout", "cancelled"
 
 static int64_t realtime_ns(void *arg)
 {
-    struct timespec ts;
-
     (void)arg;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return jh_realtime_ns();
 }
 
 /* ---- messages from runs --------------------------------------------- */

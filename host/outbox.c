@@ -93,6 +93,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "jobhost.h"
 
 #define REC_MAGIC 0x424f484aU /* "JHOB" little-endian */
@@ -167,13 +168,6 @@ static uint32_t get32(const unsigned char *p)
 static uint64_t get64(const unsigned char *p)
 {
     return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-static int64_t now_ns(int clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
 }
 
 /* ---- ack state --------------------------------------------------------- */
@@ -631,7 +625,7 @@ static int compact_acks(jh_outbox *ob)
  * now).  Reader thread, ack_mu held. */
 static void flush_acks(jh_outbox *ob, int force)
 {
-    int64_t now = now_ns(CLOCK_MONOTONIC);
+    int64_t now = jh_monotonic_ns();
 
     if (ob->nackbuf > 0 && ob->ackfd >= 0) {
         if (full_write(ob->ackfd, ob->ackbuf, ob->nackbuf * ACK_ENTRY) < 0)
@@ -920,7 +914,7 @@ static void *syncer_main(void *arg)
     pthread_mutex_lock(&ob->mu);
     while (!ob->stop) {
         struct timespec ts;
-        int64_t due = now_ns(CLOCK_MONOTONIC) + ob->interval;
+        int64_t due = jh_monotonic_ns() + ob->interval;
         ts.tv_sec = (time_t)(due / NS);
         ts.tv_nsec = (long)(due % NS);
         pthread_cond_timedwait(&ob->tick_cv, &ob->mu, &ts);
@@ -1005,7 +999,7 @@ int jh_outbox_open(const jh_outbox_opts *opts, jh_outbox **out, jh_err *e)
     }
     if ((rc = recover(ob, e)) < 0)
         goto fail;
-    ob->ack_flushed = ob->ack_synced = now_ns(CLOCK_MONOTONIC);
+    ob->ack_flushed = ob->ack_synced = jh_monotonic_ns();
     ob->rd_seg = ob->segs[0].first;
     if (ob->sync == JH_OUTBOX_SYNC_INTERVAL) {
         if ((rc = -pthread_create(&ob->syncer, NULL, syncer_main, ob)) < 0) {
@@ -1090,10 +1084,10 @@ static void random_id(unsigned char id[16])
     if (!seeded || gen != atomic_load(&fork_gen)) {
         if (getrandom(st, sizeof(st), 0) != (ssize_t)sizeof(st)) {
             /* No entropy source: time, pid and a counter still differ. */
-            st[0] = (uint64_t)now_ns(CLOCK_REALTIME);
+            st[0] = (uint64_t)jh_realtime_ns();
             st[1] = (uint64_t)getpid();
             st[2] = atomic_fetch_add(&ctr, 1);
-            st[3] = (uint64_t)now_ns(CLOCK_MONOTONIC) | 1;
+            st[3] = (uint64_t)jh_monotonic_ns() | 1;
         }
         gen = atomic_load(&fork_gen);
         seeded = 1;
@@ -1194,7 +1188,7 @@ int jh_outbox_append(jh_outbox *ob, const char *topic, const void *key, size_t k
                           total, REC_MAX);
     if ((b = malloc(total)) == NULL)
         return jh_err_set(e, -ENOMEM, "outbox: append: out of memory");
-    build_rec(b, total, 0, now_ns(CLOCK_REALTIME), topic, tl, key, key_len, payload, len,
+    build_rec(b, total, 0, jh_realtime_ns(), topic, tl, key, key_len, payload, len,
               deliver_at_ns);
 
     pthread_mutex_lock(&ob->mu);
@@ -1238,7 +1232,7 @@ int jh_outbox_append_batch(jh_outbox *ob, const jh_outbox_ent *ents, size_t n, j
     size_t total = 0, off;
     size_t *len = NULL;
     unsigned char *b = NULL;
-    int64_t created = now_ns(CLOCK_REALTIME);
+    int64_t created = jh_realtime_ns();
     uint64_t seq;
     seg *cur;
     int rc;
@@ -1437,7 +1431,7 @@ static void flush_if_due(jh_outbox *ob, int waiting)
 
 int jh_outbox_next(jh_outbox *ob, jh_outbox_rec *rec, int64_t timeout_ns)
 {
-    int64_t deadline = now_ns(CLOCK_MONOTONIC) + (timeout_ns > 0 ? timeout_ns : 0);
+    int64_t deadline = jh_monotonic_ns() + (timeout_ns > 0 ? timeout_ns : 0);
 
     if (ob == NULL || rec == NULL)
         return -EINVAL;
@@ -1459,7 +1453,7 @@ int jh_outbox_next(jh_outbox *ob, jh_outbox_rec *rec, int64_t timeout_ns)
         }
         if (ob->rd_off >= end && active) {
             struct timespec ts;
-            int64_t now = now_ns(CLOCK_MONOTONIC);
+            int64_t now = jh_monotonic_ns();
             if (now >= deadline) {
                 pthread_mutex_unlock(&ob->mu);
                 flush_if_due(ob, 1);

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 enum kind { K_LOCK = 0, K_STATUS = 1, K_IDEM = 2 };
 
 typedef struct entry {
@@ -40,10 +42,8 @@ struct jh_store {
 
 static int64_t default_now(void *arg)
 {
-    struct timespec ts;
     (void)arg;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return jh_realtime_ns();
 }
 
 static uint64_t hash_key(int kind, const char *s)
