@@ -302,22 +302,6 @@ static int permanent(rd_kafka_resp_err_t err)
     }
 }
 
-static void put_escaped(FILE *f, const void *p, size_t n)
-{
-    const unsigned char *s = p;
-
-    fputc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"' || s[i] == '\\')
-            fprintf(f, "\\%c", s[i]);
-        else if (s[i] >= 0x20 && s[i] < 0x7f)
-            fputc(s[i], f);
-        else
-            fprintf(f, "\\x%02x", s[i]);
-    }
-    fputc('"', f);
-}
-
 /*
  * Append a poison record to dead.log (fdatasync'd), log events.dead and
  * acknowledge it.  Returns 0, or < 0 (nothing acknowledged) when the file
@@ -335,16 +319,16 @@ static int dead_letter(jh_events *ev, uint64_t seq, const char *id, const char *
     } else {
         fprintf(f, "dead_at=%lld seq=%" PRIu64 " id=%.32s topic=", (long long)jh_realtime_ns(), seq,
                 id);
-        put_escaped(f, topic, strlen(topic));
+        jh_outbox_put_quoted(f, topic, strlen(topic));
         fputs(" key=", f);
         if (key != NULL)
-            put_escaped(f, key, kl);
+            jh_outbox_put_quoted(f, key, kl);
         else
             fputc('-', f);
         fputs(" payload=", f);
-        put_escaped(f, payload, pl);
+        jh_outbox_put_quoted(f, payload, pl);
         fputs(" reason=", f);
-        put_escaped(f, reason, strlen(reason));
+        jh_outbox_put_quoted(f, reason, strlen(reason));
         fputc('\n', f);
         if (fflush(f) != 0 || fdatasync(fileno(f)) < 0)
             rc = -errno;

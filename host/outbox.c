@@ -1588,7 +1588,7 @@ struct dump {
     uint64_t low;
 };
 
-static void put_escaped(FILE *f, const void *p, size_t n)
+void jh_outbox_put_quoted(FILE *f, const void *p, size_t n)
 {
     const unsigned char *s = p;
 
@@ -1627,14 +1627,14 @@ static void dump_rec(void *arg, const jh_outbox_rec *r)
     else
         fputc('-', d->out);
     fputs(" topic=", d->out);
-    put_escaped(d->out, r->topic, r->topic_len);
+    jh_outbox_put_quoted(d->out, r->topic, r->topic_len);
     fputs(" key=", d->out);
     if (r->key != NULL)
-        put_escaped(d->out, r->key, r->key_len);
+        jh_outbox_put_quoted(d->out, r->key, r->key_len);
     else
         fputc('-', d->out);
     fputs(" payload=", d->out);
-    put_escaped(d->out, r->payload, r->payload_len);
+    jh_outbox_put_quoted(d->out, r->payload, r->payload_len);
     fprintf(d->out, " delivered=%s\n",
             r->seq < d->low || acks_has(d->a, r->seq) ? "yes" : "no");
 }

@@ -110,4 +110,8 @@ size_t jh_outbox_pending(jh_outbox *ob);
  * (records the events service set aside as undeliverable, see events.c). */
 int jh_outbox_dump(const char *dir, FILE *out, jh_err *e);
 
+/* The dump's quoting of bytes: "..." with \" \\ and \xHH for anything not
+ * printable ASCII (events.c writes dead.log lines the same way). */
+void jh_outbox_put_quoted(FILE *f, const void *p, size_t n);
+
 #endif
