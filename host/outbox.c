@@ -1168,12 +1168,9 @@ int jh_outbox_append(jh_outbox *ob, const char *topic, const void *key, size_t k
                      const void *payload, size_t len, int64_t deliver_at_ns,
                      char *id_out, jh_err *e)
 {
+    jh_outbox_ent ent = {topic, key, key_len, payload, len, deliver_at_ns, id_out};
     size_t tl = topic != NULL ? strlen(topic) : 0;
     size_t total;
-    unsigned char *b;
-    uint64_t seq;
-    seg *cur;
-    int rc;
 
     if (ob == NULL || tl == 0 || tl > 65535 || (payload == NULL && len > 0) ||
         (key == NULL && key_len > 0))
@@ -1186,50 +1183,14 @@ int jh_outbox_append(jh_outbox *ob, const char *topic, const void *key, size_t k
     if (total > REC_MAX)
         return jh_err_set(e, -EMSGSIZE, "outbox: append: record of %zu bytes exceeds %u",
                           total, REC_MAX);
-    if ((b = malloc(total)) == NULL)
-        return jh_err_set(e, -ENOMEM, "outbox: append: out of memory");
-    build_rec(b, total, 0, jh_realtime_ns(), topic, tl, key, key_len, payload, len,
-              deliver_at_ns);
-
-    pthread_mutex_lock(&ob->mu);
-    /* No wait between here and the write: seq is taken after the roll. */
-    if (!ob->failed && (rc = maybe_roll(ob, total, e)) < 0)
-        goto out;
-    if (ob->failed) {
-        rc = jh_err_set(e, -EIO, "outbox %s: an earlier write or fsync failed (%s); "
-                        "restart to recover", ob->dir, strerror(-ob->failed));
-        goto out;
-    }
-    seq = ob->next_seq;
-    put64(b + 16, seq);
-    put32(b + 8, crc32c(b + 12, total - 12));
-    cur = &ob->segs[ob->nseg - 1];
-    if ((rc = full_write(ob->wfd, b, total)) < 0) {
-        /* Cut a partial write off so the next record starts clean. */
-        if (ftruncate(ob->wfd, cur->end) < 0)
-            ob->failed = rc;
-        rc = jh_err_set(e, rc, "outbox %s: write: %s", ob->dir, strerror(-rc));
-        goto out;
-    }
-    ob->next_seq++;
-    ob->written = seq;
-    cur->end += (off_t)total;
-    pthread_cond_signal(&ob->append_cv);
-    if (ob->sync == JH_OUTBOX_SYNC_ALWAYS && (rc = sync_upto(ob, seq)) < 0) {
-        rc = jh_err_set(e, -EIO, "outbox %s: fsync: %s", ob->dir, strerror(-rc));
-        goto out;
-    }
-    if (id_out != NULL)
-        rec_id(b, id_out);
-out:
-    pthread_mutex_unlock(&ob->mu);
-    free(b);
-    return rc;
+    /* One record is a batch of one: the same write, roll, sync and undo
+     * (its record carries no "more follows" flag, as before). */
+    return jh_outbox_append_batch(ob, &ent, 1, e);
 }
 
 int jh_outbox_append_batch(jh_outbox *ob, const jh_outbox_ent *ents, size_t n, jh_err *e)
 {
-    size_t total = 0, off;
+    size_t total = 0, off, len1;
     size_t *len = NULL;
     unsigned char *b = NULL;
     int64_t created = jh_realtime_ns();
@@ -1241,7 +1202,8 @@ int jh_outbox_append_batch(jh_outbox *ob, const jh_outbox_ent *ents, size_t n, j
         return 0;
     if (ob == NULL || ents == NULL)
         return jh_err_set(e, -EINVAL, "outbox: append batch: bad arguments");
-    if ((len = malloc(n * sizeof(*len))) == NULL)
+    /* A single send (the common case) needs no allocation for its length. */
+    if ((len = n == 1 ? &len1 : malloc(n * sizeof(*len))) == NULL)
         return jh_err_set(e, -ENOMEM, "outbox: append batch: out of memory");
     /* The outbox's own limits, so a bad entry cannot corrupt the file. */
     for (size_t i = 0; i < n; i++) {
@@ -1296,8 +1258,11 @@ int jh_outbox_append_batch(jh_outbox *ob, const jh_outbox_ent *ents, size_t n, j
          * cuts the unfinished batch off). */
         if (ftruncate(ob->wfd, cur->end) < 0)
             ob->failed = rc;
-        rc = jh_err_set(e, rc, "outbox %s: write of a batch of %zu records (%zu bytes): %s",
-                        ob->dir, n, total, strerror(-rc));
+        if (n == 1)
+            rc = jh_err_set(e, rc, "outbox %s: write: %s", ob->dir, strerror(-rc));
+        else
+            rc = jh_err_set(e, rc, "outbox %s: write of a batch of %zu records (%zu bytes): %s",
+                            ob->dir, n, total, strerror(-rc));
         goto out;
     }
     ob->next_seq += n;
@@ -1318,7 +1283,8 @@ out:
     pthread_mutex_unlock(&ob->mu);
 done:
     free(b);
-    free(len);
+    if (len != &len1)
+        free(len);
     return rc;
 }
 
