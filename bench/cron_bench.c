@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "cron.h"
+#include "time/cron.h"
 
 static double now_s(void)
 {

@@ -20,10 +20,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
-#include "ctx.h"
-#include "db.h"
-#include "plugin.h"
+#include "config/config.h"
+#include "runtime/ctx.h"
+#include "repo/db.h"
+#include "plugin/plugin.h"
 
 #define NROWS 10000
 #define PAGE 1000

@@ -28,9 +28,9 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
-#include "ctx.h"
-#include "events.h"
-#include "plugin.h"
+#include "runtime/ctx.h"
+#include "repo/events.h"
+#include "plugin/plugin.h"
 
 #define NS 1000000000LL
 #define THREADS 4

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "jobhost.h"
-#include "log.h"
+#include "runtime/log.h"
 
 static jh_logger *log_;
 static double secs;

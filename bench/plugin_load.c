@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctx.h"
-#include "plugin.h"
+#include "runtime/ctx.h"
+#include "plugin/plugin.h"
 
 static double now_s(void)
 {

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "ctx.h"
-#include "plugin.h"
-#include "redis.h"
+#include "runtime/ctx.h"
+#include "plugin/plugin.h"
+#include "repo/redis.h"
 
 static double now_s(void)
 {

@@ -15,8 +15,8 @@
 #include <unistd.h>
 #include <fcntl.h>
 
-#include "log.h"
-#include "sched.h"
+#include "runtime/log.h"
+#include "sched/sched.h"
 
 static jh_logger *logger;
 static atomic_long runs;

@@ -19,15 +19,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "clock.h"
-#include "config.h"
-#include "cron.h"
-#include "ctx.h"
-#include "events.h"
-#include "log.h"
+#include "base/clock.h"
+#include "config/config.h"
+#include "time/cron.h"
+#include "runtime/ctx.h"
+#include "repo/events.h"
+#include "runtime/log.h"
 #include "reload.h"
-#include "sched.h"
-#include "tz.h"
+#include "sched/sched.h"
+#include "time/tz.h"
 
 struct run_msg {
     uint64_t run_id;

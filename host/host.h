@@ -27,8 +27,8 @@
 #include <stdio.h>
 #include <uv.h>
 
-#include "err.h"
-#include "store.h"
+#include "base/err.h"
+#include "runtime/store.h"
 
 typedef struct jh_host jh_host;
 

@@ -21,10 +21,10 @@
 
 #include <uv.h>
 
-#include "cron.h"
+#include "time/cron.h"
 #include "host.h"
 #include "jobhost.h"
-#include "tz.h"
+#include "time/tz.h"
 
 struct daemon {
     uv_loop_t *loop;

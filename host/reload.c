@@ -23,11 +23,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "backends.h"
-#include "cron.h"
-#include "duration.h"
-#include "log.h"
-#include "tz.h"
+#include "repo/backends.h"
+#include "time/cron.h"
+#include "time/duration.h"
+#include "runtime/log.h"
+#include "time/tz.h"
 
 /* ---- plugin copies -------------------------------------------------- */
 

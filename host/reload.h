@@ -22,11 +22,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "ctx.h"
-#include "err.h"
-#include "plugin.h"
-#include "sched.h"
+#include "config/config.h"
+#include "runtime/ctx.h"
+#include "base/err.h"
+#include "plugin/plugin.h"
+#include "sched/sched.h"
 
 /*
  * The host's handle on one loaded plugin copy.  The host takes all its

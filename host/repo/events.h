@@ -1,0 +1,52 @@
+/*
+ * events.h - the events service: the outbox, and its delivery to Kafka.
+ *
+ * One per host process.  With a [kafka NAME] section, a delivery thread
+ * reads the outbox in order and produces each record with librdkafka
+ * (idempotent producer, acks=all, so order per key holds across retries),
+ * holding delayed records until they are due, and acknowledges a record in
+ * the outbox only from its delivery report.  Every message carries the
+ * header message_id (the outbox record's id).  Without Kafka, events stay
+ * in the outbox (jobhostd --outbox-dump).
+ *
+ * jh_events_api_table() is what plugins call (jobhost.h); it finds this
+ * object through ctx->plugin's services.
+ */
+#ifndef JH_EVENTS_H
+#define JH_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "base/err.h"
+#include "jobhost.h"
+#include "runtime/log.h"
+#include "outbox/outbox.h"
+
+typedef struct jh_events jh_events;
+
+typedef struct jh_events_opts {
+    const char *state_dir;        /* outbox lives in state_dir/outbox */
+    int sync;                     /* JH_OUTBOX_SYNC_* */
+    int64_t sync_interval_ns;
+    size_t max_bytes;             /* per event payload; default 1 MiB */
+    const jh_conf_kafka *kafka;   /* NULL: no delivery */
+    jh_logger *log;
+} jh_events_opts;
+
+int jh_events_new(const jh_events_opts *opts, jh_events **out, jh_err *e);
+/* Shutdown: stop taking events, give delivery up to timeout_ns to drain the
+ * outbox, then close; what is left stays on disk for the next start.
+ * Returns the number of records left undelivered. */
+size_t jh_events_close(jh_events *ev, int64_t timeout_ns);
+
+jh_outbox *jh_events_outbox(jh_events *ev);
+
+/* For tests: records held in memory or by librdkafka right now; raise a
+ * fatal producer error (the delivery thread recreates the producer). */
+size_t jh_events_in_memory(jh_events *ev);
+int jh_events_test_fatal(jh_events *ev);
+const jh_events_api *jh_events_api_table(void);
+
+#endif

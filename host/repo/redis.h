@@ -1,0 +1,50 @@
+/*
+ * redis.h - the Redis service: one [redis NAME] backend over hiredis.
+ *
+ * Connections are pooled like db.h's: a run takes one on first use and
+ * gives it back at its end; a failed connection is dropped and the next
+ * call opens a new one.  Every call's socket timeout is the smaller of the
+ * section's timeout and what is left before the run's deadline.
+ *
+ * Besides the raw command table (jh_redis_api_table) this backs the
+ * repository's lock / job status / idempotency tables when the plugin binds
+ * a redis (ctx.c dispatches here), with the same semantics as store.h:
+ *   lock:    SET prefix+"lock:"+key owner NX PX ttl; release is one Lua
+ *            script that deletes the key only if it still holds `owner`
+ *            (the seeds' plain DEL could free another host's lock).
+ *   status:  SET prefix+"status:"+job value [PX ttl] / GET.
+ *   idem:    SET prefix+"processed:"+id 1 PX ttl / EXISTS.
+ * Return values follow store.h (0, -EBUSY, -ENOENT, -EPERM, ...), plus
+ * -EIO / -ETIMEDOUT / -ECANCELED with jh_ctx_error() set.
+ */
+#ifndef JH_REDIS_H
+#define JH_REDIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "base/err.h"
+#include "jobhost.h"
+
+typedef struct jh_redis jh_redis;
+struct jh_ctx;
+
+int jh_redis_new(const jh_conf_redis *conf, jh_redis **out, jh_err *e);
+void jh_redis_ref(jh_redis *r);
+void jh_redis_unref(jh_redis *r);
+const char *jh_redis_name(const jh_redis *r);
+
+const jh_redis_api *jh_redis_api_table(void);
+
+int jh_redis_lock_acquire(struct jh_ctx *c, const char *key, const char *owner, int64_t ttl_ms);
+int jh_redis_lock_release(struct jh_ctx *c, const char *key, const char *owner);
+int jh_redis_status_set(struct jh_ctx *c, const char *job, const char *value, int64_t ttl_ms);
+int jh_redis_status_get(struct jh_ctx *c, const char *job, char *buf, size_t len);
+int jh_redis_processed_check(struct jh_ctx *c, const char *message_id);
+int jh_redis_processed_mark(struct jh_ctx *c, const char *message_id, int64_t ttl_ms);
+
+/* End of a run: free replies the run left, give the connection back. */
+void jh_redis_run_end(struct jh_ctx *c);
+
+#endif

@@ -1,0 +1,510 @@
+/*
+ * log.c - one event per line, logfmt or JSON, one write(2) per line.
+ *
+ * This is on the hot path of every run (run.finish is logged for each), so
+ * lines are built with hand-written appenders into a stack buffer: no
+ * malloc, no stdio, no lock.  A line that does not fit in LINE_MAX bytes is
+ * cut at a field boundary and marked truncated=true; it is never split
+ * into two lines, so a reader can always trust one line = one event.
+ */
+#include "log.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "time/civil.h"
+#include "jobhost.h"
+
+#define LINE_MAX_ 8192
+/* Room kept free for the truncation marker and the newline. */
+#define LINE_RESERVE 40
+
+struct jh_logger {
+    int fd;
+    atomic_int format;
+    atomic_int min_level;
+    atomic_ullong dropped;
+};
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+typedef struct line {
+    char buf[LINE_MAX_];
+    size_t len;
+    int json;
+    int truncated;
+} line;
+
+int jh_log_new(int fd, int format, int min_level, jh_logger **out)
+{
+    jh_logger *l;
+
+    if (out == NULL || fd < 0)
+        return -EINVAL;
+    l = calloc(1, sizeof(*l));
+    if (l == NULL)
+        return -ENOMEM;
+    l->fd = fd;
+    atomic_init(&l->format, format);
+    atomic_init(&l->min_level, min_level);
+    atomic_init(&l->dropped, 0);
+    *out = l;
+    return 0;
+}
+
+void jh_log_free(jh_logger *log)
+{
+    free(log);
+}
+
+void jh_log_set_format(jh_logger *log, int format)
+{
+    atomic_store(&log->format, format);
+}
+
+void jh_log_set_level(jh_logger *log, int min_level)
+{
+    atomic_store(&log->min_level, min_level);
+}
+
+int jh_log_enabled(const jh_logger *log, int level)
+{
+    return log != NULL && level >= atomic_load(&((jh_logger *)log)->min_level);
+}
+
+int jh_log_parse_format(const char *s, int *out)
+{
+    if (s != NULL && strcmp(s, "logfmt") == 0)
+        *out = JH_LOGFMT_LOGFMT;
+    else if (s != NULL && strcmp(s, "json") == 0)
+        *out = JH_LOGFMT_JSON;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+int jh_log_parse_level(const char *s, int *out)
+{
+    for (int i = 0; s != NULL && i < 4; i++)
+        if (strcmp(s, level_names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+uint64_t jh_log_dropped(const jh_logger *log)
+{
+    return atomic_load(&((jh_logger *)log)->dropped);
+}
+
+/* ---- appenders ------------------------------------------------------ */
+
+static size_t room(const line *l)
+{
+    return l->len + LINE_RESERVE < sizeof(l->buf) ? sizeof(l->buf) - LINE_RESERVE - l->len : 0;
+}
+
+static int put(line *l, const char *s, size_t n)
+{
+    if (n > room(l)) {
+        l->truncated = 1;
+        return -1;
+    }
+    memcpy(l->buf + l->len, s, n);
+    l->len += n;
+    return 0;
+}
+
+static int putc_(line *l, char c)
+{
+    return put(l, &c, 1);
+}
+
+static int put_u64(line *l, uint64_t v, int min_digits)
+{
+    char tmp[24];
+    int n = 0;
+
+    do {
+        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0 || n < min_digits);
+    return put(l, tmp + sizeof(tmp) - n, (size_t)n);
+}
+
+static int put_i64(line *l, int64_t v)
+{
+    if (v < 0) {
+        if (putc_(l, '-') < 0)
+            return -1;
+        return put_u64(l, (uint64_t)0 - (uint64_t)v, 1);
+    }
+    return put_u64(l, (uint64_t)v, 1);
+}
+
+/* ns -> "S.ffffff" (six decimals, truncated toward zero to the
+ * microsecond, integer arithmetic only); a negative value is printed as
+ * minus its magnitude, -1.5 s as -1.500000, and -1 ns as 0.000000 (no -0).
+ * The magnitude is taken in uint64_t so INT64_MIN does not overflow. */
+static int put_time(line *l, int64_t ns)
+{
+    uint64_t us = ns < 0 ? ((uint64_t)0 - (uint64_t)ns) / 1000 : (uint64_t)ns / 1000;
+
+    if (ns < 0 && us != 0 && putc_(l, '-') < 0)
+        return -1;
+    if (put_u64(l, us / 1000000, 1) < 0 || putc_(l, '.') < 0)
+        return -1;
+    return put_u64(l, us % 1000000, 6);
+}
+
+/* ns -> milliseconds with up to three decimals (whole microseconds,
+ * truncated toward zero), trailing zeros trimmed: 3100000 -> "3.1",
+ * 4000 -> "0.004", 2000000 -> "2", 999 -> "0", -1000 -> "-0.001". */
+static int put_ms(line *l, int64_t ns)
+{
+    int64_t us = ns / 1000;
+    int64_t ms = us / 1000, frac = us % 1000;
+    char d[4];
+    int n = 3;
+
+    if (us < 0) {
+        if (putc_(l, '-') < 0)
+            return -1;
+        ms = -ms;
+        frac = -frac;
+    }
+    if (put_u64(l, (uint64_t)ms, 1) < 0)
+        return -1;
+    if (frac == 0)
+        return 0;
+    d[0] = (char)('0' + frac / 100);
+    d[1] = (char)('0' + frac / 10 % 10);
+    d[2] = (char)('0' + frac % 10);
+    while (n > 0 && d[n - 1] == '0')
+        n--;
+    return putc_(l, '.') < 0 ? -1 : put(l, d, (size_t)n);
+}
+
+static int put_hex_escape(line *l, unsigned char c)
+{
+    static const char hex[] = "0123456789abcdef";
+    char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+    return put(l, e, sizeof(e));
+}
+
+/* Length of a valid UTF-8 sequence at s, or 0 if invalid. */
+static int utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+            return 0;
+        if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f))
+            return 0;
+        return 3;
+    }
+    if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
+            return 0;
+        if ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+/* A string value, quoted and escaped as the format needs.  Invalid UTF-8
+ * becomes U+FFFD so the output is always valid JSON / valid text.
+ * Runs of plain printable ASCII (the common case: job names, results) are
+ * copied with one memcpy; only the bytes that need care go one by one. */
+static int put_str(line *l, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    int quote = l->json || n == 0;
+
+    if (!l->json && !quote)
+        for (size_t i = 0; i < n && !quote; i++)
+            quote = p[i] <= ' ' || p[i] == '=' || p[i] == '"' || p[i] == '\\' || p[i] == 0x7f;
+    if (quote && putc_(l, '"') < 0)
+        return -1;
+    while (p < end) {
+        const unsigned char *run = p;
+        unsigned char c;
+        int r = 0;
+
+        while (p < end && *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+            p++;
+        if (p > run && put(l, (const char *)run, (size_t)(p - run)) < 0)
+            return -1;
+        if (p == end)
+            break;
+        c = *p;
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            r = quote ? put(l, e, 2) : putc_(l, (char)c);
+            p++;
+        } else if (c == '\n' || c == '\t' || c == '\r') {
+            char e[2] = {'\\', c == '\n' ? 'n' : c == '\t' ? 't' : 'r'};
+            r = put(l, e, 2);
+            p++;
+        } else if (c < 0x20 || c == 0x7f) {
+            r = put_hex_escape(l, c);
+            p++;
+        } else {
+            /* Validate on a zero-padded copy so a sequence cut by the end
+             * of the value is never read past it. */
+            unsigned char tmp[4] = {0, 0, 0, 0};
+            size_t left = (size_t)(end - p);
+            int u;
+
+            memcpy(tmp, p, left < 4 ? left : 4);
+            u = utf8_len(tmp);
+            if (u == 0) {
+                r = put(l, "\xef\xbf\xbd", 3);
+                p++;
+            } else {
+                r = put(l, (const char *)p, (size_t)u);
+                p += u;
+            }
+        }
+        if (r < 0)
+            return -1;
+    }
+    return quote ? putc_(l, '"') : 0;
+}
+
+static int put_key(line *l, const char *key, size_t n)
+{
+    if (l->json) {
+        if (putc_(l, ',') < 0 || put_str(l, key, n) < 0)
+            return -1;
+        return putc_(l, ':');
+    }
+    if (putc_(l, ' ') < 0 || put(l, key, n) < 0)
+        return -1;
+    return putc_(l, '=');
+}
+
+static void put_ts(line *l, int64_t ns)
+{
+    jh_civil c;
+    int64_t s = jh_floordiv(ns, 1000000000);
+    int64_t us = (ns - s * 1000000000) / 1000;
+
+    jh_secs_to_civil(s, &c);
+    put_u64(l, (uint64_t)c.year, 4);
+    putc_(l, '-');
+    put_u64(l, (uint64_t)c.mon, 2);
+    putc_(l, '-');
+    put_u64(l, (uint64_t)c.mday, 2);
+    putc_(l, 'T');
+    put_u64(l, (uint64_t)c.hour, 2);
+    putc_(l, ':');
+    put_u64(l, (uint64_t)c.min, 2);
+    putc_(l, ':');
+    put_u64(l, (uint64_t)c.sec, 2);
+    putc_(l, '.');
+    put_u64(l, (uint64_t)us, 6);
+    putc_(l, 'Z');
+}
+
+/*
+ * A user fragment "k=v k2=\"a b\"".  In logfmt it is appended after
+ * sanitising control characters (so a plugin cannot forge a second line);
+ * in JSON it is split into fields, and whatever does not parse goes into a
+ * "msg" field so the line stays valid JSON.
+ */
+static void put_raw(line *l, const char *s)
+{
+    if (s == NULL || *s == '\0')
+        return;
+    if (!l->json) {
+        if (putc_(l, ' ') < 0)
+            return;
+        for (; *s; s++) {
+            char c = (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s;
+            if (putc_(l, c) < 0)
+                return;
+        }
+        return;
+    }
+    while (*s) {
+        const char *k, *v;
+        size_t kl, vl;
+        char val[LINE_MAX_];
+        size_t n = 0;
+
+        while (*s == ' ')
+            s++;
+        if (*s == '\0')
+            break;
+        k = s;
+        while (*s && *s != '=' && *s != ' ' && *s != '"')
+            s++;
+        kl = (size_t)(s - k);
+        if (*s != '=' || kl == 0) {
+            if (put_key(l, "msg", 3) < 0)
+                return;
+            put_str(l, k, strlen(k));
+            return;
+        }
+        s++;
+        if (*s == '"') {
+            s++;
+            while (*s && *s != '"' && n < sizeof(val) - 1) {
+                if (*s == '\\' && s[1]) {
+                    s++;
+                    val[n++] = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s;
+                } else
+                    val[n++] = *s;
+                s++;
+            }
+            if (*s == '"')
+                s++;
+            v = val;
+            vl = n;
+        } else {
+            v = s;
+            while (*s && *s != ' ')
+                s++;
+            vl = (size_t)(s - v);
+        }
+        if (put_key(l, k, kl) < 0 || put_str(l, v, vl) < 0)
+            return;
+    }
+}
+
+static void put_kv(line *l, const jh_kv *kv)
+{
+    if (kv->type == JH_KV_RAW) {
+        put_raw(l, kv->v.s);
+        return;
+    }
+    if (kv->key == NULL || put_key(l, kv->key, strlen(kv->key)) < 0)
+        return;
+    switch (kv->type) {
+    case JH_KV_STR:
+        if (kv->v.s == NULL)
+            put(l, l->json ? "null" : "\"\"", l->json ? 4 : 2);
+        else
+            put_str(l, kv->v.s, strlen(kv->v.s));
+        break;
+    case JH_KV_INT:
+        put_i64(l, kv->v.i);
+        break;
+    case JH_KV_UINT:
+        put_u64(l, kv->v.u, 1);
+        break;
+    case JH_KV_TIME:
+        put_time(l, kv->v.i);
+        break;
+    case JH_KV_MS:
+        put_ms(l, kv->v.i);
+        break;
+    case JH_KV_BOOL:
+        put(l, kv->v.i ? "true" : "false", kv->v.i ? 4 : 5);
+        break;
+    case JH_KV_DOUBLE: {
+        char d[40];
+        int n;
+
+        /* JSON has no inf or nan: those become null there. */
+        if (l->json && !isfinite(kv->v.d)) {
+            put(l, "null", 4);
+            break;
+        }
+        n = snprintf(d, sizeof(d), "%.6g", kv->v.d);
+        put(l, d, n > 0 ? (size_t)n : 0);
+        break;
+    }
+    default:
+        put(l, l->json ? "null" : "?", l->json ? 4 : 1);
+    }
+}
+
+static void emit(jh_logger *log, int level, const char *event, const jh_kv *kv,
+                 size_t n, const char *raw)
+{
+    line l;
+    struct timespec ts;
+    size_t good;
+
+    l.len = 0;
+    l.truncated = 0;
+    l.json = atomic_load(&log->format) == JH_LOGFMT_JSON;
+    if (level < JH_LOG_DEBUG || level > JH_LOG_ERROR)
+        level = JH_LOG_ERROR;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    put(&l, l.json ? "{\"ts\":\"" : "ts=", l.json ? 7 : 3);
+    put_ts(&l, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+    put(&l, l.json ? "\",\"level\":\"" : " level=", l.json ? 11 : 7);
+    put(&l, level_names[level], strlen(level_names[level]));
+    if (l.json)
+        putc_(&l, '"');
+    put_key(&l, "event", 5);
+    put_str(&l, event ? event : "", event ? strlen(event) : 0);
+    good = l.len;
+    for (size_t i = 0; i < n && !l.truncated; i++) {
+        put_kv(&l, &kv[i]);
+        if (!l.truncated)
+            good = l.len;
+    }
+    if (raw != NULL && !l.truncated) {
+        put_raw(&l, raw);
+        if (!l.truncated)
+            good = l.len;
+    }
+    if (l.truncated) {
+        /* Cut back to the last whole field; the reserve guarantees room. */
+        l.len = good;
+        const char *m = l.json ? ",\"truncated\":true" : " truncated=true";
+        memcpy(l.buf + l.len, m, strlen(m));
+        l.len += strlen(m);
+    }
+    if (l.json)
+        l.buf[l.len++] = '}';
+    l.buf[l.len++] = '\n';
+    /* One write: lines from different threads never interleave (a pipe or
+     * file with O_APPEND takes it whole). */
+    if (write(log->fd, l.buf, l.len) != (ssize_t)l.len)
+        atomic_fetch_add(&log->dropped, 1);
+}
+
+void jh_log_kv(jh_logger *log, int level, const char *event, const jh_kv *kv, size_t n)
+{
+    if (!jh_log_enabled(log, level))
+        return;
+    emit(log, level, event, kv, n, NULL);
+}
+
+void jh_log_vf(jh_logger *log, int level, const char *event, const jh_kv *kv,
+               size_t n, const char *fmt, va_list ap)
+{
+    char raw[LINE_MAX_];
+
+    if (!jh_log_enabled(log, level))
+        return;
+    raw[0] = '\0';
+    if (fmt != NULL)
+        vsnprintf(raw, sizeof(raw), fmt, ap);
+    emit(log, level, event, kv, n, raw);
+}
+
+void jh_log_f(jh_logger *log, int level, const char *event, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    jh_log_vf(log, level, event, NULL, 0, fmt, ap);
+    va_end(ap);
+}

@@ -1,0 +1,890 @@
+/*
+ * sched.c - when jobs fire, and the life of each run.
+ *
+ * Every enabled job sits in one min-heap keyed by its due time on
+ * CLOCK_MONOTONIC (ties: insertion sequence, so equal times fire FIFO), and
+ * one timerfd (CLOCK_MONOTONIC, absolute, nanosecond resolution) is armed
+ * at the heap's minimum.  Runs with a timeout sit in a second heap keyed by
+ * their deadline; the timerfd is armed at the earlier of the two minima.
+ *
+ * Wall-clock time and clock steps.  Cron jobs are planned in wall-clock
+ * time (next_real) and converted to a monotonic due time with the current
+ * real-minus-monotonic offset.  A second timerfd on CLOCK_REALTIME, armed
+ * far in the future with TFD_TIMER_CANCEL_ON_SET, becomes readable (read()
+ * fails with ECANCELED) whenever the system clock is set; we then replan
+ * every cron job from the new wall time.  Policy on a step:
+ *   - forward over a fire time: that time fires once, late (like cron(8)
+ *     for jumps of less than three hours), never once per skipped time;
+ *   - backward: nothing already run fires again: the next time is computed
+ *     strictly after max(now, last fired time).
+ * Interval jobs live on the monotonic clock only, so a step neither bursts
+ * nor stalls them: they keep their period and phase.
+ * When a cron job's timer fires we also re-check the wall clock (NTP slews
+ * the two clocks apart slowly) and re-arm if it is still early.
+ */
+#include "sched.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "workers.h"
+
+#define NS 1000000000LL
+
+typedef struct run_priv run_priv;
+
+struct jh_sjob {
+    size_t heap_i;          /* position in s->heap, or SIZE_MAX if not armed */
+    uint64_t seq;           /* tie-break */
+    int64_t due_mono;
+    int64_t next_real;      /* cron: planned wall time (without jitter) */
+    int64_t last_real;      /* cron: last planned time that fired */
+    int64_t jitter_off;     /* ns, stable per job */
+    jh_sched_spec spec;     /* spec.cron owned */
+    void *udata;
+    jh_sjob *fire_next;     /* chain of jobs being fired */
+    jh_sjob *all_prev, *all_next; /* every job, armed or not */
+    int running;
+    int removed;
+    int started_now;        /* run_on_start fired; next adds the jitter */
+};
+
+struct run_priv {
+    jh_work work;           /* first: workers hand it back */
+    jh_run run;
+    jh_sched *s;
+    size_t to_i;            /* position in the timeout heap, or SIZE_MAX */
+    int64_t deadline_mono;
+    int timed_out;
+    run_priv *prev, *next;  /* in-flight list */
+};
+
+struct jh_sched {
+    jh_sched_opts o;
+    jh_sjob **heap;
+    size_t n, cap;
+    jh_sjob *all;
+    run_priv **to_heap;
+    size_t to_n, to_cap;
+    uint64_t seq, run_seq;
+    run_priv *inflight;
+    int n_inflight;
+    run_priv *free_runs;
+    int started, stopping, closing, pending_closes;
+    int tfd, step_fd;
+    uv_poll_t tpoll, spoll;
+    uv_timer_t stop_timer;
+    jh_workers *workers;
+    void (*stop_cb)(jh_sched *, int, void *);
+    void *stop_arg;
+    int64_t armed_at;
+};
+
+/* ---- clocks ---------------------------------------------------------- */
+
+static int64_t clock_ns(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
+}
+
+static int64_t now_real(const jh_sched *s)
+{
+    return s->o.now ? s->o.now(s->o.now_arg) : clock_ns(CLOCK_REALTIME);
+}
+
+static int64_t now_mono(const jh_sched *s)
+{
+    if (s->o.now_mono)
+        return s->o.now_mono(s->o.now_arg);
+    /* An injected realtime clock with no monotonic one: use it for both
+     * (tests that step "the clock" then step both). */
+    return s->o.now ? s->o.now(s->o.now_arg) : clock_ns(CLOCK_MONOTONIC);
+}
+
+/* ---- heaps ----------------------------------------------------------- */
+
+static int job_less(const jh_sjob *a, const jh_sjob *b)
+{
+    return a->due_mono < b->due_mono || (a->due_mono == b->due_mono && a->seq < b->seq);
+}
+
+static void heap_swap(jh_sched *s, size_t i, size_t j)
+{
+    jh_sjob *t = s->heap[i];
+    s->heap[i] = s->heap[j];
+    s->heap[j] = t;
+    s->heap[i]->heap_i = i;
+    s->heap[j]->heap_i = j;
+}
+
+static void heap_up(jh_sched *s, size_t i)
+{
+    while (i > 0 && job_less(s->heap[i], s->heap[(i - 1) / 2])) {
+        heap_swap(s, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void heap_down(jh_sched *s, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < s->n && job_less(s->heap[l], s->heap[m]))
+            m = l;
+        if (r < s->n && job_less(s->heap[r], s->heap[m]))
+            m = r;
+        if (m == i)
+            return;
+        heap_swap(s, i, m);
+        i = m;
+    }
+}
+
+static int heap_push(jh_sched *s, jh_sjob *j)
+{
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 64;
+        jh_sjob **h = realloc(s->heap, nc * sizeof(*h));
+        if (h == NULL)
+            return -ENOMEM;
+        s->heap = h;
+        s->cap = nc;
+    }
+    j->seq = s->seq++;
+    j->heap_i = s->n;
+    s->heap[s->n++] = j;
+    heap_up(s, j->heap_i);
+    return 0;
+}
+
+static void heap_remove(jh_sched *s, jh_sjob *j)
+{
+    size_t i = j->heap_i;
+
+    if (i == SIZE_MAX)
+        return;
+    j->heap_i = SIZE_MAX;
+    if (i != --s->n) {
+        s->heap[i] = s->heap[s->n];
+        s->heap[i]->heap_i = i;
+        heap_down(s, i);
+        heap_up(s, i);
+    }
+}
+
+static int to_less(const run_priv *a, const run_priv *b)
+{
+    return a->deadline_mono < b->deadline_mono;
+}
+
+static void to_swap(jh_sched *s, size_t i, size_t j)
+{
+    run_priv *t = s->to_heap[i];
+    s->to_heap[i] = s->to_heap[j];
+    s->to_heap[j] = t;
+    s->to_heap[i]->to_i = i;
+    s->to_heap[j]->to_i = j;
+}
+
+static void to_fix(jh_sched *s, size_t i)
+{
+    while (i > 0 && to_less(s->to_heap[i], s->to_heap[(i - 1) / 2])) {
+        to_swap(s, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < s->to_n && to_less(s->to_heap[l], s->to_heap[m]))
+            m = l;
+        if (r < s->to_n && to_less(s->to_heap[r], s->to_heap[m]))
+            m = r;
+        if (m == i)
+            return;
+        to_swap(s, i, m);
+        i = m;
+    }
+}
+
+static int to_push(jh_sched *s, run_priv *r)
+{
+    if (s->to_n == s->to_cap) {
+        size_t nc = s->to_cap ? s->to_cap * 2 : 16;
+        run_priv **h = realloc(s->to_heap, nc * sizeof(*h));
+        if (h == NULL)
+            return -ENOMEM;
+        s->to_heap = h;
+        s->to_cap = nc;
+    }
+    r->to_i = s->to_n;
+    s->to_heap[s->to_n++] = r;
+    to_fix(s, r->to_i);
+    return 0;
+}
+
+static void to_remove(jh_sched *s, run_priv *r)
+{
+    size_t i = r->to_i;
+
+    if (i == SIZE_MAX)
+        return;
+    r->to_i = SIZE_MAX;
+    if (i != --s->to_n) {
+        s->to_heap[i] = s->to_heap[s->to_n];
+        s->to_heap[i]->to_i = i;
+        to_fix(s, i);
+    }
+}
+
+/* ---- planning -------------------------------------------------------- */
+
+static uint64_t fnv1a(const char *k)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; k != NULL && *k; k++)
+        h = (h ^ (unsigned char)*k) * 1099511628211ULL;
+    /* final avalanche so similar names spread over the whole range */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static int64_t jitter_of(const jh_sched_spec *sp)
+{
+    return sp->jitter > 0 ? (int64_t)(fnv1a(sp->jitter_key) % (uint64_t)sp->jitter) : 0;
+}
+
+/* Plan a cron job's next fire strictly after `after` (real ns) and set its
+ * monotonic due time.  Returns 0, or -ERANGE when it never fires again. */
+static int plan_cron(jh_sched *s, jh_sjob *j, int64_t after, int64_t real, int64_t mono)
+{
+    int64_t next;
+
+    if (jh_cron_next(j->spec.cron, after, &next) < 0)
+        return -ERANGE;
+    j->next_real = next;
+    j->due_mono = next + j->jitter_off - real + mono;
+    return 0;
+}
+
+/* Put a job in the heap for its first fire. */
+static int arm_first(jh_sched *s, jh_sjob *j)
+{
+    int64_t real = now_real(s), mono = now_mono(s);
+
+    if (!j->spec.enabled)
+        return 0;
+    if (j->spec.kind == JH_SCHED_EVERY) {
+        j->due_mono = mono + j->spec.every + j->jitter_off;
+        if (j->spec.run_on_start) {
+            j->due_mono = mono; /* at once, then on the jittered phase */
+            j->started_now = 1;
+        }
+    } else {
+        if (plan_cron(s, j, real > j->last_real ? real : j->last_real, real, mono) < 0)
+            return 0; /* never fires again: stays idle */
+        if (j->spec.run_on_start) {
+            j->next_real = real;
+            j->due_mono = mono;
+        }
+    }
+    return heap_push(s, j);
+}
+
+/* After a fire at planned due time, plan the next one. */
+static void rearm_after_fire(jh_sched *s, jh_sjob *j, int64_t real, int64_t mono)
+{
+    if (j->spec.kind == JH_SCHED_EVERY) {
+        int64_t e = j->spec.every;
+        if (j->due_mono + e > mono)
+            j->due_mono += e;
+        else /* fell behind: skip whole periods, keep the phase, no burst */
+            j->due_mono += e * ((mono - j->due_mono) / e + 1);
+        if (j->started_now) {
+            j->due_mono += j->jitter_off;
+            j->started_now = 0;
+        }
+    } else {
+        int64_t after = j->next_real > real ? j->next_real : real;
+        if (j->last_real > after)
+            after = j->last_real;
+        if (plan_cron(s, j, after, real, mono) < 0)
+            return;
+    }
+    heap_push(s, j);
+}
+
+/* ---- runs ------------------------------------------------------------ */
+
+static run_priv *run_new(jh_sched *s)
+{
+    run_priv *r = s->free_runs;
+
+    if (r != NULL)
+        s->free_runs = r->next;
+    else if ((r = malloc(sizeof(*r))) == NULL)
+        return NULL;
+    memset(r, 0, sizeof(*r));
+    r->s = s;
+    r->to_i = SIZE_MAX;
+    r->run.priv_ = r;
+    atomic_init(&r->run.cancel, 0);
+    return r;
+}
+
+static void run_free(jh_sched *s, run_priv *r)
+{
+    r->next = s->free_runs;
+    s->free_runs = r;
+}
+
+static void inflight_add(jh_sched *s, run_priv *r)
+{
+    r->prev = NULL;
+    r->next = s->inflight;
+    if (s->inflight)
+        s->inflight->prev = r;
+    s->inflight = r;
+    s->n_inflight++;
+}
+
+static void inflight_del(jh_sched *s, run_priv *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        s->inflight = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    s->n_inflight--;
+}
+
+static void job_free(jh_sched *s, jh_sjob *j)
+{
+    if (j->all_prev)
+        j->all_prev->all_next = j->all_next;
+    else
+        s->all = j->all_next;
+    if (j->all_next)
+        j->all_next->all_prev = j->all_prev;
+    jh_cron_free(j->spec.cron);
+    free(j);
+}
+
+static void exec_work(jh_work *w, void *arg)
+{
+    run_priv *r = (run_priv *)(void *)w;
+    jh_sched *s = arg;
+
+    r->run.started = now_real(s);
+    r->run.rc = s->o.ops->exec(&r->run);
+    r->run.finished = now_real(s);
+}
+
+static void arm_timer(jh_sched *s);
+static void maybe_stopped(jh_sched *s);
+
+static void done_work(jh_work *w, void *arg)
+{
+    run_priv *r = (run_priv *)(void *)w;
+    jh_sched *s = arg;
+    jh_sjob *j = r->run.job;
+
+    to_remove(s, r);
+    inflight_del(s, r);
+    j->running--;
+    if (r->timed_out || r->run.finished >= r->run.deadline)
+        r->run.result = JH_RUN_TIMEOUT;
+    else if (s->stopping && atomic_load(&r->run.cancel))
+        r->run.result = JH_RUN_CANCELLED;
+    else
+        r->run.result = r->run.rc < 0 ? JH_RUN_ERROR : JH_RUN_OK;
+    s->o.ops->done(&r->run);
+    if (j->removed && j->running == 0) {
+        if (s->o.ops->release)
+            s->o.ops->release(j->udata);
+        job_free(s, j);
+    }
+    run_free(s, r);
+    if (!s->o.manual)
+        arm_timer(s);
+    maybe_stopped(s);
+}
+
+/* Start a run of j planned for `scheduled` (real ns); returns it queued
+ * to be handed to the workers, or NULL if skipped. */
+static run_priv *start_run(jh_sched *s, jh_sjob *j, int64_t scheduled, int64_t real,
+                           int64_t mono)
+{
+    run_priv *r;
+    int limit = j->spec.concurrency == JH_CONC_ALLOW ? j->spec.max_running : 1;
+
+    if (j->running >= limit) {
+        s->o.ops->skip(j, j->udata, scheduled,
+                       j->spec.concurrency == JH_CONC_ALLOW ? "max_running" : "running");
+        return NULL;
+    }
+    if ((r = run_new(s)) == NULL) {
+        s->o.ops->skip(j, j->udata, scheduled, "out_of_memory");
+        return NULL;
+    }
+    r->run.job = j;
+    r->run.udata = j->udata;
+    r->run.run_id = ++s->run_seq;
+    r->run.scheduled = scheduled;
+    r->run.fired = real;
+    r->run.deadline = INT64_MAX;
+    if (j->spec.timeout > 0) {
+        r->run.deadline = real + j->spec.timeout;
+        r->deadline_mono = mono + j->spec.timeout;
+        if (!s->o.manual && to_push(s, r) < 0)
+            r->to_i = SIZE_MAX; /* no timer: only the ctx deadline check */
+    }
+    j->running++;
+    inflight_add(s, r);
+    return r;
+}
+
+/* Fire everything due at `mono`; returns the runs to hand to workers. */
+static run_priv *fire_due(jh_sched *s, int64_t real, int64_t mono, run_priv **tail, int *count)
+{
+    run_priv *head = NULL;
+    jh_sjob *due = NULL;
+
+    *tail = NULL;
+    *count = 0;
+    /* Collect first, so callbacks that add or update jobs cannot make this
+     * loop see a job twice. */
+    while (s->n > 0 && s->heap[0]->due_mono <= mono) {
+        jh_sjob *j = s->heap[0];
+        heap_remove(s, j);
+        /* Cron: the monotonic estimate can run ahead of a slewed wall clock. */
+        if (j->spec.kind == JH_SCHED_CRON && j->next_real + j->jitter_off > real) {
+            j->due_mono = mono + (j->next_real + j->jitter_off - real);
+            heap_push(s, j);
+            continue;
+        }
+        j->fire_next = due;
+        due = j;
+    }
+    while (due != NULL) {
+        jh_sjob *j = due;
+        int64_t scheduled;
+        due = j->fire_next;
+        j->fire_next = NULL;
+        if (j->spec.kind == JH_SCHED_EVERY)
+            scheduled = j->due_mono - mono + real;
+        else {
+            scheduled = j->next_real + j->jitter_off;
+            j->last_real = j->next_real;
+        }
+        run_priv *r = start_run(s, j, scheduled, real, mono);
+        rearm_after_fire(s, j, real, mono);
+        if (r == NULL)
+            continue;
+        r->work.next = NULL;
+        if (*tail)
+            (*tail)->work.next = &r->work;
+        else
+            head = r;
+        *tail = r;
+        (*count)++;
+    }
+    return head;
+}
+
+static void expire_timeouts(jh_sched *s, int64_t mono)
+{
+    while (s->to_n > 0 && s->to_heap[0]->deadline_mono <= mono) {
+        run_priv *r = s->to_heap[0];
+        to_remove(s, r);
+        r->timed_out = 1;
+        atomic_store(&r->run.cancel, 1);
+    }
+}
+
+/* ---- the timerfds ---------------------------------------------------- */
+
+static void arm_timer(jh_sched *s)
+{
+    struct itimerspec its;
+    int64_t at = INT64_MAX;
+
+    /* Before start there is no timerfd: start arms it. */
+    if (s->o.manual || s->closing || !s->started)
+        return;
+    if (s->n > 0 && !s->stopping)
+        at = s->heap[0]->due_mono;
+    if (s->to_n > 0 && s->to_heap[0]->deadline_mono < at)
+        at = s->to_heap[0]->deadline_mono;
+    if (at == s->armed_at)
+        return;
+    s->armed_at = at;
+    memset(&its, 0, sizeof(its));
+    if (at != INT64_MAX) {
+        if (at <= 0)
+            at = 1; /* 0 would disarm */
+        its.it_value.tv_sec = at / NS;
+        its.it_value.tv_nsec = at % NS;
+    }
+    timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void process(jh_sched *s)
+{
+    int64_t real = now_real(s), mono = now_mono(s);
+    run_priv *tail, *head;
+    int n;
+
+    expire_timeouts(s, mono);
+    if (s->stopping)
+        return;
+    head = fire_due(s, real, mono, &tail, &n);
+    if (head == NULL)
+        return;
+    if (s->o.manual) {
+        for (run_priv *r = head, *nx; r != NULL; r = nx) {
+            nx = (run_priv *)(void *)r->work.next;
+            r->work.next = NULL;
+            exec_work(&r->work, s);
+            done_work(&r->work, s);
+        }
+        return;
+    }
+    jh_workers_submit_list(s->workers, &head->work, &tail->work, n);
+}
+
+static void on_timer(uv_poll_t *p, int status, int events)
+{
+    jh_sched *s = p->data;
+    uint64_t ticks;
+
+    if (read(s->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+        return;
+    s->armed_at = -1; /* the kernel disarmed it */
+    process(s);
+    arm_timer(s);
+}
+
+static void arm_step_detector(jh_sched *s)
+{
+    struct itimerspec its;
+
+    memset(&its, 0, sizeof(its));
+    /* Far in the future: it never expires, it only reports clock sets. */
+    its.it_value.tv_sec = clock_ns(CLOCK_REALTIME) / NS + 10LL * 365 * 86400;
+    timerfd_settime(s->step_fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL);
+}
+
+/* The wall clock was set: replan every cron job from the new wall time. */
+static void replan_cron(jh_sched *s)
+{
+    int64_t real = now_real(s), mono = now_mono(s);
+
+    for (size_t i = 0; i < s->n; i++) {
+        jh_sjob *j = s->heap[i];
+        if (j->spec.kind != JH_SCHED_CRON)
+            continue;
+        if (j->next_real <= real && j->next_real != j->last_real) {
+            /* stepped forward over it: fire once, now (unless that time
+             * already fired and no later one could be planned) */
+            j->due_mono = mono;
+        } else {
+            int64_t after = real > j->last_real ? real - 1 : j->last_real;
+            if (plan_cron(s, j, after, real, mono) < 0)
+                j->due_mono = INT64_MAX;
+        }
+    }
+    for (size_t i = s->n / 2 + 1; i-- > 0;)
+        heap_down(s, i);
+    s->armed_at = -1;
+    arm_timer(s);
+}
+
+static void on_step(uv_poll_t *p, int status, int events)
+{
+    jh_sched *s = p->data;
+    uint64_t ticks;
+
+    if (read(s->step_fd, &ticks, sizeof(ticks)) < 0 && errno == ECANCELED) {
+        arm_step_detector(s);
+        jh_sched_clock_stepped(s); /* the path t/sched/sched_step.t drives */
+    }
+}
+
+/* ---- public ---------------------------------------------------------- */
+
+int jh_sched_new(const jh_sched_opts *opts, jh_sched **out)
+{
+    jh_sched *s;
+
+    if (opts == NULL || opts->ops == NULL || opts->ops->exec == NULL ||
+        opts->ops->done == NULL || opts->ops->skip == NULL ||
+        (!opts->manual && (opts->loop == NULL || opts->workers < 1)))
+        return -EINVAL;
+    s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return -ENOMEM;
+    s->o = *opts;
+    s->tfd = s->step_fd = -1;
+    s->armed_at = -1;
+    *out = s;
+    return 0;
+}
+
+int jh_sched_start(jh_sched *s)
+{
+    int rc;
+
+    if (s->started)
+        return -EALREADY;
+    if (!s->o.manual) {
+        s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (s->tfd < 0)
+            return -errno;
+        s->step_fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (s->step_fd < 0) {
+            rc = -errno;
+            goto fail_step;
+        }
+        rc = jh_workers_new(s->o.loop, s->o.workers, exec_work, done_work, s, &s->workers);
+        if (rc < 0)
+            goto fail_workers;
+        uv_poll_init(s->o.loop, &s->tpoll, s->tfd);
+        uv_poll_init(s->o.loop, &s->spoll, s->step_fd);
+        s->tpoll.data = s->spoll.data = s;
+        uv_poll_start(&s->tpoll, UV_READABLE, on_timer);
+        uv_poll_start(&s->spoll, UV_READABLE, on_step);
+        uv_timer_init(s->o.loop, &s->stop_timer);
+        s->stop_timer.data = s;
+        arm_step_detector(s);
+    }
+    s->started = 1;
+    if (!s->o.manual)
+        arm_timer(s);
+    return 0;
+
+fail_workers:
+    close(s->step_fd);
+    s->step_fd = -1;
+fail_step:
+    close(s->tfd);
+    s->tfd = -1;
+    return rc;
+}
+
+static int spec_valid(const jh_sched_spec *sp)
+{
+    if (sp->kind == JH_SCHED_EVERY)
+        return sp->every > 0;
+    if (sp->kind == JH_SCHED_CRON)
+        return sp->cron != NULL;
+    return 0;
+}
+
+int jh_sched_add(jh_sched *s, const jh_sched_spec *spec, void *udata, jh_sjob **out)
+{
+    jh_sjob *j;
+    int rc;
+
+    if (s == NULL || spec == NULL || !spec_valid(spec))
+        return -EINVAL;
+    j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        return -ENOMEM;
+    j->spec = *spec;
+    j->spec.jitter_key = NULL; /* not owned; only its hash is kept */
+    if (j->spec.max_running < 1)
+        j->spec.max_running = 1;
+    j->jitter_off = jitter_of(spec);
+    j->udata = udata;
+    j->heap_i = SIZE_MAX;
+    j->last_real = INT64_MIN;
+    rc = arm_first(s, j);
+    if (rc < 0) {
+        free(j);
+        return rc;
+    }
+    j->all_next = s->all;
+    if (s->all)
+        s->all->all_prev = j;
+    s->all = j;
+    if (out)
+        *out = j;
+    arm_timer(s);
+    return 0;
+}
+
+int jh_sched_same_schedule(const jh_sjob *j, const jh_sched_spec *sp)
+{
+    if (j->spec.kind != sp->kind || j->jitter_off != jitter_of(sp) ||
+        j->spec.enabled != sp->enabled)
+        return 0;
+    if (sp->kind == JH_SCHED_EVERY)
+        return j->spec.every == sp->every;
+    return jh_cron_equal(j->spec.cron, sp->cron);
+}
+
+int jh_sched_update(jh_sched *s, jh_sjob *j, const jh_sched_spec *spec, void *udata)
+{
+    int same;
+
+    if (s == NULL || j == NULL || spec == NULL || !spec_valid(spec))
+        return -EINVAL;
+    same = jh_sched_same_schedule(j, spec);
+    if (j->spec.cron != spec->cron)
+        jh_cron_free(j->spec.cron);
+    int keep_start = spec->run_on_start;
+    j->spec = *spec;
+    j->spec.jitter_key = NULL;
+    if (j->spec.max_running < 1)
+        j->spec.max_running = 1;
+    j->udata = udata;
+    if (same)
+        return 0; /* keeps its heap position: same phase */
+    heap_remove(s, j);
+    j->jitter_off = jitter_of(spec);
+    j->spec.run_on_start = 0; /* a changed schedule starts on its phase */
+    arm_first(s, j);
+    j->spec.run_on_start = keep_start;
+    arm_timer(s);
+    return 0;
+}
+
+void jh_sched_remove(jh_sched *s, jh_sjob *j)
+{
+    if (s == NULL || j == NULL)
+        return;
+    heap_remove(s, j);
+    j->removed = 1;
+    if (j->running == 0) {
+        if (s->o.ops->release)
+            s->o.ops->release(j->udata);
+        job_free(s, j);
+    }
+    arm_timer(s);
+}
+
+int64_t jh_sched_next_fire(const jh_sjob *j)
+{
+    if (j->heap_i == SIZE_MAX)
+        return INT64_MAX;
+    if (j->spec.kind == JH_SCHED_CRON)
+        return j->next_real + j->jitter_off;
+    return j->due_mono - clock_ns(CLOCK_MONOTONIC) + clock_ns(CLOCK_REALTIME);
+}
+
+int jh_sched_running(const jh_sjob *j)
+{
+    return j->running;
+}
+
+static void maybe_stopped(jh_sched *s)
+{
+    if (!s->stopping || s->stop_cb == NULL || s->n_inflight > 0)
+        return;
+    void (*cb)(jh_sched *, int, void *) = s->stop_cb;
+    s->stop_cb = NULL;
+    if (!s->o.manual)
+        uv_timer_stop(&s->stop_timer);
+    cb(s, 0, s->stop_arg);
+}
+
+static void on_stop_timeout(uv_timer_t *t)
+{
+    jh_sched *s = t->data;
+    void (*cb)(jh_sched *, int, void *) = s->stop_cb;
+
+    if (cb == NULL)
+        return;
+    s->stop_cb = NULL;
+    cb(s, s->n_inflight, s->stop_arg);
+}
+
+void jh_sched_stop(jh_sched *s, int64_t timeout,
+                   void (*cb)(jh_sched *, int left, void *arg), void *arg)
+{
+    s->stopping = 1;
+    s->stop_cb = cb;
+    s->stop_arg = arg;
+    for (run_priv *r = s->inflight; r != NULL; r = r->next)
+        atomic_store(&r->run.cancel, 1);
+    if (s->n_inflight > 0 && !s->o.manual && s->started) {
+        uint64_t ms = timeout <= 0 ? 0 : (uint64_t)((timeout + 999999) / 1000000);
+        uv_timer_start(&s->stop_timer, on_stop_timeout, ms, 0);
+    }
+    arm_timer(s);
+    if (s->n_inflight == 0 || s->o.manual || !s->started)
+        maybe_stopped(s);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    jh_sched *s = h->data;
+
+    if (--s->pending_closes == 0)
+        free(s);
+}
+
+void jh_sched_free(jh_sched *s)
+{
+    int abandon;
+
+    if (s == NULL)
+        return;
+    s->closing = 1;
+    abandon = s->n_inflight > 0;
+    for (jh_sjob *j = s->all, *nx; j != NULL; j = nx) {
+        nx = j->all_next;
+        j->heap_i = SIZE_MAX;
+        if (j->removed)
+            continue; /* released already; freed when its run is done */
+        if (s->o.ops->release)
+            s->o.ops->release(j->udata);
+        j->removed = 1;
+        if (j->running == 0)
+            job_free(s, j);
+    }
+    s->n = 0;
+    free(s->heap);
+    free(s->to_heap);
+    s->heap = NULL;
+    s->to_heap = NULL;
+    if (!abandon)
+        for (run_priv *r = s->free_runs, *n; r != NULL; r = n) {
+            n = r->next;
+            free(r);
+        }
+    if (s->o.manual || !s->started) {
+        if (!abandon)
+            free(s);
+        return;
+    }
+    jh_workers_close(s->workers, abandon);
+    if (abandon)
+        return; /* leaked on purpose, see jh_workers_close */
+    close(s->tfd);
+    close(s->step_fd);
+    s->pending_closes = 3;
+    uv_close((uv_handle_t *)&s->tpoll, on_handle_closed);
+    uv_close((uv_handle_t *)&s->spoll, on_handle_closed);
+    uv_close((uv_handle_t *)&s->stop_timer, on_handle_closed);
+}
+
+void jh_sched_clock_stepped(jh_sched *s)
+{
+    if (s == NULL || s->closing)
+        return;
+    replan_cron(s);
+}
+
+void jh_sched_advance(jh_sched *s)
+{
+    process(s);
+}
