@@ -30,21 +30,21 @@ int main(int argc, char **argv)
 
     for (int z = 0; z < 2; z++)
         for (int i = 0; i < 4; i++) {
-            const jh_tz *tz;
-            jh_cron *c;
+            const jh__tz *tz;
+            jh__cron *c;
             long ops = 0;
             double t0, t1;
             int64_t t = start;
 
-            jh_tz_get(zones[z], &tz, &e);
-            if (jh_cron_parse(exprs[i], tz, &c, &e) < 0) {
+            jh__tz_get(zones[z], &tz, &e);
+            if (jh__cron_parse(exprs[i], tz, &c, &e) < 0) {
                 fprintf(stderr, "%s\n", e.msg);
                 return 1;
             }
             t0 = now_s();
             do {
                 for (int k = 0; k < 100000; k++) {
-                    if (jh_cron_next(c, t, &t) < 0)
+                    if (jh__cron_next(c, t, &t) < 0)
                         t = start;
                     if ((k & 0xffff) == 0xffff)
                         t = start; /* keep far-future searches out of it */
@@ -55,22 +55,22 @@ int main(int argc, char **argv)
             sink += t;
             printf("next expr=\"%s\" tz=%s ops_per_sec=%.0f\n", exprs[i], zones[z],
                    ops / (t1 - t0));
-            jh_cron_free(c);
+            jh__cron_free(c);
         }
     {
         long ops = 0;
         double t0 = now_s(), t1;
         do {
             for (int k = 0; k < 10000; k++) {
-                jh_cron *c;
-                if (jh_cron_parse(exprs[k & 3], NULL, &c, &e) == 0)
-                    jh_cron_free(c);
+                jh__cron *c;
+                if (jh__cron_parse(exprs[k & 3], NULL, &c, &e) == 0)
+                    jh__cron_free(c);
             }
             ops += 10000;
             t1 = now_s();
         } while (t1 - t0 < secs);
         printf("parse ops_per_sec=%.0f\n", ops / (t1 - t0));
     }
-    jh_tz_cache_free();
+    jh__tz_cache_free();
     return sink == 42 ? 1 : 0;
 }

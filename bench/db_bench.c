@@ -28,8 +28,8 @@
 #define NROWS 10000
 #define PAGE 1000
 
-static jh_host_env env;
-static jh_plugin *plugin;
+static jh__host_env env;
+static jh__plugin *plugin;
 static double seconds = 2.0;
 
 static double now_s(void)
@@ -42,7 +42,7 @@ static double now_s(void)
 static void run_start(struct jh_ctx *c)
 {
     static uint64_t seq;
-    jh_ctx_init(c, &env, plugin, "bench", "run", ++seq, jh_ctx_now(NULL), INT64_MAX, NULL);
+    jh__ctx_init(c, &env, plugin, "bench", "run", ++seq, jh__ctx_now(NULL), INT64_MAX, NULL);
 }
 
 static void die(jh_ctx *c, const char *what)
@@ -86,7 +86,7 @@ static void setup(void)
         die(c, "commit");
     printf("  setup     %d single-row INSERTs in one transaction: %.0f rows/s\n", NROWS,
            NROWS / (now_s() - t0));
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
 }
 
 /* One point read on a prepared statement; returns the row's n. */
@@ -128,7 +128,7 @@ static void bench_point(void)
     } while (el < seconds);
     printf("  point     prepared once, SELECT by PK: %8.0f round trips/s  (%.1f us each, %llu)\n",
            (double)k / el, el * 1e6 / (double)k, k);
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
 }
 
 static void bench_prep(void)
@@ -152,7 +152,7 @@ static void bench_prep(void)
     } while (el < seconds);
     printf("  prep      prepare+execute+close each:  %8.0f reads/s        (%.1f us each)\n",
            (double)k / el, el * 1e6 / (double)k);
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
 }
 
 static void bench_run(void)
@@ -170,7 +170,7 @@ static void bench_run(void)
             if (jh_db_prepare(c, POINT_SQL, &st) != 0)
                 die(c, "prepare");
             point(c, st, (int64_t)(k % NROWS) + 1);
-            jh_ctx_finish(&cs);
+            jh__ctx_finish(&cs);
         }
         el = now_s() - t0;
     } while (el < seconds);
@@ -226,16 +226,16 @@ static void bench_keyset(void)
     printf("  keyset    10,000 rows by LIMIT 1000 pages: %6.0f queries/s, %.0f rows/s, "
            "%.2f ms per 10,000 rows (%llu passes)\n",
            (double)queries / el, (double)rows / el, el * 1e3 / (double)passes, passes);
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
 }
 
 int main(int argc, char **argv)
 {
     const char *port = getenv("JH_TEST_MYSQL_PORT"), *sock = getenv("JH_TEST_MYSQL_SOCKET");
-    jh_conf_mysql conf = {0};
-    jh_services svc = {0};
+    jh__conf_mysql conf = {0};
+    jh__services svc = {0};
     jh_err e = {0};
-    jh_db *db;
+    jh__db *db;
 
     if (argc < 2 || port == NULL || sock == NULL) {
         fprintf(stderr, "usage: JH_TEST_MYSQL_*=... db_bench PLUGIN.so [SECONDS] "
@@ -244,8 +244,8 @@ int main(int argc, char **argv)
     }
     if (argc > 2)
         seconds = atof(argv[2]);
-    env.repo = jh_full_repo();
-    if (jh_plugin_open(argv[1], &plugin, &e) != 0) {
+    env.repo = jh__full_repo();
+    if (jh__plugin_open(argv[1], &plugin, &e) != 0) {
         fprintf(stderr, "db_bench: %s\n", e.msg);
         return 1;
     }
@@ -257,13 +257,13 @@ int main(int argc, char **argv)
         conf.host = "127.0.0.1";
         conf.port = atoi(port);
         conf.socket = pass == 0 ? NULL : sock;
-        if (jh_db_new(&conf, &db, &e) != 0) {
+        if (jh__db_new(&conf, &db, &e) != 0) {
             fprintf(stderr, "db_bench: %s\n", e.msg);
             return 1;
         }
         svc.db = db;
         svc.declared = JH_SVC_DB;
-        jh_plugin_set_services(plugin, &svc, NULL);
+        jh__plugin_set_services(plugin, &svc, NULL);
         printf("%s (%s):\n", pass == 0 ? "TCP 127.0.0.1" : "unix socket",
                pass == 0 ? port : sock);
         if (pass == 0)
@@ -272,8 +272,8 @@ int main(int argc, char **argv)
         bench_prep();
         bench_run();
         bench_keyset();
-        jh_db_unref(db);
+        jh__db_unref(db);
     }
-    jh_plugin_unref(plugin);
+    jh__plugin_unref(plugin);
     return 0;
 }

@@ -11,7 +11,7 @@ top_builddir=$(cd "$B" && pwd)
 export top_srcdir top_builddir
 make -s -C "$top_builddir" bench/db_bench t/plugins/db_p.so >/dev/null || exit 1
 . "$top_srcdir/t/lib/mariadb.sh"
-jh_mariadb_start
+jh__mariadb_start
 case $? in
 0) ;;
 2) echo "db_bench: mariadbd not installed" >&2; exit 0 ;;
@@ -19,5 +19,5 @@ case $? in
 esac
 grep -q -- '-fsanitize=address' "$top_builddir/Makefile" 2>/dev/null &&
     echo "note: $top_builddir is a sanitizer build: client-side costs are inflated"
-echo "mariadbd $("$(jh_mariadb_bin)" --version | awk '{print $3}'), $(nproc) CPUs, ${SECS}s per figure"
+echo "mariadbd $("$(jh__mariadb_bin)" --version | awk '{print $3}'), $(nproc) CPUs, ${SECS}s per figure"
 "$top_builddir/bench/db_bench" "$top_builddir/t/plugins/db_p.so" "$SECS"

@@ -79,12 +79,12 @@ typedef struct job {
     int idx, n;
     int batch;                  /* > 0: send_batch of this many */
     const char *topic;
-    jh_plugin *plugin;          /* events modes */
+    jh__plugin *plugin;          /* events modes */
     rd_kafka_t *rk;             /* direct mode */
     int errors;
 } job;
 
-static const jh_host_env *g_env;
+static const jh__host_env *g_env;
 
 static void fill_payload(char *p, int t, int i)
 {
@@ -123,10 +123,10 @@ static void *send_events(void *arg)
     struct jh_ctx c;
     char key[16], payload[PAYLOAD], id[JH_EVENT_ID_LEN];
 
-    jh_ctx_init(&c, g_env, j->plugin, "bench", "send", (uint64_t)j->idx + 1, 0, INT64_MAX, NULL);
+    jh__ctx_init(&c, g_env, j->plugin, "bench", "send", (uint64_t)j->idx + 1, 0, INT64_MAX, NULL);
     if (j->batch > 0) {
         send_batches(j, (jh_ctx *)&c);
-        jh_ctx_finish(&c);
+        jh__ctx_finish(&c);
         return NULL;
     }
     for (int i = 0; i < j->n; i++) {
@@ -135,7 +135,7 @@ static void *send_events(void *arg)
         if (jh_event_send_with_key((jh_ctx *)&c, j->topic, key, strlen(key), payload, PAYLOAD, id) < 0)
             j->errors++;
     }
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     return NULL;
 }
 
@@ -235,30 +235,30 @@ static result bench_direct(const char *bs, const char *topic, int n)
 }
 
 static result bench_events(const char *bs, const char *topic, int n, int batch, int sync,
-                           const char *state, const char *plugin_path, jh_logger *lg)
+                           const char *state, const char *plugin_path, jh__logger *lg)
 {
-    jh_conf_kafka k = {.name = "bench", .brokers = bs};
-    jh_events_opts o = {.state_dir = state, .sync = sync, .sync_interval_ns = 5000000,
+    jh__conf_kafka k = {.name = "bench", .brokers = bs};
+    jh__events_opts o = {.state_dir = state, .sync = sync, .sync_interval_ns = 5000000,
                         .kafka = &k, .log = lg};
-    jh_events *ev;
-    jh_plugin *p;
-    jh_services *svc = calloc(1, sizeof(*svc));
+    jh__events *ev;
+    jh__plugin *p;
+    jh__services *svc = calloc(1, sizeof(*svc));
     jh_err e = {0};
     job jobs[THREADS];
     result r = {0};
     int64_t t0;
 
-    if (jh_events_new(&o, &ev, &e) < 0 || jh_plugin_open(plugin_path, &p, &e) < 0) {
+    if (jh__events_new(&o, &ev, &e) < 0 || jh__plugin_open(plugin_path, &p, &e) < 0) {
         fprintf(stderr, "events_bench: %s\n", e.msg);
         exit(1);
     }
     svc->events = ev;
     svc->declared = JH_SVC_EVENTS;
-    jh_plugin_set_services(p, svc, (void (*)(jh_services *))free);
+    jh__plugin_set_services(p, svc, (void (*)(jh__services *))free);
     /* Warm up as the direct producer does. */
     jobs[0] = (job){.idx = 0, .n = 1, .topic = topic, .plugin = p};
     send_events(&jobs[0]);
-    while (jh_outbox_pending(jh_events_outbox(ev)) > 0) {
+    while (jh__outbox_pending(jh__events_outbox(ev)) > 0) {
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
@@ -270,7 +270,7 @@ static result bench_events(const char *bs, const char *topic, int n, int batch, 
     t0 = mono();
     run_threads(jobs, send_events);
     r.send_s = (double)(mono() - t0) / NS;
-    while (jh_outbox_pending(jh_events_outbox(ev)) > 0) {
+    while (jh__outbox_pending(jh__events_outbox(ev)) > 0) {
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
@@ -290,8 +290,8 @@ static result bench_events(const char *bs, const char *topic, int n, int batch, 
     r.n = (long)n * THREADS;
     for (int i = 0; i < THREADS; i++)
         r.n -= jobs[i].errors;
-    jh_events_close(ev, 10 * NS);
-    jh_plugin_unref(p);
+    jh__events_close(ev, 10 * NS);
+    jh__plugin_unref(p);
     return r;
 }
 
@@ -316,13 +316,13 @@ int main(int argc, char **argv)
     int n_always = argc > 3 ? atoi(argv[3]) : 2500;
     const char *parent = argc > 4 ? argv[4] : "/var/tmp";
     char err[512], tmpl[512], state[600], cmd[700];
-    jh_host_env env = {0};
-    jh_logger *lg;
+    jh__host_env env = {0};
+    jh__logger *lg;
 
     fs_samples = malloc(MAX_SAMPLES * sizeof(int64_t));
-    jh_log_new(2, JH_LOGFMT_LOGFMT, JH_LOG_WARN, &lg);
+    jh__log_new(2, JH_LOGFMT_LOGFMT, JH_LOG_WARN, &lg);
     env.log = lg;
-    env.repo = jh_full_repo();
+    env.repo = jh__full_repo();
     g_env = &env;
     snprintf(tmpl, sizeof(tmpl), "%s/jh-events-bench-XXXXXX", parent);
     if (mkdtemp(tmpl) == NULL) {
@@ -373,7 +373,7 @@ int main(int argc, char **argv)
 
     rd_kafka_mock_cluster_destroy(mc);
     rd_kafka_destroy(mrk);
-    jh_log_free(lg);
+    jh__log_free(lg);
     free(fs_samples);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
     return system(cmd) != 0;

@@ -17,7 +17,7 @@
 #include "jobhost.h"
 #include "runtime/log.h"
 
-static jh_logger *log_;
+static jh__logger *log_;
 static double secs;
 
 static double now_s(void)
@@ -37,7 +37,7 @@ static void *worker(void *arg)
 
     do {
         for (int i = 0; i < 1000; i++, n++, run_id++) {
-            jh_kv kv[] = {JH_KV_S("job", "heartbeat.tick"),
+            jh__kv kv[] = {JH_KV_S("job", "heartbeat.tick"),
                           JH_KV_S("plugin", "heartbeat"),
                           JH_KV_S("handler", "tick"),
                           JH_KV_U("run_id", run_id),
@@ -45,7 +45,7 @@ static void *worker(void *arg)
                           JH_KV_T("started", sched + 412345),
                           JH_KV_MSEC("duration_ms", 3100000 + i),
                           JH_KV_S("result", "ok")};
-            jh_log_kv(log_, JH_LOG_INFO, "run.finish", kv, JH_COUNTOF(kv));
+            jh__log_kv(log_, JH_LOG_INFO, "run.finish", kv, JH_COUNTOF(kv));
         }
     } while (now_s() - t0 < secs);
     *lines = n;
@@ -59,7 +59,7 @@ int main(int argc, char **argv)
     static const char *const names[] = {"logfmt", "json"};
 
     secs = argc > 1 ? atof(argv[1]) : 1.0;
-    if (fd < 0 || nthreads < 1 || nthreads > 64 || jh_log_new(fd, 0, JH_LOG_INFO, &log_) < 0) {
+    if (fd < 0 || nthreads < 1 || nthreads > 64 || jh__log_new(fd, 0, JH_LOG_INFO, &log_) < 0) {
         fprintf(stderr, "usage: log_bench [seconds] [threads 1-64]\n");
         return 2;
     }
@@ -68,7 +68,7 @@ int main(int argc, char **argv)
         long lines[64], total = 0;
         double t0, el;
 
-        jh_log_set_format(log_, f);
+        jh__log_set_format(log_, f);
         t0 = now_s();
         for (int i = 0; i < nthreads; i++)
             pthread_create(&th[i], NULL, worker, &lines[i]);
@@ -93,7 +93,7 @@ int main(int argc, char **argv)
         el = now_s() - t0;
         printf("write_only bytes=200 write_ns=%.0f\n", el * 1e9 / (double)n);
     }
-    jh_log_free(log_);
+    jh__log_free(log_);
     close(fd);
     return 0;
 }

@@ -27,11 +27,11 @@ static double now_s(void)
 
 int main(int argc, char **argv)
 {
-    jh_host_env env = {0};
-    jh_conf_redis conf = {0};
-    jh_services svc = {0};
-    jh_redis *r = NULL;
-    jh_plugin *p = NULL;
+    jh__host_env env = {0};
+    jh__conf_redis conf = {0};
+    jh__services svc = {0};
+    jh__redis *r = NULL;
+    jh__plugin *p = NULL;
     jh_err e = {0};
     struct jh_ctx c;
     jh_ctx *cx = (jh_ctx *)&c;
@@ -48,17 +48,17 @@ int main(int argc, char **argv)
     conf.host = "127.0.0.1";
     conf.port = atoi(argv[1]);
     conf.prefix = "bench:";
-    if (jh_redis_new(&conf, &r, &e) < 0 || jh_plugin_open(argv[2], &p, &e) < 0) {
+    if (jh__redis_new(&conf, &r, &e) < 0 || jh__plugin_open(argv[2], &p, &e) < 0) {
         fprintf(stderr, "redis_bench: %s\n", e.msg);
         goto out;
     }
     svc.redis = r;
     svc.declared = JH_SVC_REDIS;
-    jh_plugin_set_services(p, &svc, NULL);
-    if (jh_store_new(NULL, NULL, &env.store) < 0)
+    jh__plugin_set_services(p, &svc, NULL);
+    if (jh__store_new(NULL, NULL, &env.store) < 0)
         goto out;
-    env.repo = jh_full_repo();
-    jh_ctx_init(&c, &env, p, "bench", "lock", 1, 0, INT64_MAX, NULL);
+    env.repo = jh__full_repo();
+    jh__ctx_init(&c, &env, p, "bench", "lock", 1, 0, INT64_MAX, NULL);
     /* Warm up: connect, load the scripts. */
     for (int i = 0; i < 1000; i++)
         if (jh_lock_acquire(cx, "k", 10000) != 0 || jh_lock_release(cx, "k") != 0) {
@@ -75,10 +75,10 @@ int main(int argc, char **argv)
     printf("lock_cycles=%ld seconds=%.3f cycles_per_sec=%.0f\n", n, t1 - t0, n / (t1 - t0));
     rc = 0;
 finish:
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
 out:
-    jh_plugin_unref(p);
-    jh_redis_unref(r);
-    jh_store_free(env.store);
+    jh__plugin_unref(p);
+    jh__redis_unref(r);
+    jh__store_free(env.store);
     return rc;
 }

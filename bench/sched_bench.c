@@ -18,19 +18,19 @@
 #include "runtime/log.h"
 #include "sched/sched.h"
 
-static jh_logger *logger;
+static jh__logger *logger;
 static atomic_long runs;
 static int64_t *lat, *lat_fire;
 static atomic_long nlat;
 static long lat_cap;
 
-static int exec_noop(jh_run *r)
+static int exec_noop(jh__run *r)
 {
     (void)r;
     return 0;
 }
 
-static int exec_lat(jh_run *r)
+static int exec_lat(jh__run *r)
 {
     long i = atomic_fetch_add(&nlat, 1);
     if (i < lat_cap)
@@ -41,17 +41,17 @@ static int exec_lat(jh_run *r)
     return 0;
 }
 
-static void done_log(jh_run *r)
+static void done_log(jh__run *r)
 {
-    jh_kv kv[] = {JH_KV_S("job", "bench"), JH_KV_S("plugin", "bench"),
+    jh__kv kv[] = {JH_KV_S("job", "bench"), JH_KV_S("plugin", "bench"),
                   JH_KV_S("handler", "noop"), JH_KV_U("run_id", r->run_id),
                   JH_KV_T("scheduled", r->scheduled), JH_KV_T("started", r->started),
                   JH_KV_MSEC("duration_ms", r->finished - r->started), JH_KV_S("result", "ok")};
-    jh_log_kv(logger, 1, "run.finish", kv, sizeof(kv) / sizeof(kv[0]));
+    jh__log_kv(logger, 1, "run.finish", kv, sizeof(kv) / sizeof(kv[0]));
     atomic_fetch_add(&runs, 1);
 }
 
-static void skip_cb(jh_sjob *j, void *u, int64_t s, const char *why) { (void)j; (void)u; (void)s; (void)why; }
+static void skip_cb(jh__sjob *j, void *u, int64_t s, const char *why) { (void)j; (void)u; (void)s; (void)why; }
 
 static int64_t mono(void)
 {
@@ -79,11 +79,11 @@ static int cmp64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static jh_sched *make(uv_loop_t *loop, jh_sched_ops *ops)
+static jh__sched *make(uv_loop_t *loop, jh__sched_ops *ops)
 {
-    jh_sched_opts o = {.loop = loop, .workers = 2, .ops = ops};
-    jh_sched *s;
-    if (jh_sched_new(&o, &s) < 0)
+    jh__sched_opts o = {.loop = loop, .workers = 2, .ops = ops};
+    jh__sched *s;
+    if (jh__sched_new(&o, &s) < 0)
         exit(1);
     return s;
 }
@@ -97,23 +97,23 @@ static void run_for(uv_loop_t *loop, double secs)
     uv_close((uv_handle_t *)&t, NULL);
 }
 
-static void on_stopped(jh_sched *s, int left, void *arg)
+static void on_stopped(jh__sched *s, int left, void *arg)
 {
     (void)s;
     (void)left;
     *(int *)arg = 1;
 }
 
-static void finish(uv_loop_t *loop, jh_sched *s)
+static void finish(uv_loop_t *loop, jh__sched *s)
 {
     int stopped = 0;
 
     /* Wait for the runs in flight: freeing with runs in flight abandons
      * the scheduler's handles and the loop below would never end. */
-    jh_sched_stop(s, 10000000000LL, on_stopped, &stopped);
+    jh__sched_stop(s, 10000000000LL, on_stopped, &stopped);
     while (!stopped)
         uv_run(loop, UV_RUN_ONCE);
-    jh_sched_free(s);
+    jh__sched_free(s);
     uv_run(loop, UV_RUN_DEFAULT);
 }
 
@@ -122,20 +122,20 @@ int main(int argc, char **argv)
     const char *mode = argc > 1 ? argv[1] : "throughput";
     double secs = argc > 2 ? atof(argv[2]) : 0;
     uv_loop_t loop;
-    jh_sched_ops ops = {.exec = exec_noop, .done = done_log, .skip = skip_cb};
+    jh__sched_ops ops = {.exec = exec_noop, .done = done_log, .skip = skip_cb};
     int devnull = open("/dev/null", O_WRONLY);
 
     uv_loop_init(&loop);
-    jh_log_new(devnull, JH_LOGFMT_LOGFMT, 0, &logger);
+    jh__log_new(devnull, JH_LOGFMT_LOGFMT, 0, &logger);
     if (strcmp(mode, "throughput") == 0) {
         /* 1,000 jobs every 1 ms: 1,000,000 fires/s offered; what completes is
          * what the path sustains (a busy job's extra ticks are skipped). */
-        jh_sched *s = make(&loop, &ops);
-        jh_sched_spec sp = {.kind = JH_SCHED_EVERY, .every = 1000000, .enabled = 1,
+        jh__sched *s = make(&loop, &ops);
+        jh__sched_spec sp = {.kind = JH_SCHED_EVERY, .every = 1000000, .enabled = 1,
                             .concurrency = JH_CONC_ALLOW, .max_running = 1000};
         for (int i = 0; i < 1000; i++)
-            jh_sched_add(s, &sp, NULL, NULL);
-        jh_sched_start(s);
+            jh__sched_add(s, &sp, NULL, NULL);
+        jh__sched_start(s);
         int64_t t0 = mono();
         run_for(&loop, secs > 0 ? secs : 5);
         double el = (mono() - t0) / 1e9;
@@ -149,16 +149,16 @@ int main(int argc, char **argv)
         lat = malloc(sizeof(*lat) * (size_t)lat_cap);
         lat_fire = malloc(sizeof(*lat) * (size_t)lat_cap);
         ops.exec = exec_lat;
-        jh_sched *s = make(&loop, &ops);
+        jh__sched *s = make(&loop, &ops);
         char key[32];
         for (int i = 0; i < n; i++) {
             /* jitter spreads the jobs over the second, stably per key */
             snprintf(key, sizeof(key), "job-%d", i);
-            jh_sched_spec sp = {.kind = JH_SCHED_EVERY, .every = 1000000000, .enabled = 1,
+            jh__sched_spec sp = {.kind = JH_SCHED_EVERY, .every = 1000000000, .enabled = 1,
                                 .max_running = 1, .jitter = 1000000000, .jitter_key = key};
-            jh_sched_add(s, &sp, NULL, NULL);
+            jh__sched_add(s, &sp, NULL, NULL);
         }
-        jh_sched_start(s);
+        jh__sched_start(s);
         run_for(&loop, d);
         finish(&loop, s); /* workers joined: lat[] is ours to read */
         long m = atomic_load(&nlat) < lat_cap ? atomic_load(&nlat) : lat_cap;
@@ -172,14 +172,14 @@ int main(int argc, char **argv)
         free(lat_fire);
     } else if (strcmp(mode, "memory") == 0) {
         int n = secs > 0 ? (int)secs : 100000;
-        jh_sched *s = make(&loop, &ops);
-        jh_sjob **jobs = malloc(sizeof(*jobs) * (size_t)n);
+        jh__sched *s = make(&loop, &ops);
+        jh__sjob **jobs = malloc(sizeof(*jobs) * (size_t)n);
         long before = rss_kb();
         int64_t t0 = mono();
         for (int i = 0; i < n; i++) {
-            jh_sched_spec sp = {.kind = JH_SCHED_EVERY, .every = 3600000000000LL, .enabled = 1,
+            jh__sched_spec sp = {.kind = JH_SCHED_EVERY, .every = 3600000000000LL, .enabled = 1,
                                 .max_running = 1};
-            jh_sched_add(s, &sp, NULL, &jobs[i]);
+            jh__sched_add(s, &sp, NULL, &jobs[i]);
         }
         double add_ms = (mono() - t0) / 1e6;
         long after = rss_kb();
@@ -188,18 +188,18 @@ int main(int argc, char **argv)
         free(jobs);
         finish(&loop, s);
     } else if (strcmp(mode, "idle") == 0) {
-        jh_sched *s = make(&loop, &ops);
-        jh_sched_spec sp = {.kind = JH_SCHED_EVERY, .every = 3600000000000LL, .enabled = 1,
+        jh__sched *s = make(&loop, &ops);
+        jh__sched_spec sp = {.kind = JH_SCHED_EVERY, .every = 3600000000000LL, .enabled = 1,
                             .max_running = 1};
-        jh_sched_add(s, &sp, NULL, NULL);
-        jh_sched_start(s);
+        jh__sched_add(s, &sp, NULL, NULL);
+        jh__sched_start(s);
         printf("idle pid=%d seconds=%.0f (watch with: strace -c -f -p PID)\n", (int)getpid(),
                secs > 0 ? secs : 10);
         fflush(stdout);
         run_for(&loop, secs > 0 ? secs : 10);
         finish(&loop, s);
     }
-    jh_log_free(logger);
+    jh__log_free(logger);
     uv_loop_close(&loop);
     close(devnull);
     return 0;

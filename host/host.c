@@ -4,10 +4,10 @@
  *
  * Threads: everything here runs on the loop thread except host_exec(),
  * which the scheduler calls on a worker.  host_exec() only reads the
- * immutable jh_hjob it is given and the shared env (whose logger and store
+ * immutable jh__hjob it is given and the shared env (whose logger and store
  * are thread-safe); the one thing it hands back besides the return code,
  * a message attached with jh_fail(), goes through a small mutex-protected
- * list keyed by run id (see msg_put/msg_take), because jh_run has no slot
+ * list keyed by run id (see msg_put/msg_take), because jh__run has no slot
  * for it.
  */
 #include "host.h"
@@ -45,10 +45,10 @@ struct jh_host {
     int64_t stop_started;     /* realtime ns when stop began */
     int abandoned;            /* stop left runs behind: keep what they use */
     int log_fd;
-    jh_host_env env;
-    jh_sched *sched;
-    jh_hstate st;             /* the running state */
-    jh_retired *retired;      /* former udata of updated jobs, see reload.h */
+    jh__host_env env;
+    jh__sched *sched;
+    jh__hstate st;             /* the running state */
+    jh__retired *retired;      /* former udata of updated jobs, see reload.h */
     uv_timer_t reload_timer;  /* coalesces reload requests */
     int reload_pending;
     int reloading;
@@ -68,7 +68,7 @@ static const char *const result_names[] = {"ok", "error", "timeout", "cancelled"
 static int64_t realtime_ns(void *arg)
 {
     (void)arg;
-    return jh_realtime_ns();
+    return jh__realtime_ns();
 }
 
 /* ---- messages from runs --------------------------------------------- */
@@ -111,30 +111,30 @@ static struct run_msg *msg_take(jh_host *h, uint64_t run_id)
 
 /* ---- scheduler callbacks -------------------------------------------- */
 
-static jh_host *host_of(jh_hjob *j)
+static jh_host *host_of(jh__hjob *j)
 {
     return j->owner;
 }
 
 /* Worker thread. */
-static int host_exec(jh_run *run)
+static int host_exec(jh__run *run)
 {
-    jh_hjob *j = run->udata;
+    jh__hjob *j = run->udata;
     jh_host *h = host_of(j);
     struct jh_ctx c;
     int rc;
 
-    jh_ctx_init(&c, &h->env, j->plugin, j->name, j->handler->name, run->run_id,
+    jh__ctx_init(&c, &h->env, j->plugin, j->name, j->handler->name, run->run_id,
                 run->scheduled, run->deadline, &run->cancel);
-    if (jh_log_enabled(h->env.log, JH_LOG_DEBUG)) {
-        jh_kv kv[] = {
+    if (jh__log_enabled(h->env.log, JH_LOG_DEBUG)) {
+        jh__kv kv[] = {
             JH_KV_S("job", j->name),
-            JH_KV_S("plugin", jh_plugin_name(j->plugin)),
+            JH_KV_S("plugin", jh__plugin_name(j->plugin)),
             JH_KV_S("handler", j->handler->name),
             JH_KV_U("run_id", run->run_id),
             JH_KV_T("scheduled", run->scheduled),
         };
-        jh_log_kv(h->env.log, JH_LOG_DEBUG, "run.start", kv, JH_COUNTOF(kv));
+        jh__log_kv(h->env.log, JH_LOG_DEBUG, "run.start", kv, JH_COUNTOF(kv));
     }
     rc = j->handler->fn(&c);
     /* A failing run with no message of its own reports the service call
@@ -143,21 +143,21 @@ static int host_exec(jh_run *run)
         msg_put(h, run->run_id, c.errmsg);
     else if (rc < 0 && c.lasterr[0] != '\0')
         msg_put(h, run->run_id, c.lasterr);
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     return rc;
 }
 
 /* Loop thread. */
-static void host_done(jh_run *run)
+static void host_done(jh__run *run)
 {
-    jh_hjob *j = run->udata;
+    jh__hjob *j = run->udata;
     jh_host *h = host_of(j);
     struct run_msg *m = msg_take(h, run->run_id);
     int res = run->result >= 0 && run->result <= JH_RUN_CANCELLED ? run->result : JH_RUN_ERROR;
     const char *err = m ? m->msg : run->rc < 0 ? strerror(-run->rc) : NULL;
-    jh_kv kv[] = {
+    jh__kv kv[] = {
         JH_KV_S("job", j->name),
-        JH_KV_S("plugin", jh_plugin_name(j->plugin)),
+        JH_KV_S("plugin", jh__plugin_name(j->plugin)),
         JH_KV_S("handler", j->handler->name),
         JH_KV_U("run_id", run->run_id),
         JH_KV_T("scheduled", run->scheduled),
@@ -167,34 +167,34 @@ static void host_done(jh_run *run)
         JH_KV_S("error", err),
     };
 
-    jh_log_kv(h->env.log, res == JH_RUN_OK ? JH_LOG_INFO : JH_LOG_WARN, "run.finish", kv,
+    jh__log_kv(h->env.log, res == JH_RUN_OK ? JH_LOG_INFO : JH_LOG_WARN, "run.finish", kv,
               JH_COUNTOF(kv) - (err == NULL));
     free(m);
     if (h->retired != NULL)
-        jh_retired_done(&h->retired, run);
+        jh__retired_done(&h->retired, run);
 }
 
-static void host_skip(jh_sjob *sj, void *udata, int64_t scheduled, const char *reason)
+static void host_skip(jh__sjob *sj, void *udata, int64_t scheduled, const char *reason)
 {
-    jh_hjob *j = udata;
-    jh_kv kv[] = {
+    jh__hjob *j = udata;
+    jh__kv kv[] = {
         JH_KV_S("job", j->name),
-        JH_KV_S("plugin", jh_plugin_name(j->plugin)),
+        JH_KV_S("plugin", jh__plugin_name(j->plugin)),
         JH_KV_S("handler", j->handler->name),
         JH_KV_T("scheduled", scheduled),
         JH_KV_S("reason", reason),
     };
 
     (void)sj;
-    jh_log_kv(host_of(j)->env.log, JH_LOG_INFO, "run.skip", kv, JH_COUNTOF(kv));
+    jh__log_kv(host_of(j)->env.log, JH_LOG_INFO, "run.skip", kv, JH_COUNTOF(kv));
 }
 
 static void host_release(void *udata)
 {
-    jh_hjob_unref(udata);
+    jh__hjob_unref(udata);
 }
 
-static const jh_sched_ops host_ops = {
+static const jh__sched_ops host_ops = {
     .exec = host_exec,
     .done = host_done,
     .skip = host_skip,
@@ -205,8 +205,8 @@ static const jh_sched_ops host_ops = {
 
 static void log_reload_failed(jh_host *h, const jh_err *e)
 {
-    jh_kv kv[] = {JH_KV_S("error", e->msg)};
-    jh_log_kv(h->env.log, JH_LOG_ERROR, "reload.failed", kv, JH_COUNTOF(kv));
+    jh__kv kv[] = {JH_KV_S("error", e->msg)};
+    jh__log_kv(h->env.log, JH_LOG_ERROR, "reload.failed", kv, JH_COUNTOF(kv));
 }
 
 static void reload_timer_cb(uv_timer_t *t)
@@ -218,26 +218,26 @@ static void reload_timer_cb(uv_timer_t *t)
     jh_host_reload(h, &e); /* logs reload.ok / reload.failed itself */
 }
 
-static int env_open(jh_host *h, const jh_conf *conf, const jh_host_opts *o)
+static int env_open(jh_host *h, const jh__conf *conf, const jh_host_opts *o)
 {
     int rc;
 
     h->env.now = o->now ? o->now : realtime_ns;
     h->env.now_arg = o->now_arg;
-    if ((rc = jh_log_new(h->log_fd, conf->host.log_format, conf->host.log_level,
+    if ((rc = jh__log_new(h->log_fd, conf->host.log_format, conf->host.log_level,
                          &h->env.log)) < 0)
         return rc;
-    if ((rc = jh_store_new(o->now, o->now_arg, &h->env.store)) < 0)
+    if ((rc = jh__store_new(o->now, o->now_arg, &h->env.store)) < 0)
         return rc;
-    h->env.repo = jh_full_repo();
+    h->env.repo = jh__full_repo();
     return 0;
 }
 
 /* The events service: one per process, opened at start, kept across
  * reloads (its settings need a restart, see kafka_changed). */
-static int events_open(jh_host *h, const jh_conf *conf, jh_err *e)
+static int events_open(jh_host *h, const jh__conf *conf, jh_err *e)
 {
-    jh_events_opts eo;
+    jh__events_opts eo;
 
     memset(&eo, 0, sizeof(eo));
     eo.state_dir = h->state_dir;
@@ -246,7 +246,7 @@ static int events_open(jh_host *h, const jh_conf *conf, jh_err *e)
     eo.max_bytes = (size_t)conf->host.event_max_bytes;
     eo.kafka = conf->n_kafka > 0 ? &conf->kafka[0] : NULL;
     eo.log = h->env.log;
-    return jh_events_new(&eo, &h->env.events, e);
+    return jh__events_new(&eo, &h->env.events, e);
 }
 
 static int streq0(const char *a, const char *b)
@@ -256,17 +256,17 @@ static int streq0(const char *a, const char *b)
 
 /* Settings of the events service that only a restart applies: the
  * running host's (h->state_dir resolved, -s included) against `b`. */
-static const char *events_changed(const jh_host *h, const jh_conf *b, const char *state_opt)
+static const char *events_changed(const jh_host *h, const jh__conf *b, const char *state_opt)
 {
-    const jh_conf *a = h->st.conf;
-    const jh_conf_kafka *ka = a->n_kafka ? &a->kafka[0] : NULL;
-    const jh_conf_kafka *kb = b->n_kafka ? &b->kafka[0] : NULL;
+    const jh__conf *a = h->st.conf;
+    const jh__conf_kafka *ka = a->n_kafka ? &a->kafka[0] : NULL;
+    const jh__conf_kafka *kb = b->n_kafka ? &b->kafka[0] : NULL;
     char *sd;
     int same;
 
-    if ((ka == NULL) != (kb == NULL) || (ka != NULL && !jh_conf_kafka_equal(ka, kb)))
+    if ((ka == NULL) != (kb == NULL) || (ka != NULL && !jh__conf_kafka_equal(ka, kb)))
         return "[kafka]";
-    if ((sd = jh_hstate_state_dir(h->conf_dir, b, state_opt)) == NULL)
+    if ((sd = jh__hstate_state_dir(h->conf_dir, b, state_opt)) == NULL)
         return "[host] state_dir (out of memory)";
     same = streq0(sd, h->state_dir);
     free(sd);
@@ -283,9 +283,9 @@ static const char *events_changed(const jh_host *h, const jh_conf *b, const char
 static void host_free_env(jh_host *h)
 {
     if (h->env.store != NULL)
-        jh_store_free(h->env.store);
+        jh__store_free(h->env.store);
     if (h->env.log != NULL)
-        jh_log_free(h->env.log);
+        jh__log_free(h->env.log);
     h->env.store = NULL;
     h->env.log = NULL;
 }
@@ -293,31 +293,31 @@ static void host_free_env(jh_host *h)
 int jh_host_new(const jh_host_opts *o, jh_host **out, jh_err *e)
 {
     jh_host *h = calloc(1, sizeof(*h));
-    jh_conf *conf = NULL;
-    jh_sched_opts so;
+    jh__conf *conf = NULL;
+    jh__sched_opts so;
     char *pdir = NULL;
     int rc;
 
     if (h == NULL)
-        return jh_err_set(e, -ENOMEM, "out of memory");
+        return jh__err_set(e, -ENOMEM, "out of memory");
     pthread_mutex_init(&h->msg_lock, NULL);
     h->loop = o->loop;
     h->log_fd = o->log_fd > 0 ? o->log_fd : 2;
     h->conf_dir = strdup(o->conf_dir ? o->conf_dir : "conf.d");
     h->plugins_opt = o->plugins_dir ? strdup(o->plugins_dir) : NULL;
     if (h->conf_dir == NULL || (o->plugins_dir && h->plugins_opt == NULL)) {
-        rc = jh_err_set(e, -ENOMEM, "out of memory");
+        rc = jh__err_set(e, -ENOMEM, "out of memory");
         goto fail;
     }
-    if ((rc = jh_conf_load_dir(h->conf_dir, &conf, e)) < 0)
+    if ((rc = jh__conf_load_dir(h->conf_dir, &conf, e)) < 0)
         goto fail;
     if ((rc = env_open(h, conf, o)) < 0) {
-        jh_err_set(e, rc, "cannot set up logging and store: %s", strerror(-rc));
+        jh__err_set(e, rc, "cannot set up logging and store: %s", strerror(-rc));
         goto fail_conf;
     }
     if ((o->state_dir && (h->state_opt = strdup(o->state_dir)) == NULL) ||
-        (h->state_dir = jh_hstate_state_dir(h->conf_dir, conf, o->state_dir)) == NULL) {
-        rc = jh_err_set(e, -ENOMEM, "out of memory");
+        (h->state_dir = jh__hstate_state_dir(h->conf_dir, conf, o->state_dir)) == NULL) {
+        rc = jh__err_set(e, -ENOMEM, "out of memory");
         goto fail_conf;
     }
     if ((rc = events_open(h, conf, e)) < 0)
@@ -328,15 +328,15 @@ int jh_host_new(const jh_host_opts *o, jh_host **out, jh_err *e)
     so.ops = &host_ops;
     so.now = o->now;
     so.now_arg = o->now_arg;
-    if ((rc = jh_sched_new(&so, &h->sched)) < 0) {
-        jh_err_set(e, rc, "cannot create the scheduler: %s", strerror(-rc));
+    if ((rc = jh__sched_new(&so, &h->sched)) < 0) {
+        jh__err_set(e, rc, "cannot create the scheduler: %s", strerror(-rc));
         goto fail_conf;
     }
-    if ((pdir = jh_hstate_plugins_dir(h->conf_dir, conf, h->plugins_opt)) == NULL) {
-        rc = jh_err_set(e, -ENOMEM, "out of memory");
+    if ((pdir = jh__hstate_plugins_dir(h->conf_dir, conf, h->plugins_opt)) == NULL) {
+        rc = jh__err_set(e, -ENOMEM, "out of memory");
         goto fail_conf;
     }
-    rc = jh_hstate_build(conf, pdir, NULL, &h->env, h, &h->st, e);
+    rc = jh__hstate_build(conf, pdir, NULL, &h->env, h, &h->st, e);
     conf = NULL; /* owned by the state now, or freed */
     free(pdir);
     if (rc < 0)
@@ -346,7 +346,7 @@ int jh_host_new(const jh_host_opts *o, jh_host **out, jh_err *e)
     *out = h;
     return 0;
 fail_conf:
-    jh_conf_free(conf);
+    jh__conf_free(conf);
 fail:
     jh_host_free(h);
     return rc;
@@ -356,77 +356,77 @@ fail:
  * jh_host_new() (or a reload before start) is committed as a whole. */
 int jh_host_start(jh_host *h)
 {
-    jh_diff_counts dc;
-    int rc = jh_sched_start(h->sched);
+    jh__diff_counts dc;
+    int rc = jh__sched_start(h->sched);
 
     if (rc < 0)
         return rc;
     h->started = 1;
-    if ((rc = jh_hstate_commit(h->sched, NULL, &h->st, &h->retired, &dc)) < 0)
+    if ((rc = jh__hstate_commit(h->sched, NULL, &h->st, &h->retired, &dc)) < 0)
         return rc;
-    jh_kv kv[] = {
+    jh__kv kv[] = {
         JH_KV_U("jobs", h->st.n_jobs),
         JH_KV_U("plugins", h->st.n_plugins),
         JH_KV_I("workers", h->st.conf->host.workers),
         JH_KV_S("conf_dir", h->conf_dir),
         JH_KV_S("plugins_dir", h->st.plugins_dir),
     };
-    jh_log_kv(h->env.log, JH_LOG_INFO, "host.ready", kv, JH_COUNTOF(kv));
+    jh__log_kv(h->env.log, JH_LOG_INFO, "host.ready", kv, JH_COUNTOF(kv));
     return 0;
 }
 
 int jh_host_reload(jh_host *h, jh_err *e)
 {
-    jh_conf *conf = NULL;
-    jh_hstate next;
-    jh_diff_counts dc;
+    jh__conf *conf = NULL;
+    jh__hstate next;
+    jh__diff_counts dc;
     const char *what;
     char *pdir;
     int rc;
 
     h->reloads++;
     if (h->stopping)
-        return jh_err_set(e, -ECANCELED, "host is stopping");
+        return jh__err_set(e, -ECANCELED, "host is stopping");
     h->reloading = 1;
-    if ((rc = jh_conf_load_dir(h->conf_dir, &conf, e)) < 0)
+    if ((rc = jh__conf_load_dir(h->conf_dir, &conf, e)) < 0)
         goto failed;
-    if ((pdir = jh_hstate_plugins_dir(h->conf_dir, conf, h->plugins_opt)) == NULL) {
-        jh_conf_free(conf);
-        rc = jh_err_set(e, -ENOMEM, "out of memory");
+    if ((pdir = jh__hstate_plugins_dir(h->conf_dir, conf, h->plugins_opt)) == NULL) {
+        jh__conf_free(conf);
+        rc = jh__err_set(e, -ENOMEM, "out of memory");
         goto failed;
     }
     if ((what = events_changed(h, conf, h->state_opt)) != NULL) {
-        jh_conf_free(conf);
+        jh__conf_free(conf);
         free(pdir);
-        rc = jh_err_set(e, -EINVAL, "%s changed: the events service takes its settings at "
+        rc = jh__err_set(e, -EINVAL, "%s changed: the events service takes its settings at "
                         "start only; restart jobhostd to apply them", what);
         goto failed;
     }
-    rc = jh_hstate_build(conf, pdir, &h->st, &h->env, h, &next, e);
+    rc = jh__hstate_build(conf, pdir, &h->st, &h->env, h, &next, e);
     free(pdir);
     if (rc < 0)
         goto failed;
     /* Validated: from here on the new state is committed. */
     if (next.conf->host.workers != h->st.conf->host.workers) {
         /* The pool is sized at start; say so rather than ignore it quietly. */
-        jh_kv kv[] = {
+        jh__kv kv[] = {
             JH_KV_I("workers", h->st.conf->host.workers),
             JH_KV_I("configured", next.conf->host.workers),
             JH_KV_S("msg", "[host] workers takes effect at the next start"),
         };
-        jh_log_kv(h->env.log, JH_LOG_WARN, "reload.note", kv, JH_COUNTOF(kv));
+        jh__log_kv(h->env.log, JH_LOG_WARN, "reload.note", kv, JH_COUNTOF(kv));
     }
     if (next.conf->host.log_format != h->st.conf->host.log_format)
-        jh_log_set_format(h->env.log, next.conf->host.log_format);
+        jh__log_set_format(h->env.log, next.conf->host.log_format);
     if (next.conf->host.log_level != h->st.conf->host.log_level)
-        jh_log_set_level(h->env.log, next.conf->host.log_level);
+        jh__log_set_level(h->env.log, next.conf->host.log_level);
     memset(&dc, 0, sizeof(dc));
     if (h->started)
-        rc = jh_hstate_commit(h->sched, &h->st, &next, &h->retired, &dc);
-    jh_hstate_release(&h->st);
+        rc = jh__hstate_commit(h->sched, &h->st, &next, &h->retired, &dc);
+    jh__hstate_release(&h->st);
     h->st = next;
     {
-        jh_kv kv[] = {
+        jh__kv kv[] = {
             JH_KV_U("added", dc.added),
             JH_KV_U("removed", dc.removed),
             JH_KV_U("changed", dc.changed),
@@ -434,11 +434,11 @@ int jh_host_reload(jh_host *h, jh_err *e)
             JH_KV_U("jobs", h->st.n_jobs),
             JH_KV_U("plugins", h->st.n_plugins),
         };
-        jh_log_kv(h->env.log, JH_LOG_INFO, "reload.ok", kv, JH_COUNTOF(kv));
+        jh__log_kv(h->env.log, JH_LOG_INFO, "reload.ok", kv, JH_COUNTOF(kv));
     }
     h->reloading = 0;
     if (rc < 0)
-        return jh_err_set(e, rc, "reload: scheduler refused a job: %s", strerror(-rc));
+        return jh__err_set(e, rc, "reload: scheduler refused a job: %s", strerror(-rc));
     return 0;
 failed:
     log_reload_failed(h, e);
@@ -462,7 +462,7 @@ unsigned long jh_host_reloads(const jh_host *h)
     return h->reloads;
 }
 
-static void sched_stopped(jh_sched *s, int left, void *arg)
+static void sched_stopped(jh__sched *s, int left, void *arg)
 {
     jh_host *h = arg;
 
@@ -472,23 +472,23 @@ static void sched_stopped(jh_sched *s, int left, void *arg)
      * which still runs. */
     for (size_t i = 0; i < h->st.n_jobs; i++)
         if (h->st.jobs[i]->sjob != NULL)
-            jh_sched_remove(h->sched, h->st.jobs[i]->sjob);
-    jh_hstate_release(&h->st);
+            jh__sched_remove(h->sched, h->st.jobs[i]->sjob);
+    jh__hstate_release(&h->st);
     /* Plugins are gone, nothing sends any more: give delivery what is left
      * of the shutdown budget; what it cannot deliver stays on disk. */
     size_t undelivered = 0;
     if (h->env.events != NULL && left == 0) {
         int64_t spent = realtime_ns(NULL) - h->stop_started;
         int64_t budget = h->events_drain - (spent > 0 ? spent : 0);
-        undelivered = jh_events_close(h->env.events, budget < 0 ? 0 : budget);
+        undelivered = jh__events_close(h->env.events, budget < 0 ? 0 : budget);
         h->env.events = NULL;
     }
     /* With runs abandoned (left > 0) the events service stays open: those
      * runs may still send, and every event they record before the process
      * exits is durable.  jh_host_free() then leaves it alone too. */
     h->abandoned = left > 0;
-    jh_kv kv[] = {JH_KV_I("abandoned", left), JH_KV_U("events_undelivered", undelivered)};
-    jh_log_kv(h->env.log, JH_LOG_INFO, "host.stop", kv, JH_COUNTOF(kv));
+    jh__kv kv[] = {JH_KV_I("abandoned", left), JH_KV_U("events_undelivered", undelivered)};
+    jh__log_kv(h->env.log, JH_LOG_INFO, "host.stop", kv, JH_COUNTOF(kv));
     if (h->stop_cb)
         h->stop_cb(h, left, h->stop_arg);
 }
@@ -502,7 +502,7 @@ void jh_host_stop(jh_host *h, void (*cb)(jh_host *, int, void *), void *arg)
     h->reload_pending = 0;
     h->events_drain = h->st.conf ? h->st.conf->host.shutdown_timeout : 0;
     h->stop_started = realtime_ns(NULL);
-    jh_sched_stop(h->sched, h->events_drain, sched_stopped, h);
+    jh__sched_stop(h->sched, h->events_drain, sched_stopped, h);
 }
 
 static void host_free_cb(uv_handle_t *hd)
@@ -519,16 +519,16 @@ void jh_host_free(jh_host *h)
     if (h == NULL)
         return;
     if (h->sched != NULL)
-        jh_sched_free(h->sched);
-    jh_retired_clear(&h->retired);
-    jh_hstate_release(&h->st);
+        jh__sched_free(h->sched);
+    jh__retired_clear(&h->retired);
+    jh__hstate_release(&h->st);
     while ((m = h->msgs) != NULL) {
         h->msgs = m->next;
         free(m);
     }
     pthread_mutex_destroy(&h->msg_lock);
     if (h->env.events != NULL && !h->abandoned) /* never started, or not stopped */
-        jh_events_close(h->env.events, 0);
+        jh__events_close(h->env.events, 0);
     h->env.events = NULL;
     host_free_env(h);
     free(h->state_dir);
@@ -545,38 +545,38 @@ void jh_host_free(jh_host *h)
 
 /* ---- --check -------------------------------------------------------- */
 
-static void check_print(const jh_hstate *st, int64_t now, FILE *out)
+static void check_print(const jh__hstate *st, int64_t now, FILE *out)
 {
     int wj = 3, wp = 6, wh = 7, ws = 8;
     char desc[512], next[64];
-    const jh_tz *host_tz = NULL;
+    const jh__tz *host_tz = NULL;
 
-    jh_tz_get(NULL, &host_tz, NULL);
+    jh__tz_get(NULL, &host_tz, NULL);
     for (size_t i = 0; i < st->n_plugins; i++) {
-        const jh_plugin_desc *d = jh_plugin_desc_of(st->plugins[i].plugin);
+        const jh_plugin_desc *d = jh__plugin_desc_of(st->plugins[i].plugin);
         fprintf(out, "plugin %s %s (%s, ABI %u.%u)\n", d->name, d->version ? d->version : "",
                 st->plugins[i].path, (unsigned)d->abi_major, (unsigned)d->abi_minor);
     }
     for (size_t i = 0; i < st->n_jobs; i++) {
-        const jh_hjob *j = st->jobs[i];
+        const jh__hjob *j = st->jobs[i];
         int l;
-        jh_hjob_describe(j, desc, sizeof(desc));
+        jh__hjob_describe(j, desc, sizeof(desc));
         if ((l = (int)strlen(j->name)) > wj) wj = l;
-        if ((l = (int)strlen(jh_plugin_name(j->plugin))) > wp) wp = l;
+        if ((l = (int)strlen(jh__plugin_name(j->plugin))) > wp) wp = l;
         if ((l = (int)strlen(j->handler->name)) > wh) wh = l;
         if ((l = (int)strlen(desc)) > ws) ws = l;
     }
     fprintf(out, "%-*s  %-*s  %-*s  %-*s  %s\n", wj, "JOB", wp, "PLUGIN", wh, "HANDLER", ws,
             "SCHEDULE", "NEXT");
     for (size_t i = 0; i < st->n_jobs; i++) {
-        const jh_hjob *j = st->jobs[i];
-        int64_t t = jh_hjob_next(j, now);
-        jh_hjob_describe(j, desc, sizeof(desc));
+        const jh__hjob *j = st->jobs[i];
+        int64_t t = jh__hjob_next(j, now);
+        jh__hjob_describe(j, desc, sizeof(desc));
         if (t == INT64_MAX)
             snprintf(next, sizeof(next), "%s", j->enabled ? "never" : "disabled");
         else
-            jh_cron_format_time(j->cron ? jh_cron_tz(j->cron) : host_tz, t, next, sizeof(next));
-        fprintf(out, "%-*s  %-*s  %-*s  %-*s  %s\n", wj, j->name, wp, jh_plugin_name(j->plugin),
+            jh__cron_format_time(j->cron ? jh__cron_tz(j->cron) : host_tz, t, next, sizeof(next));
+        fprintf(out, "%-*s  %-*s  %-*s  %-*s  %s\n", wj, j->name, wp, jh__plugin_name(j->plugin),
                 wh, j->handler->name, ws, desc, next);
     }
 }
@@ -584,69 +584,69 @@ static void check_print(const jh_hstate *st, int64_t now, FILE *out)
 int jh_host_check(const jh_host_opts *o, FILE *out, jh_err *e)
 {
     const char *dir = o->conf_dir ? o->conf_dir : "conf.d";
-    jh_host_env env = {0};
-    jh_conf *conf = NULL;
-    jh_hstate st;
+    jh__host_env env = {0};
+    jh__conf *conf = NULL;
+    jh__hstate st;
     char *pdir = NULL;
     int rc;
 
-    if ((rc = jh_conf_load_dir(dir, &conf, e)) < 0)
+    if ((rc = jh__conf_load_dir(dir, &conf, e)) < 0)
         return rc;
     env.now = o->now ? o->now : realtime_ns;
     env.now_arg = o->now_arg;
-    env.repo = jh_full_repo();
+    env.repo = jh__full_repo();
     /* --check leaves the outbox alone (a running daemon owns it): events
      * sent by a plugin's init fail with -ENOSYS here. */
     /* Quiet: --check's output is the schedule; plugins' warnings still show. */
-    if ((rc = jh_log_new(o->log_fd > 0 ? o->log_fd : 2, conf->host.log_format,
+    if ((rc = jh__log_new(o->log_fd > 0 ? o->log_fd : 2, conf->host.log_format,
                          conf->host.log_level > JH_LOG_WARN ? conf->host.log_level : JH_LOG_WARN,
                          &env.log)) < 0 ||
-        (rc = jh_store_new(o->now, o->now_arg, &env.store)) < 0) {
-        jh_conf_free(conf);
-        jh_err_set(e, rc, "cannot set up logging and store: %s", strerror(-rc));
+        (rc = jh__store_new(o->now, o->now_arg, &env.store)) < 0) {
+        jh__conf_free(conf);
+        jh__err_set(e, rc, "cannot set up logging and store: %s", strerror(-rc));
         goto out;
     }
-    if ((pdir = jh_hstate_plugins_dir(dir, conf, o->plugins_dir)) == NULL) {
-        jh_conf_free(conf);
-        rc = jh_err_set(e, -ENOMEM, "out of memory");
+    if ((pdir = jh__hstate_plugins_dir(dir, conf, o->plugins_dir)) == NULL) {
+        jh__conf_free(conf);
+        rc = jh__err_set(e, -ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = jh_hstate_build(conf, pdir, NULL, &env, NULL, &st, e)) < 0)
+    if ((rc = jh__hstate_build(conf, pdir, NULL, &env, NULL, &st, e)) < 0)
         goto out;
     fprintf(out, "configuration %s OK: %zu plugins, %zu jobs (plugins from %s)\n", dir,
             st.n_plugins, st.n_jobs, pdir);
     check_print(&st, env.now(env.now_arg), out);
     fflush(out);
-    jh_hstate_release(&st);
+    jh__hstate_release(&st);
 out:
     free(pdir);
     if (env.store != NULL)
-        jh_store_free(env.store);
+        jh__store_free(env.store);
     if (env.log != NULL)
-        jh_log_free(env.log);
+        jh__log_free(env.log);
     return rc;
 }
 
 int jh_host_outbox_dump(const jh_host_opts *o, FILE *out, jh_err *e)
 {
     const char *dir = o->conf_dir ? o->conf_dir : "conf.d";
-    jh_conf *conf = NULL;
+    jh__conf *conf = NULL;
     char *state = NULL, *obdir = NULL;
     int rc;
 
-    if ((rc = jh_conf_load_dir(dir, &conf, e)) < 0)
+    if ((rc = jh__conf_load_dir(dir, &conf, e)) < 0)
         return rc;
-    if ((state = jh_hstate_state_dir(dir, conf, o->state_dir)) == NULL ||
+    if ((state = jh__hstate_state_dir(dir, conf, o->state_dir)) == NULL ||
         (obdir = malloc(strlen(state) + sizeof("/outbox"))) == NULL) {
-        rc = jh_err_set(e, -ENOMEM, "out of memory");
+        rc = jh__err_set(e, -ENOMEM, "out of memory");
         goto out;
     }
     strcpy(obdir, state);
     strcat(obdir, "/outbox");
-    rc = jh_outbox_dump(obdir, out, e);
+    rc = jh__outbox_dump(obdir, out, e);
 out:
     free(obdir);
     free(state);
-    jh_conf_free(conf);
+    jh__conf_free(conf);
     return rc;
 }

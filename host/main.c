@@ -147,7 +147,7 @@ int main(int argc, char **argv)
     /* --cron-next takes the rest of the line (it has options of its own). */
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--cron-next") == 0)
-            return jh_cron_cli(argc - i - 1, argv + i + 1);
+            return jh__cron_cli(argc - i - 1, argv + i + 1);
     while ((c = getopt_long(argc, argv, "c:p:s:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': opts.conf_dir = optarg; break;
@@ -187,6 +187,6 @@ int main(int argc, char **argv)
         status = run_daemon(&opts);
         uv_loop_close(opts.loop);
     }
-    jh_tz_cache_free();
+    jh__tz_cache_free();
     return status;
 }

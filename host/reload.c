@@ -31,23 +31,23 @@
 
 /* ---- plugin copies -------------------------------------------------- */
 
-static void log_plugin_event(const jh_host_env *env, const char *event, const char *name,
+static void log_plugin_event(const jh__host_env *env, const char *event, const char *name,
                              const char *version, const char *file, const char *abi)
 {
     if (env == NULL || env->log == NULL)
         return;
-    jh_kv kv[] = {
+    jh__kv kv[] = {
         JH_KV_S("plugin", name),
         JH_KV_S("version", version),
         JH_KV_S("file", file),
         JH_KV_S("abi", abi),
     };
-    jh_log_kv(env->log, JH_LOG_INFO, event, kv, JH_COUNTOF(kv) - (abi == NULL));
+    jh__log_kv(env->log, JH_LOG_INFO, event, kv, JH_COUNTOF(kv) - (abi == NULL));
 }
 
-static jh_hcopy *hcopy_new(jh_plugin *p, const jh_host_env *env)
+static jh__hcopy *hcopy_new(jh__plugin *p, const jh__host_env *env)
 {
-    jh_hcopy *c = malloc(sizeof(*c));
+    jh__hcopy *c = malloc(sizeof(*c));
 
     if (c == NULL)
         return NULL;
@@ -57,39 +57,39 @@ static jh_hcopy *hcopy_new(jh_plugin *p, const jh_host_env *env)
     return c;
 }
 
-static void hcopy_ref(jh_hcopy *c)
+static void hcopy_ref(jh__hcopy *c)
 {
     atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
 }
 
-static void hcopy_unref(jh_hcopy *c)
+static void hcopy_unref(jh__hcopy *c)
 {
     char name[80], version[80], file[4096];
 
     if (c == NULL || atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
         return;
     /* The strings live in the plugin: copy them before it goes. */
-    snprintf(name, sizeof(name), "%s", jh_plugin_name(c->plugin));
+    snprintf(name, sizeof(name), "%s", jh__plugin_name(c->plugin));
     snprintf(version, sizeof(version), "%s",
-             jh_plugin_desc_of(c->plugin)->version ? jh_plugin_desc_of(c->plugin)->version : "");
-    snprintf(file, sizeof(file), "%s", jh_plugin_path(c->plugin));
-    jh_plugin_unref(c->plugin); /* the last reference: fini, dlclose */
+             jh__plugin_desc_of(c->plugin)->version ? jh__plugin_desc_of(c->plugin)->version : "");
+    snprintf(file, sizeof(file), "%s", jh__plugin_path(c->plugin));
+    jh__plugin_unref(c->plugin); /* the last reference: fini, dlclose */
     log_plugin_event(c->env, "plugin.unload", name, version, file, NULL);
     free(c);
 }
 
 /* ---- jobs ----------------------------------------------------------- */
 
-void jh_hjob_ref(jh_hjob *j)
+void jh__hjob_ref(jh__hjob *j)
 {
     atomic_fetch_add_explicit(&j->refs, 1, memory_order_relaxed);
 }
 
-void jh_hjob_unref(jh_hjob *j)
+void jh__hjob_unref(jh__hjob *j)
 {
     if (j == NULL || atomic_fetch_sub_explicit(&j->refs, 1, memory_order_acq_rel) != 1)
         return;
-    jh_cron_free(j->cron);
+    jh__cron_free(j->cron);
     hcopy_unref(j->copy);
     free(j->name);
     free(j->cron_text);
@@ -105,7 +105,7 @@ static int streq_null(const char *a, const char *b)
 }
 
 /* Same plugin copy, handler and every scheduling key: nothing to do. */
-static int hjob_equal(const jh_hjob *a, const jh_hjob *b)
+static int hjob_equal(const jh__hjob *a, const jh__hjob *b)
 {
     return a->plugin == b->plugin && strcmp(a->handler->name, b->handler->name) == 0 &&
            a->kind == b->kind && a->every == b->every &&
@@ -115,12 +115,12 @@ static int hjob_equal(const jh_hjob *a, const jh_hjob *b)
            a->timeout == b->timeout && a->enabled == b->enabled;
 }
 
-void jh_hjob_describe(const jh_hjob *j, char *buf, size_t len)
+void jh__hjob_describe(const jh__hjob *j, char *buf, size_t len)
 {
     char d[64];
 
     if (j->kind == JH_SCHED_EVERY) {
-        jh_duration_format(j->every, d, sizeof(d));
+        jh__duration_format(j->every, d, sizeof(d));
         snprintf(buf, len, "every %s", d);
     } else {
         snprintf(buf, len, "cron %s%s%s%s", j->cron_text, j->tz_name ? " (" : "",
@@ -128,7 +128,7 @@ void jh_hjob_describe(const jh_hjob *j, char *buf, size_t len)
     }
 }
 
-int64_t jh_hjob_next(const jh_hjob *j, int64_t now_ns)
+int64_t jh__hjob_next(const jh__hjob *j, int64_t now_ns)
 {
     int64_t next;
 
@@ -136,12 +136,12 @@ int64_t jh_hjob_next(const jh_hjob *j, int64_t now_ns)
         return INT64_MAX;
     if (j->kind == JH_SCHED_EVERY)
         return now_ns + j->every;
-    if (j->cron == NULL || jh_cron_next(j->cron, now_ns, &next) < 0)
+    if (j->cron == NULL || jh__cron_next(j->cron, now_ns, &next) < 0)
         return INT64_MAX;
     return next;
 }
 
-static const char *where_file(const jh_conf_pos *pos)
+static const char *where_file(const jh__conf_pos *pos)
 {
     return pos->file ? pos->file : "(config)";
 }
@@ -151,60 +151,60 @@ static const char *where_file(const jh_conf_pos *pos)
  * `pos` and `who` locate errors ("conf.d/x.ini:3: [job a]" or
  * "plugins/x.so: handler \"h\"").
  */
-static int hjob_schedule(jh_hjob *j, const jh_conf_job *cj, const char *who, jh_err *e)
+static int hjob_schedule(jh__hjob *j, const jh__conf_job *cj, const char *who, jh_err *e)
 {
     const jh_handler *h = j->handler;
     const char *tz = NULL;
-    const jh_tz *zone;
+    const jh__tz *zone;
     int rc;
 
     if (cj != NULL && cj->kind != JH_SCHED_NONE) {
         j->kind = cj->kind;
         j->every = cj->every;
         if (cj->kind == JH_SCHED_CRON && (j->cron_text = strdup(cj->cron)) == NULL)
-            return jh_err_set(e, -ENOMEM, "%s: out of memory", who);
+            return jh__err_set(e, -ENOMEM, "%s: out of memory", who);
         tz = cj->timezone;
     } else if (h->every != NULL) {
         j->kind = JH_SCHED_EVERY;
-        rc = jh_duration_parse(h->every, 0, &j->every, e);
+        rc = jh__duration_parse(h->every, 0, &j->every, e);
         if (rc < 0) {
-            jh_err_prefix(e, "%s: handler \"%s\" of %s: default every \"%s\"", who,
-                          h->name, jh_plugin_path(j->plugin), h->every);
+            jh__err_prefix(e, "%s: handler \"%s\" of %s: default every \"%s\"", who,
+                          h->name, jh__plugin_path(j->plugin), h->every);
             return rc;
         }
     } else if (h->cron != NULL) {
         j->kind = JH_SCHED_CRON;
         if ((j->cron_text = strdup(h->cron)) == NULL)
-            return jh_err_set(e, -ENOMEM, "%s: out of memory", who);
+            return jh__err_set(e, -ENOMEM, "%s: out of memory", who);
         tz = (cj != NULL && (cj->set & JH_JOB_SET_TIMEZONE)) ? cj->timezone : h->timezone;
     } else {
-        return jh_err_set(e, -EINVAL,
+        return jh__err_set(e, -EINVAL,
                           "%s: no schedule: set `every` or `cron` (handler \"%s\" of plugin "
                           "\"%s\" declares no default)",
-                          who, h->name, jh_plugin_name(j->plugin));
+                          who, h->name, jh__plugin_name(j->plugin));
     }
     if (tz != NULL && *tz != '\0' && (j->tz_name = strdup(tz)) == NULL)
-        return jh_err_set(e, -ENOMEM, "%s: out of memory", who);
+        return jh__err_set(e, -ENOMEM, "%s: out of memory", who);
     if (j->kind != JH_SCHED_CRON)
         return 0;
-    if ((rc = jh_tz_get(j->tz_name, &zone, e)) < 0 ||
-        (rc = jh_cron_parse(j->cron_text, zone, &j->cron, e)) < 0) {
-        jh_err_prefix(e, "%s", who);
+    if ((rc = jh__tz_get(j->tz_name, &zone, e)) < 0 ||
+        (rc = jh__cron_parse(j->cron_text, zone, &j->cron, e)) < 0) {
+        jh__err_prefix(e, "%s", who);
         return rc;
     }
     return 0;
 }
 
-static int hjob_new(jh_hplug *hp, const jh_handler *h, const jh_conf_job *cj, jh_hjob **out,
+static int hjob_new(jh__hplug *hp, const jh_handler *h, const jh__conf_job *cj, jh__hjob **out,
                     jh_err *e)
 {
     static atomic_uint_fast64_t gen; /* shared by hosts on other loops */
     char who[512];
-    jh_hjob *j = calloc(1, sizeof(*j));
+    jh__hjob *j = calloc(1, sizeof(*j));
     int rc = -ENOMEM;
 
     if (j == NULL)
-        return jh_err_set(e, -ENOMEM, "out of memory");
+        return jh__err_set(e, -ENOMEM, "out of memory");
     atomic_init(&j->refs, 1);
     j->gen = (uint64_t)atomic_fetch_add(&gen, 1) + 1;
     hcopy_ref(hp->copy);
@@ -222,9 +222,9 @@ static int hjob_new(jh_hplug *hp, const jh_handler *h, const jh_conf_job *cj, jh
         snprintf(who, sizeof(who), "%s:%d: [job %s]", where_file(&cj->pos), cj->pos.line,
                  cj->name);
     } else {
-        size_t n = strlen(jh_plugin_name(hp->plugin)) + strlen(h->name) + 2;
+        size_t n = strlen(jh__plugin_name(hp->plugin)) + strlen(h->name) + 2;
         if ((j->name = malloc(n)) != NULL)
-            snprintf(j->name, n, "%s.%s", jh_plugin_name(hp->plugin), h->name);
+            snprintf(j->name, n, "%s.%s", jh__plugin_name(hp->plugin), h->name);
         j->implicit = 1;
         j->concurrency = JH_CONC_FORBID;
         j->max_running = 1;
@@ -232,7 +232,7 @@ static int hjob_new(jh_hplug *hp, const jh_handler *h, const jh_conf_job *cj, jh
         snprintf(who, sizeof(who), "%s: implicit job %s", hp->path, j->name ? j->name : "?");
     }
     if (j->name == NULL) {
-        jh_err_set(e, -ENOMEM, "out of memory");
+        jh__err_set(e, -ENOMEM, "out of memory");
         goto fail;
     }
     if ((rc = hjob_schedule(j, cj, who, e)) < 0)
@@ -240,7 +240,7 @@ static int hjob_new(jh_hplug *hp, const jh_handler *h, const jh_conf_job *cj, jh
     *out = j;
     return 0;
 fail:
-    jh_hjob_unref(j);
+    jh__hjob_unref(j);
     return rc;
 }
 
@@ -273,14 +273,14 @@ static char *beside_conf(const char *conf_dir, const char *d, const char *dflt)
     return out;
 }
 
-char *jh_hstate_plugins_dir(const char *conf_dir, const jh_conf *conf, const char *opt)
+char *jh__hstate_plugins_dir(const char *conf_dir, const jh__conf *conf, const char *opt)
 {
     if (opt != NULL && *opt != '\0')
         return strdup(opt);
     return beside_conf(conf_dir, conf ? conf->host.plugins_dir : NULL, "plugins");
 }
 
-char *jh_hstate_state_dir(const char *conf_dir, const jh_conf *conf, const char *opt)
+char *jh__hstate_state_dir(const char *conf_dir, const jh__conf *conf, const char *opt)
 {
     if (opt != NULL && *opt != '\0')
         return strdup(opt);
@@ -312,7 +312,7 @@ static int scan_dir(const char *dir, char ***out, size_t *n_out, jh_err *e)
     struct stat st;
 
     if (d == NULL)
-        return jh_err_set(e, -errno, "plugins directory \"%s\": %s", dir, strerror(errno));
+        return jh__err_set(e, -errno, "plugins directory \"%s\": %s", dir, strerror(errno));
     while ((de = readdir(d)) != NULL) {
         size_t len = strlen(de->d_name);
         if (de->d_name[0] == '.' || len < 4 || strcmp(de->d_name + len - 3, ".so") != 0)
@@ -341,62 +341,62 @@ static int scan_dir(const char *dir, char ***out, size_t *n_out, jh_err *e)
 nomem:
     closedir(d);
     free_names(v, n);
-    return jh_err_set(e, -ENOMEM, "out of memory");
+    return jh__err_set(e, -ENOMEM, "out of memory");
 }
 
 /* The running copy of `path` if neither the file, nor its [plugin]
  * section, nor the backend sections it binds changed. */
-static jh_hcopy *find_reusable(const jh_hstate *old, const char *path, const jh_file_id *id,
-                               const jh_conf *conf)
+static jh__hcopy *find_reusable(const jh__hstate *old, const char *path, const jh__file_id *id,
+                               const jh__conf *conf)
 {
     if (old == NULL)
         return NULL;
     for (size_t i = 0; i < old->n_plugins; i++) {
-        jh_plugin *p = old->plugins[i].plugin;
-        const jh_conf_plugin *sec;
+        jh__plugin *p = old->plugins[i].plugin;
+        const jh__conf_plugin *sec;
         if (strcmp(old->plugins[i].path, path) != 0 ||
-            !jh_file_id_equal(jh_plugin_file_id(p), id))
+            !jh__file_id_equal(jh__plugin_file_id(p), id))
             continue;
-        sec = jh_conf_find_plugin(conf, jh_plugin_name(p));
+        sec = jh__conf_find_plugin(conf, jh__plugin_name(p));
         /* A missing section equals an empty, enabled one with no
-         * bindings (jh_conf_plugin_equal). */
-        if (jh_conf_plugin_equal(jh_plugin_section(p), sec) &&
-            jh_backends_same(old->conf, conf, sec))
+         * bindings (jh__conf_plugin_equal). */
+        if (jh__conf_plugin_equal(jh__plugin_section(p), sec) &&
+            jh__backends_same(old->conf, conf, sec))
             return old->plugins[i].copy;
     }
     return NULL;
 }
 
-static void log_plugin_load(const jh_host_env *env, const jh_plugin *p)
+static void log_plugin_load(const jh__host_env *env, const jh__plugin *p)
 {
-    const jh_plugin_desc *d = jh_plugin_desc_of(p);
+    const jh_plugin_desc *d = jh__plugin_desc_of(p);
     char abi[32];
 
     snprintf(abi, sizeof(abi), "%u.%u", (unsigned)d->abi_major, (unsigned)d->abi_minor);
-    log_plugin_event(env, "plugin.load", jh_plugin_name(p), d->version ? d->version : "",
-                     jh_plugin_path(p), abi);
+    log_plugin_event(env, "plugin.load", jh__plugin_name(p), d->version ? d->version : "",
+                     jh__plugin_path(p), abi);
 }
 
-static void log_plugin_skip(const jh_host_env *env, const jh_plugin *p, const char *reason)
+static void log_plugin_skip(const jh__host_env *env, const jh__plugin *p, const char *reason)
 {
-    jh_kv kv[] = {
-        JH_KV_S("plugin", jh_plugin_name(p)),
-        JH_KV_S("file", jh_plugin_path(p)),
+    jh__kv kv[] = {
+        JH_KV_S("plugin", jh__plugin_name(p)),
+        JH_KV_S("file", jh__plugin_path(p)),
         JH_KV_S("reason", reason),
     };
-    jh_log_kv(env->log, JH_LOG_INFO, "plugin.skip", kv, JH_COUNTOF(kv));
+    jh__log_kv(env->log, JH_LOG_INFO, "plugin.skip", kv, JH_COUNTOF(kv));
 }
 
 /* Keep an opened plugin that stays idle: its jobs are checked against it
  * but not scheduled. */
-static int skip_plugin(jh_hstate *st, jh_plugin *p, const jh_host_env *env, const char *why,
+static int skip_plugin(jh__hstate *st, jh__plugin *p, const jh__host_env *env, const char *why,
                        jh_err *e)
 {
-    jh_plugin **nv = realloc(st->skipped, (st->n_skipped + 1) * sizeof(*nv));
+    jh__plugin **nv = realloc(st->skipped, (st->n_skipped + 1) * sizeof(*nv));
 
     if (nv == NULL) {
-        jh_plugin_unref(p);
-        return jh_err_set(e, -ENOMEM, "out of memory");
+        jh__plugin_unref(p);
+        return jh__err_set(e, -ENOMEM, "out of memory");
     }
     st->skipped = nv;
     st->skipped[st->n_skipped++] = p;
@@ -409,85 +409,85 @@ static int skip_plugin(jh_hstate *st, jh_plugin *p, const jh_host_env *env, cons
  * `path`.  *out stays NULL (and rc 0) when the section disables the plugin
  * (enabled = false, or auto without the services it requires).
  */
-static int load_one(jh_hstate *st, const jh_hstate *old, const char *path,
-                    const jh_host_env *env, jh_hcopy **out, jh_err *e)
+static int load_one(jh__hstate *st, const jh__hstate *old, const char *path,
+                    const jh__host_env *env, jh__hcopy **out, jh_err *e)
 {
-    const jh_conf *conf = st->conf;
-    jh_services *svc = NULL;
-    jh_plugin *p;
-    const jh_conf_plugin *sec;
+    const jh__conf *conf = st->conf;
+    jh__services *svc = NULL;
+    jh__plugin *p;
+    const jh__conf_plugin *sec;
     int rc;
 
     *out = NULL;
-    if ((rc = jh_plugin_open(path, &p, e)) < 0)
+    if ((rc = jh__plugin_open(path, &p, e)) < 0)
         return rc;
-    sec = jh_conf_find_plugin(conf, jh_plugin_name(p));
+    sec = jh__conf_find_plugin(conf, jh__plugin_name(p));
     if (sec != NULL && sec->enabled == 0)
         return skip_plugin(st, p, env, "enabled = false", e);
     if (sec != NULL && sec->enabled < 0 &&
-        !jh_backends_satisfied(jh_plugin_desc_of(p)->requires, sec))
+        !jh__backends_satisfied(jh__plugin_desc_of(p)->requires, sec))
         return skip_plugin(st, p, env, "enabled = auto and a service it requires is not bound",
                            e);
-    if ((sec != NULL && (rc = jh_conf_check_plugin(sec, jh_plugin_desc_of(p), e)) < 0) ||
-        (rc = jh_backends_bind(st->backends, conf, old ? old->backends : NULL, p, sec,
+    if ((sec != NULL && (rc = jh__conf_check_plugin(sec, jh__plugin_desc_of(p), e)) < 0) ||
+        (rc = jh__backends_bind(st->backends, conf, old ? old->backends : NULL, p, sec,
                                env->events, &svc, e)) < 0) {
-        jh_plugin_unref(p);
+        jh__plugin_unref(p);
         return rc;
     }
-    jh_plugin_set_services(p, svc, jh_services_release);
-    if ((rc = jh_plugin_init(p, sec, env, e)) < 0) {
-        jh_plugin_unref(p);
+    jh__plugin_set_services(p, svc, jh__services_release);
+    if ((rc = jh__plugin_init(p, sec, env, e)) < 0) {
+        jh__plugin_unref(p);
         return rc;
     }
     if ((*out = hcopy_new(p, env)) == NULL) {
-        jh_plugin_unref(p);
-        return jh_err_set(e, -ENOMEM, "out of memory");
+        jh__plugin_unref(p);
+        return jh__err_set(e, -ENOMEM, "out of memory");
     }
     log_plugin_load(env, p);
     return 0;
 }
 
-static const jh_hplug *find_plugin(const jh_hstate *st, const char *name)
+static const jh__hplug *find_plugin(const jh__hstate *st, const char *name)
 {
     for (size_t i = 0; i < st->n_plugins; i++)
-        if (strcmp(jh_plugin_name(st->plugins[i].plugin), name) == 0)
+        if (strcmp(jh__plugin_name(st->plugins[i].plugin), name) == 0)
             return &st->plugins[i];
     return NULL;
 }
 
-static jh_plugin *find_skipped(const jh_hstate *st, const char *name)
+static jh__plugin *find_skipped(const jh__hstate *st, const char *name)
 {
     for (size_t i = 0; i < st->n_skipped; i++)
-        if (strcmp(jh_plugin_name(st->skipped[i]), name) == 0)
+        if (strcmp(jh__plugin_name(st->skipped[i]), name) == 0)
             return st->skipped[i];
     return NULL;
 }
 
-static void loaded_names(const jh_hstate *st, char *buf, size_t len)
+static void loaded_names(const jh__hstate *st, char *buf, size_t len)
 {
     size_t off = 0;
 
     buf[0] = '\0';
     for (size_t i = 0; i < st->n_plugins && off + 1 < len; i++)
         off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
-                                jh_plugin_name(st->plugins[i].plugin));
+                                jh__plugin_name(st->plugins[i].plugin));
     if (st->n_plugins == 0)
         snprintf(buf, len, "none");
 }
 
-static void handler_names(const jh_plugin *p, char *buf, size_t len)
+static void handler_names(const jh__plugin *p, char *buf, size_t len)
 {
-    size_t off = 0, n = jh_plugin_n_handlers(p);
+    size_t off = 0, n = jh__plugin_n_handlers(p);
 
     buf[0] = '\0';
     for (size_t i = 0; i < n && off + 1 < len; i++)
         off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
-                                jh_plugin_handler_at(p, i)->name);
+                                jh__plugin_handler_at(p, i)->name);
     if (n == 0)
         snprintf(buf, len, "none");
 }
 
-static int load_plugins(jh_hstate *st, const jh_hstate *old, const jh_host_env *env, jh_err *e)
+static int load_plugins(jh__hstate *st, const jh__hstate *old, const jh__host_env *env, jh_err *e)
 {
     char **paths = NULL;
     size_t n = 0;
@@ -496,15 +496,15 @@ static int load_plugins(jh_hstate *st, const jh_hstate *old, const jh_host_env *
     if ((rc = scan_dir(st->plugins_dir, &paths, &n, e)) < 0)
         return rc;
     if (n > 0 && (st->plugins = calloc(n, sizeof(*st->plugins))) == NULL) {
-        rc = jh_err_set(e, -ENOMEM, "out of memory");
+        rc = jh__err_set(e, -ENOMEM, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        jh_hplug *hp;
-        jh_file_id id;
-        const jh_hplug *dup;
+        jh__hplug *hp;
+        jh__file_id id;
+        const jh__hplug *dup;
 
-        if ((rc = jh_file_id_of(paths[i], &id, e)) < 0)
+        if ((rc = jh__file_id_of(paths[i], &id, e)) < 0)
             goto out;
         hp = &st->plugins[st->n_plugins];
         hp->copy = find_reusable(old, paths[i], &id, st->conf);
@@ -513,8 +513,8 @@ static int load_plugins(jh_hstate *st, const jh_hstate *old, const jh_host_env *
             hp->reused = 1;
             /* Its backends stay in the set, so a new plugin bound to the
              * same sections shares them rather than opening a second pool. */
-            if ((rc = jh_backends_adopt(st->backends, st->conf, jh_plugin_services(hp->copy->plugin),
-                                        jh_conf_find_plugin(st->conf, jh_plugin_name(hp->copy->plugin)),
+            if ((rc = jh__backends_adopt(st->backends, st->conf, jh__plugin_services(hp->copy->plugin),
+                                        jh__conf_find_plugin(st->conf, jh__plugin_name(hp->copy->plugin)),
                                         e)) < 0) {
                 hcopy_unref(hp->copy);
                 goto out;
@@ -528,10 +528,10 @@ static int load_plugins(jh_hstate *st, const jh_hstate *old, const jh_host_env *
         hp->path = paths[i];
         paths[i] = NULL;
         st->n_plugins++;
-        dup = find_plugin(st, jh_plugin_name(hp->plugin));
+        dup = find_plugin(st, jh__plugin_name(hp->plugin));
         if (dup != hp) {
-            rc = jh_err_set(e, -EEXIST, "%s and %s both declare plugin \"%s\"", dup->path,
-                            hp->path, jh_plugin_name(hp->plugin));
+            rc = jh__err_set(e, -EEXIST, "%s and %s both declare plugin \"%s\"", dup->path,
+                            hp->path, jh__plugin_name(hp->plugin));
             goto out;
         }
     }
@@ -542,16 +542,16 @@ out:
 }
 
 /* A [plugin NAME] section must configure a loaded plugin. */
-static int check_sections(const jh_hstate *st, jh_err *e)
+static int check_sections(const jh__hstate *st, jh_err *e)
 {
     char names[512];
 
     for (size_t i = 0; i < st->conf->n_plugins; i++) {
-        const jh_conf_plugin *s = &st->conf->plugins[i];
+        const jh__conf_plugin *s = &st->conf->plugins[i];
         if (find_plugin(st, s->name) != NULL || find_skipped(st, s->name) != NULL)
             continue;
         loaded_names(st, names, sizeof(names));
-        return jh_err_set(e, -ENOENT, "%s:%d: [plugin %s]: no such plugin in %s (loaded: %s)",
+        return jh__err_set(e, -ENOENT, "%s:%d: [plugin %s]: no such plugin in %s (loaded: %s)",
                           where_file(&s->pos), s->pos.line, s->name, st->plugins_dir, names);
     }
     return 0;
@@ -559,14 +559,14 @@ static int check_sections(const jh_hstate *st, jh_err *e)
 
 /* ---- the job set ---------------------------------------------------- */
 
-static int push_job(jh_hstate *st, size_t *cap, jh_hjob *j, jh_err *e)
+static int push_job(jh__hstate *st, size_t *cap, jh__hjob *j, jh_err *e)
 {
     if (st->n_jobs == *cap) {
         size_t ncap = *cap ? 2 * *cap : 16;
-        jh_hjob **nv = realloc(st->jobs, ncap * sizeof(*nv));
+        jh__hjob **nv = realloc(st->jobs, ncap * sizeof(*nv));
         if (nv == NULL) {
-            jh_hjob_unref(j);
-            return jh_err_set(e, -ENOMEM, "out of memory");
+            jh__hjob_unref(j);
+            return jh__err_set(e, -ENOMEM, "out of memory");
         }
         st->jobs = nv;
         *cap = ncap;
@@ -575,21 +575,21 @@ static int push_job(jh_hstate *st, size_t *cap, jh_hjob *j, jh_err *e)
     return 0;
 }
 
-static int explicit_job(jh_hstate *st, const jh_conf_job *cj, size_t *cap, jh_err *e)
+static int explicit_job(jh__hstate *st, const jh__conf_job *cj, size_t *cap, jh_err *e)
 {
-    const jh_hplug *hp = find_plugin(st, cj->plugin);
-    jh_plugin *idle = hp == NULL ? find_skipped(st, cj->plugin) : NULL;
+    const jh__hplug *hp = find_plugin(st, cj->plugin);
+    jh__plugin *idle = hp == NULL ? find_skipped(st, cj->plugin) : NULL;
     const jh_handler *h;
-    jh_hjob *j;
+    jh__hjob *j;
     char names[512];
     int rc;
 
     if (idle != NULL) {
         /* A disabled plugin's jobs are checked, not scheduled. */
-        if (jh_plugin_handler(idle, cj->handler) != NULL)
+        if (jh__plugin_handler(idle, cj->handler) != NULL)
             return 0;
         handler_names(idle, names, sizeof(names));
-        return jh_err_set(e, -ENOENT,
+        return jh__err_set(e, -ENOENT,
                           "%s:%d: [job %s]: unknown handler \"%s\" in plugin \"%s\" "
                           "(handlers: %s)",
                           where_file(&cj->handler_pos), cj->handler_pos.line, cj->name,
@@ -597,24 +597,24 @@ static int explicit_job(jh_hstate *st, const jh_conf_job *cj, size_t *cap, jh_er
     }
     if (hp == NULL) {
         loaded_names(st, names, sizeof(names));
-        return jh_err_set(e, -ENOENT, "%s:%d: [job %s]: unknown plugin \"%s\" (loaded: %s)",
+        return jh__err_set(e, -ENOENT, "%s:%d: [job %s]: unknown plugin \"%s\" (loaded: %s)",
                           where_file(&cj->plugin_pos), cj->plugin_pos.line, cj->name,
                           cj->plugin, names);
     }
-    if ((h = jh_plugin_handler(hp->plugin, cj->handler)) == NULL) {
+    if ((h = jh__plugin_handler(hp->plugin, cj->handler)) == NULL) {
         handler_names(hp->plugin, names, sizeof(names));
-        return jh_err_set(e, -ENOENT,
+        return jh__err_set(e, -ENOENT,
                           "%s:%d: [job %s]: unknown handler \"%s\" in plugin \"%s\" "
                           "(handlers: %s)",
                           where_file(&cj->handler_pos), cj->handler_pos.line, cj->name,
                           cj->handler, cj->plugin, names);
     }
-    if ((rc = hjob_new((jh_hplug *)hp, h, cj, &j, e)) < 0)
+    if ((rc = hjob_new((jh__hplug *)hp, h, cj, &j, e)) < 0)
         return rc;
     return push_job(st, cap, j, e);
 }
 
-static int handler_named(const jh_conf *c, const char *plugin, const char *handler)
+static int handler_named(const jh__conf *c, const char *plugin, const char *handler)
 {
     for (size_t i = 0; i < c->n_jobs; i++)
         if (strcmp(c->jobs[i].plugin, plugin) == 0 && strcmp(c->jobs[i].handler, handler) == 0)
@@ -622,17 +622,17 @@ static int handler_named(const jh_conf *c, const char *plugin, const char *handl
     return 0;
 }
 
-static int implicit_jobs(jh_hstate *st, size_t *cap, jh_err *e)
+static int implicit_jobs(jh__hstate *st, size_t *cap, jh_err *e)
 {
     for (size_t i = 0; i < st->n_plugins; i++) {
-        jh_hplug *hp = &st->plugins[i];
-        size_t n = jh_plugin_n_handlers(hp->plugin);
+        jh__hplug *hp = &st->plugins[i];
+        size_t n = jh__plugin_n_handlers(hp->plugin);
         for (size_t k = 0; k < n; k++) {
-            const jh_handler *h = jh_plugin_handler_at(hp->plugin, k);
-            jh_hjob *j;
+            const jh_handler *h = jh__plugin_handler_at(hp->plugin, k);
+            jh__hjob *j;
             int rc;
             if ((h->every == NULL && h->cron == NULL) ||
-                handler_named(st->conf, jh_plugin_name(hp->plugin), h->name))
+                handler_named(st->conf, jh__plugin_name(hp->plugin), h->name))
                 continue;
             if ((rc = hjob_new(hp, h, NULL, &j, e)) < 0 || (rc = push_job(st, cap, j, e)) < 0)
                 return rc;
@@ -643,10 +643,10 @@ static int implicit_jobs(jh_hstate *st, size_t *cap, jh_err *e)
 
 static int cmp_job(const void *a, const void *b)
 {
-    return strcmp((*(jh_hjob *const *)a)->name, (*(jh_hjob *const *)b)->name);
+    return strcmp((*(jh__hjob *const *)a)->name, (*(jh__hjob *const *)b)->name);
 }
 
-static int build_jobs(jh_hstate *st, jh_err *e)
+static int build_jobs(jh__hstate *st, jh_err *e)
 {
     size_t cap = 0;
     int rc;
@@ -662,25 +662,25 @@ static int build_jobs(jh_hstate *st, jh_err *e)
         if (strcmp(st->jobs[i - 1]->name, st->jobs[i]->name) != 0)
             continue;
         /* [job] names are unique (config.c checks); so one is implicit. */
-        jh_hjob *imp = st->jobs[i]->implicit ? st->jobs[i] : st->jobs[i - 1];
-        return jh_err_set(e, -EEXIST,
+        jh__hjob *imp = st->jobs[i]->implicit ? st->jobs[i] : st->jobs[i - 1];
+        return jh__err_set(e, -EEXIST,
                           "job \"%s\": a [job] has the name of the implicit job of handler "
                           "\"%s\" in %s; rename the [job] or name that handler in it",
-                          imp->name, imp->handler->name, jh_plugin_path(imp->plugin));
+                          imp->name, imp->handler->name, jh__plugin_path(imp->plugin));
     }
     return 0;
 }
 
-int jh_hstate_build(jh_conf *conf, const char *plugins_dir, const jh_hstate *old,
-                   const jh_host_env *env, void *owner, jh_hstate *out, jh_err *e)
+int jh__hstate_build(jh__conf *conf, const char *plugins_dir, const jh__hstate *old,
+                   const jh__host_env *env, void *owner, jh__hstate *out, jh_err *e)
 {
     int rc;
 
     memset(out, 0, sizeof(*out));
     out->conf = conf;
     if ((out->plugins_dir = strdup(plugins_dir)) == NULL ||
-        jh_backends_new(&out->backends) < 0) {
-        rc = jh_err_set(e, -ENOMEM, "out of memory");
+        jh__backends_new(&out->backends) < 0) {
+        rc = jh__err_set(e, -ENOMEM, "out of memory");
         goto fail;
     }
     if ((rc = load_plugins(out, old, env, e)) < 0 || (rc = check_sections(out, e)) < 0 ||
@@ -690,17 +690,17 @@ int jh_hstate_build(jh_conf *conf, const char *plugins_dir, const jh_hstate *old
         out->jobs[i]->owner = owner;
     /* Jobs own copies of what they need; the snapshot keeps [host] and
      * [plugin] sections only, so 100,000 jobs do not cost twice. */
-    jh_conf_drop_jobs(conf);
+    jh__conf_drop_jobs(conf);
     return 0;
 fail:
-    jh_hstate_release(out);
+    jh__hstate_release(out);
     return rc;
 }
 
-void jh_hstate_release(jh_hstate *st)
+void jh__hstate_release(jh__hstate *st)
 {
     for (size_t i = 0; i < st->n_jobs; i++)
-        jh_hjob_unref(st->jobs[i]);
+        jh__hjob_unref(st->jobs[i]);
     free(st->jobs);
     for (size_t i = 0; i < st->n_plugins; i++) {
         hcopy_unref(st->plugins[i].copy);
@@ -708,18 +708,18 @@ void jh_hstate_release(jh_hstate *st)
     }
     free(st->plugins);
     for (size_t i = 0; i < st->n_skipped; i++)
-        jh_plugin_unref(st->skipped[i]);
+        jh__plugin_unref(st->skipped[i]);
     free(st->skipped);
-    jh_backends_free(st->backends);
+    jh__backends_free(st->backends);
     free(st->plugins_dir);
-    jh_conf_free(st->conf);
+    jh__conf_free(st->conf);
     memset(st, 0, sizeof(*st));
 }
 
 /* ---- commit --------------------------------------------------------- */
 
 /* The scheduler's spec for j; the parsed cron moves to the scheduler. */
-static void spec_of(jh_hjob *j, jh_sched_spec *spec)
+static void spec_of(jh__hjob *j, jh__sched_spec *spec)
 {
     memset(spec, 0, sizeof(*spec));
     spec->kind = j->kind;
@@ -735,16 +735,16 @@ static void spec_of(jh_hjob *j, jh_sched_spec *spec)
     spec->enabled = j->enabled;
 }
 
-static int add_job(jh_sched *s, jh_hjob *j)
+static int add_job(jh__sched *s, jh__hjob *j)
 {
-    jh_sched_spec spec;
+    jh__sched_spec spec;
     int rc;
 
     spec_of(j, &spec);
-    jh_hjob_ref(j); /* the scheduler's */
-    if ((rc = jh_sched_add(s, &spec, j, &j->sjob)) < 0) {
-        jh_cron_free(spec.cron); /* refused: not the scheduler's */
-        jh_hjob_unref(j);
+    jh__hjob_ref(j); /* the scheduler's */
+    if ((rc = jh__sched_add(s, &spec, j, &j->sjob)) < 0) {
+        jh__cron_free(spec.cron); /* refused: not the scheduler's */
+        jh__hjob_unref(j);
     }
     return rc;
 }
@@ -753,16 +753,16 @@ static int add_job(jh_sched *s, jh_hjob *j)
  * Both job lists are sorted by name: one merge pass.  An unchanged job
  * keeps its running hjob (and so its timer and phase); a changed one is
  * updated in place, which keeps the phase when only the plugin copy or
- * non-schedule keys changed (jh_sched_update decides).
+ * non-schedule keys changed (jh__sched_update decides).
  */
-void jh_retired_done(jh_retired **list, const jh_run *run)
+void jh__retired_done(jh__retired **list, const jh__run *run)
 {
-    const jh_hjob *u = run->udata;
+    const jh__hjob *u = run->udata;
 
-    for (jh_retired **pp = list, *r; (r = *pp) != NULL;) {
+    for (jh__retired **pp = list, *r; (r = *pp) != NULL;) {
         if (r->sjob == run->job && u->gen <= r->job->gen && --r->pending == 0) {
             *pp = r->next;
-            jh_hjob_unref(r->job);
+            jh__hjob_unref(r->job);
             free(r);
         } else {
             pp = &r->next;
@@ -770,11 +770,11 @@ void jh_retired_done(jh_retired **list, const jh_run *run)
     }
 }
 
-void jh_retired_clear(jh_retired **list)
+void jh__retired_clear(jh__retired **list)
 {
-    for (jh_retired *r = *list, *nx; r != NULL; r = nx) {
+    for (jh__retired *r = *list, *nx; r != NULL; r = nx) {
         nx = r->next;
-        jh_hjob_unref(r->job);
+        jh__hjob_unref(r->job);
         free(r);
     }
     *list = NULL;
@@ -782,12 +782,12 @@ void jh_retired_clear(jh_retired **list)
 
 /* The scheduler dropped `o` for a newer udata: release it now, or once the
  * runs in flight that may use it are done. */
-static void retire(jh_retired **list, jh_hjob *o, int in_flight)
+static void retire(jh__retired **list, jh__hjob *o, int in_flight)
 {
-    jh_retired *r;
+    jh__retired *r;
 
     if (in_flight == 0) {
-        jh_hjob_unref(o);
+        jh__hjob_unref(o);
         return;
     }
     /* Out of memory: keep the reference for good rather than free what a
@@ -801,21 +801,21 @@ static void retire(jh_retired **list, jh_hjob *o, int in_flight)
     *list = r;
 }
 
-int jh_hstate_commit(jh_sched *s, const jh_hstate *cur, jh_hstate *next, jh_retired **retired,
-                     jh_diff_counts *c)
+int jh__hstate_commit(jh__sched *s, const jh__hstate *cur, jh__hstate *next, jh__retired **retired,
+                     jh__diff_counts *c)
 {
     size_t i = 0, k = 0, nc = cur ? cur->n_jobs : 0;
     int rc, first = 0;
 
     memset(c, 0, sizeof(*c));
     while (i < nc || k < next->n_jobs) {
-        jh_hjob *o = i < nc ? cur->jobs[i] : NULL;
-        jh_hjob *n = k < next->n_jobs ? next->jobs[k] : NULL;
+        jh__hjob *o = i < nc ? cur->jobs[i] : NULL;
+        jh__hjob *n = k < next->n_jobs ? next->jobs[k] : NULL;
         int cmp = o == NULL ? 1 : n == NULL ? -1 : strcmp(o->name, n->name);
-        jh_sched_spec spec;
+        jh__sched_spec spec;
 
         if (cmp < 0) {
-            jh_sched_remove(s, o->sjob);
+            jh__sched_remove(s, o->sjob);
             c->removed++, i++;
             continue;
         }
@@ -823,19 +823,19 @@ int jh_hstate_commit(jh_sched *s, const jh_hstate *cur, jh_hstate *next, jh_reti
             rc = add_job(s, n);
             c->added++, k++;
         } else if (hjob_equal(o, n)) {
-            jh_hjob_ref(o);
+            jh__hjob_ref(o);
             next->jobs[k] = o;
-            jh_hjob_unref(n);
+            jh__hjob_unref(n);
             c->unchanged++, i++, k++;
             continue;
         } else {
-            int in_flight = jh_sched_running(o->sjob);
+            int in_flight = jh__sched_running(o->sjob);
             spec_of(n, &spec);
-            jh_hjob_ref(n);
+            jh__hjob_ref(n);
             n->sjob = o->sjob;
-            if ((rc = jh_sched_update(s, o->sjob, &spec, n)) < 0) {
-                jh_cron_free(spec.cron);
-                jh_hjob_unref(n);
+            if ((rc = jh__sched_update(s, o->sjob, &spec, n)) < 0) {
+                jh__cron_free(spec.cron);
+                jh__hjob_unref(n);
             } else
                 retire(retired, o, in_flight);
             c->changed++, i++, k++;

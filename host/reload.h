@@ -4,12 +4,12 @@
  *
  * Start-up, --check and every reload go through the same two steps:
  *
- *   jh_hstate_build()   read nothing but what it is given (a parsed conf),
+ *   jh__hstate_build()   read nothing but what it is given (a parsed conf),
  *                      scan the plugins directory, reuse or load + init
  *                      each plugin, resolve every job.  On any error it
  *                      drops everything it created and returns the error:
  *                      the caller's current state is never touched.
- *   jh_hstate_commit()  diff the new job set against the running one by job
+ *   jh__hstate_commit()  diff the new job set against the running one by job
  *                      name and apply it to the scheduler (add / update /
  *                      remove).  Cannot fail for a reason the user can fix.
  *
@@ -31,14 +31,14 @@
 /*
  * The host's handle on one loaded plugin copy.  The host takes all its
  * references on a copy through this wrapper, so it knows when the last one
- * goes: it then drops its jh_plugin reference (fini, dlclose) and logs
+ * goes: it then drops its jh__plugin reference (fini, dlclose) and logs
  * plugin.unload.
  */
-typedef struct jh_hcopy {
+typedef struct jh__hcopy {
     atomic_int refs;
-    jh_plugin *plugin;          /* one reference */
-    const jh_host_env *env;
-} jh_hcopy;
+    jh__plugin *plugin;          /* one reference */
+    const jh__host_env *env;
+} jh__hcopy;
 
 /*
  * One job as the host knows it: the scheduler's udata.  Immutable once
@@ -48,11 +48,11 @@ typedef struct jh_hcopy {
  * one reference on its plugin copy, so a replaced copy lives until its
  * last run has finished.
  */
-typedef struct jh_hjob {
+typedef struct jh__hjob {
     atomic_int refs;
     char *name;
-    jh_hcopy *copy;             /* one reference */
-    jh_plugin *plugin;          /* copy->plugin */
+    jh__hcopy *copy;             /* one reference */
+    jh__plugin *plugin;          /* copy->plugin */
     const jh_handler *handler;  /* host-side copy inside plugin */
     int implicit;               /* "PLUGIN.HANDLER", from a default schedule */
     /* the resolved schedule (defaults applied), for diffs and --check */
@@ -66,14 +66,14 @@ typedef struct jh_hjob {
     int max_running;
     int64_t timeout;
     int enabled;
-    jh_cron *cron;              /* parsed; handed to the scheduler on add/update */
-    jh_sjob *sjob;              /* set once scheduled */
-    void *owner;                /* the host (jh_hstate_build's `owner`) */
-    uint64_t gen;               /* creation order, see jh_retired */
-} jh_hjob;
+    jh__cron *cron;              /* parsed; handed to the scheduler on add/update */
+    jh__sjob *sjob;              /* set once scheduled */
+    void *owner;                /* the host (jh__hstate_build's `owner`) */
+    uint64_t gen;               /* creation order, see jh__retired */
+} jh__hjob;
 
 /*
- * A job's former udata after jh_sched_update().  Runs in flight keep the
+ * A job's former udata after jh__sched_update().  Runs in flight keep the
  * udata they started with, and the scheduler does not say when the last of
  * them is done, so the host keeps the old hjob here with the number of runs
  * of that job in flight when it was replaced: only those can use it (or an
@@ -82,53 +82,53 @@ typedef struct jh_hjob {
  * zero the reference is dropped, so a replaced plugin copy is finalized
  * right after its last run.
  */
-typedef struct jh_retired {
-    jh_hjob *job;               /* the scheduler's former reference */
-    jh_sjob *sjob;
+typedef struct jh__retired {
+    jh__hjob *job;               /* the scheduler's former reference */
+    jh__sjob *sjob;
     int pending;
-    struct jh_retired *next;
-} jh_retired;
+    struct jh__retired *next;
+} jh__retired;
 
 /* Call from the scheduler's done() (loop thread), after using run->udata. */
-void jh_retired_done(jh_retired **list, const jh_run *run);
+void jh__retired_done(jh__retired **list, const jh__run *run);
 /* Drop every entry (once the scheduler has stopped). */
-void jh_retired_clear(jh_retired **list);
+void jh__retired_clear(jh__retired **list);
 
-typedef struct jh_hplug {
-    jh_hcopy *copy;             /* one reference */
-    jh_plugin *plugin;          /* copy->plugin */
+typedef struct jh__hplug {
+    jh__hcopy *copy;             /* one reference */
+    jh__plugin *plugin;          /* copy->plugin */
     char *path;
     int reused;                 /* the same copy as in the previous state */
-} jh_hplug;
+} jh__hplug;
 
-typedef struct jh_hstate {
-    jh_conf *conf;              /* owned */
-    struct jh_backends *backends; /* db/redis objects bound to its plugins */
-    jh_plugin **skipped;        /* opened, not initialised: enabled = false,
+typedef struct jh__hstate {
+    jh__conf *conf;              /* owned */
+    struct jh__backends *backends; /* db/redis objects bound to its plugins */
+    jh__plugin **skipped;        /* opened, not initialised: enabled = false,
                                  * or auto without its services bound */
     size_t n_skipped;
     char *plugins_dir;
-    jh_hplug *plugins;          /* in file name order */
+    jh__hplug *plugins;          /* in file name order */
     size_t n_plugins;
-    jh_hjob **jobs;             /* sorted by name; one reference each */
+    jh__hjob **jobs;             /* sorted by name; one reference each */
     size_t n_jobs;
-} jh_hstate;
+} jh__hstate;
 
-typedef struct jh_diff_counts {
+typedef struct jh__diff_counts {
     size_t added, removed, changed, unchanged;
-} jh_diff_counts;
+} jh__diff_counts;
 
 /*
  * The plugins directory for `conf`: `opt` (the -p option) if given, else
  * [host] plugins_dir (relative to the directory that contains the conf
  * dir), else "plugins" (relative to the working directory).  Malloc'd.
  */
-char *jh_hstate_plugins_dir(const char *conf_dir, const jh_conf *conf, const char *opt);
+char *jh__hstate_plugins_dir(const char *conf_dir, const jh__conf *conf, const char *opt);
 /* The state directory (the outbox lives in STATE/outbox): `opt`
  * (--state-dir), else [host] state_dir, else "state", the last two taken
  * from the directory that holds the conf dir (conf.d -> ./state,
  * /etc/jobhost/conf.d -> /etc/jobhost/state). */
-char *jh_hstate_state_dir(const char *conf_dir, const jh_conf *conf, const char *opt);
+char *jh__hstate_state_dir(const char *conf_dir, const jh__conf *conf, const char *opt);
 
 /*
  * Build a state from `conf` (ownership passes to *out on success, and is
@@ -137,25 +137,25 @@ char *jh_hstate_state_dir(const char *conf_dir, const jh_conf *conf, const char 
  * initialised with `env` and logged as plugin.load.  Every job gets
  * `owner` (the host) for the scheduler callbacks.
  */
-int jh_hstate_build(jh_conf *conf, const char *plugins_dir, const jh_hstate *old,
-                   const jh_host_env *env, void *owner, jh_hstate *out, jh_err *e);
+int jh__hstate_build(jh__conf *conf, const char *plugins_dir, const jh__hstate *old,
+                   const jh__host_env *env, void *owner, jh__hstate *out, jh_err *e);
 
 /* Apply `next` to the scheduler against `cur` (NULL on first start).
  * Jobs of `next` that equal a running one are replaced by it in `next`;
  * the former udata of updated jobs go to *retired. */
-int jh_hstate_commit(jh_sched *s, const jh_hstate *cur, jh_hstate *next,
-                     jh_retired **retired, jh_diff_counts *counts);
+int jh__hstate_commit(jh__sched *s, const jh__hstate *cur, jh__hstate *next,
+                     jh__retired **retired, jh__diff_counts *counts);
 
 /* Drop the state's references (jobs, plugins) and free its config. */
-void jh_hstate_release(jh_hstate *st);
+void jh__hstate_release(jh__hstate *st);
 
-void jh_hjob_ref(jh_hjob *j);
-void jh_hjob_unref(jh_hjob *j);
+void jh__hjob_ref(jh__hjob *j);
+void jh__hjob_unref(jh__hjob *j);
 
 /* "every 5s" / "cron 0 * * * * * (Europe/Paris)" into buf. */
-void jh_hjob_describe(const jh_hjob *j, char *buf, size_t len);
+void jh__hjob_describe(const jh__hjob *j, char *buf, size_t len);
 
 /* Next planned fire from `now_ns` (jitter ignored), or INT64_MAX. */
-int64_t jh_hjob_next(const jh_hjob *j, int64_t now_ns);
+int64_t jh__hjob_next(const jh__hjob *j, int64_t now_ns);
 
 #endif

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <time.h>
 
-static inline int64_t jh_clock_ns(clockid_t id)
+static inline int64_t jh__clock_ns(clockid_t id)
 {
     struct timespec ts;
 
@@ -20,14 +20,14 @@ static inline int64_t jh_clock_ns(clockid_t id)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static inline int64_t jh_realtime_ns(void)
+static inline int64_t jh__realtime_ns(void)
 {
-    return jh_clock_ns(CLOCK_REALTIME);
+    return jh__clock_ns(CLOCK_REALTIME);
 }
 
-static inline int64_t jh_monotonic_ns(void)
+static inline int64_t jh__monotonic_ns(void)
 {
-    return jh_clock_ns(CLOCK_MONOTONIC);
+    return jh__clock_ns(CLOCK_MONOTONIC);
 }
 
 #endif

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-int jh_err_set(jh_err *e, int code, const char *fmt, ...)
+int jh__err_set(jh_err *e, int code, const char *fmt, ...)
 {
     va_list ap;
 
@@ -17,7 +17,7 @@ int jh_err_set(jh_err *e, int code, const char *fmt, ...)
     return code;
 }
 
-void jh_err_prefix(jh_err *e, const char *fmt, ...)
+void jh__err_prefix(jh_err *e, const char *fmt, ...)
 {
     char prefix[256], old[JH_ERRMSG_MAX];
     va_list ap;
@@ -38,7 +38,7 @@ void jh_err_prefix(jh_err *e, const char *fmt, ...)
     e->msg[plen + 2 + olen] = '\0';
 }
 
-void jh_err_clear(jh_err *e)
+void jh__err_clear(jh_err *e)
 {
     if (e == NULL)
         return;

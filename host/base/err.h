@@ -20,14 +20,14 @@ typedef struct jh_err {
 } jh_err;
 
 /* Record code and message in *e (if e is not NULL); returns code, so a
- * caller can write `return jh_err_set(e, -EINVAL, "...")`. */
-int jh_err_set(jh_err *e, int code, const char *fmt, ...)
+ * caller can write `return jh__err_set(e, -EINVAL, "...")`. */
+int jh__err_set(jh_err *e, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Prefix the message already in *e with "prefix: " (e.g. a file:line). */
-void jh_err_prefix(jh_err *e, const char *fmt, ...)
+void jh__err_prefix(jh_err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-void jh_err_clear(jh_err *e);
+void jh__err_clear(jh_err *e);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * config.c - conf.d/ *.ini files into one validated jh_conf snapshot.
+ * config.c - conf.d/ *.ini files into one validated jh__conf snapshot.
  *
  * inih does the tokenising; we feed it through our own line reader
  * (ini_parse_stream) because Debian's inih is built without line numbers in
@@ -46,7 +46,7 @@ typedef struct chunk {
     char data[];
 } chunk;
 
-static char *arena_strdup(jh_conf *c, const char *s)
+static char *arena_strdup(jh__conf *c, const char *s)
 {
     size_t n = strlen(s) + 1;
     chunk *ch = c->arena_;
@@ -100,7 +100,7 @@ typedef struct load_state {
 } load_state;
 
 typedef struct parser {
-    jh_conf *conf;
+    jh__conf *conf;
     load_state *ld;
     jh_err *e;
     int failed;
@@ -183,7 +183,7 @@ static int fail(parser *p, int line, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    jh_err_set(p->e, code, "%s:%d: %s", p->file, line, msg);
+    jh__err_set(p->e, code, "%s:%d: %s", p->file, line, msg);
     p->failed = 1;
     return 0;
 }
@@ -276,7 +276,7 @@ static int parse_int(const char *v, long lo, long hi, int *out)
 /* ---- sections -------------------------------------------------------- */
 
 /* Order matters: the index is the switch case in host_key() and the slot in
- * jh_conf.host_set_ (which must have room for all of them). */
+ * jh__conf.host_set_ (which must have room for all of them). */
 static const char *const host_keys[] = {"workers",         "shutdown_timeout",
                                         "plugins_dir",     "log_format",
                                         "log_level",       "state_dir",
@@ -312,8 +312,8 @@ static int new_section(parser *p, int line, const char *word, const char *nm, na
     long prev = set_lookup_or_add(set, nm, n);
 
     if (prev >= 0) {
-        const jh_conf_pos *fp =
-            (const jh_conf_pos *)(const void *)((const char *)*arr + (size_t)prev * elem + pos_off);
+        const jh__conf_pos *fp =
+            (const jh__conf_pos *)(const void *)((const char *)*arr + (size_t)prev * elem + pos_off);
         if (strcmp(word, "job") == 0)
             fail(p, line, -EEXIST, "[job %s]: duplicate job (first defined at %s:%d)", nm,
                  fp->file, fp->line);
@@ -332,7 +332,7 @@ static int new_section(parser *p, int line, const char *word, const char *nm, na
 
 static void section_header(parser *p, const char *raw, int line)
 {
-    jh_conf *c = p->conf;
+    jh__conf *c = p->conf;
     load_state *ld = p->ld;
     const char *name = NULL, *word = NULL;
     int sec = SEC_BAD;
@@ -343,7 +343,7 @@ static void section_header(parser *p, const char *raw, int line)
     if (strcmp(raw, "host") == 0) {
         p->sec = SEC_HOST;
         if (c->host.pos.file == NULL)
-            c->host.pos = (jh_conf_pos){p->file, line};
+            c->host.pos = (jh__conf_pos){p->file, line};
         return;
     }
     for (size_t i = 0; i < NKEYS(named_sections); i++)
@@ -381,13 +381,13 @@ static void section_header(parser *p, const char *raw, int line)
     }
     snprintf(p->sec_label, sizeof(p->sec_label), "%s %s", word, nm);
     p->sec = SEC_BAD; /* until the section exists */
-    jh_conf_pos here = {p->file, line};
+    jh__conf_pos here = {p->file, line};
     switch (sec) {
     case SEC_JOB: {
         if (new_section(p, line, word, nm, &ld->jobs, (void **)&c->jobs, &ld->jobs_cap, c->n_jobs,
-                        sizeof(*c->jobs), offsetof(jh_conf_job, pos)) < 0)
+                        sizeof(*c->jobs), offsetof(jh__conf_job, pos)) < 0)
             return;
-        jh_conf_job *j = &c->jobs[c->n_jobs];
+        jh__conf_job *j = &c->jobs[c->n_jobs];
         j->name = nm;
         j->max_running = 1;
         j->enabled = 1;
@@ -397,9 +397,9 @@ static void section_header(parser *p, const char *raw, int line)
     }
     case SEC_PLUGIN: {
         if (new_section(p, line, word, nm, &ld->plugins, (void **)&c->plugins, &ld->plugins_cap,
-                        c->n_plugins, sizeof(*c->plugins), offsetof(jh_conf_plugin, pos)) < 0)
+                        c->n_plugins, sizeof(*c->plugins), offsetof(jh__conf_plugin, pos)) < 0)
             return;
-        jh_conf_plugin *pl = &c->plugins[c->n_plugins];
+        jh__conf_plugin *pl = &c->plugins[c->n_plugins];
         pl->name = nm;
         pl->enabled = 1;
         pl->pos = here;
@@ -408,9 +408,9 @@ static void section_header(parser *p, const char *raw, int line)
     }
     case SEC_MYSQL: {
         if (new_section(p, line, word, nm, &ld->mysql, (void **)&c->mysql, &ld->mysql_cap,
-                        c->n_mysql, sizeof(*c->mysql), offsetof(jh_conf_mysql, pos)) < 0)
+                        c->n_mysql, sizeof(*c->mysql), offsetof(jh__conf_mysql, pos)) < 0)
             return;
-        jh_conf_mysql *m = &c->mysql[c->n_mysql];
+        jh__conf_mysql *m = &c->mysql[c->n_mysql];
         m->name = nm;
         m->host = "127.0.0.1"; /* string literals: the arena never frees them */
         m->port = 3306;
@@ -423,9 +423,9 @@ static void section_header(parser *p, const char *raw, int line)
     }
     case SEC_REDIS: {
         if (new_section(p, line, word, nm, &ld->redis, (void **)&c->redis, &ld->redis_cap,
-                        c->n_redis, sizeof(*c->redis), offsetof(jh_conf_redis, pos)) < 0)
+                        c->n_redis, sizeof(*c->redis), offsetof(jh__conf_redis, pos)) < 0)
             return;
-        jh_conf_redis *r = &c->redis[c->n_redis];
+        jh__conf_redis *r = &c->redis[c->n_redis];
         r->name = nm;
         r->host = "127.0.0.1";
         r->port = 6379;
@@ -464,15 +464,15 @@ static void section_header(parser *p, const char *raw, int line)
 
 static void host_key(parser *p, const char *key, const char *value, int line)
 {
-    jh_conf_host *h = &p->conf->host;
-    jh_conf_pos *set = p->conf->host_set_;
+    jh__conf_host *h = &p->conf->host;
+    jh__conf_pos *set = p->conf->host_set_;
     size_t k;
     char hint[64];
     jh_err e;
     int n;
 
-    _Static_assert(NKEYS(host_keys) <= NKEYS(((jh_conf *)0)->host_set_),
-                   "jh_conf.host_set_ needs a slot per [host] key");
+    _Static_assert(NKEYS(host_keys) <= NKEYS(((jh__conf *)0)->host_set_),
+                   "jh__conf.host_set_ needs a slot per [host] key");
     for (k = 0; k < NKEYS(host_keys); k++)
         if (strcmp(key, host_keys[k]) == 0)
             break;
@@ -486,7 +486,7 @@ static void host_key(parser *p, const char *key, const char *value, int line)
              set[k].file, set[k].line);
         return;
     }
-    set[k] = (jh_conf_pos){p->file, line};
+    set[k] = (jh__conf_pos){p->file, line};
     switch (k) {
     case 0:
         if (parse_int(value, 1, 256, &h->workers) < 0)
@@ -494,7 +494,7 @@ static void host_key(parser *p, const char *key, const char *value, int line)
                  value);
         break;
     case 1:
-        if (jh_duration_parse(value, 1, &h->shutdown_timeout, &e) < 0)
+        if (jh__duration_parse(value, 1, &h->shutdown_timeout, &e) < 0)
             fail(p, line, e.code, "[host]: shutdown_timeout: %s", e.msg);
         break;
     case 2:
@@ -502,11 +502,11 @@ static void host_key(parser *p, const char *key, const char *value, int line)
             fail(p, line, -ENOMEM, "out of memory");
         break;
     case 3:
-        if (jh_log_parse_format(value, &h->log_format) < 0)
+        if (jh__log_parse_format(value, &h->log_format) < 0)
             fail(p, line, -EINVAL, "[host]: log_format \"%s\": expected logfmt or json", value);
         break;
     case 4:
-        if (jh_log_parse_level(value, &h->log_level) < 0)
+        if (jh__log_parse_level(value, &h->log_level) < 0)
             fail(p, line, -EINVAL,
                  "[host]: log_level \"%s\": expected debug, info, warn or error", value);
         break;
@@ -526,7 +526,7 @@ static void host_key(parser *p, const char *key, const char *value, int line)
                  value);
         break;
     case 7:
-        if (jh_duration_parse(value, 0, &h->outbox_sync_interval, &e) < 0)
+        if (jh__duration_parse(value, 0, &h->outbox_sync_interval, &e) < 0)
             fail(p, line, e.code, "[host]: outbox_sync_interval: %s", e.msg);
         else if (h->outbox_sync_interval < 1000000 || h->outbox_sync_interval > 10000000000LL)
             fail(p, line, -ERANGE, "[host]: outbox_sync_interval \"%s\": expected 1ms to 10s",
@@ -595,7 +595,7 @@ static void duration_value(parser *p, const char *key, const char *value, int64_
 {
     jh_err e;
 
-    if (jh_duration_parse(value, 0, out, &e) < 0)
+    if (jh__duration_parse(value, 0, out, &e) < 0)
         fail(p, line, e.code, "[%s]: %s: %s", p->sec_label, key, e.msg);
 }
 
@@ -717,7 +717,7 @@ _Static_assert(NKEYS(mysql_keys) <= NKEYS(((parser *)0)->sec_line) &&
 
 static void mysql_key(parser *p, const char *key, const char *value, int line)
 {
-    jh_conf_mysql *m = &p->conf->mysql[p->sec_index];
+    jh__conf_mysql *m = &p->conf->mysql[p->sec_index];
     int k = section_key(p, key, mysql_keys, NKEYS(mysql_keys), NULL, line);
 
     switch (k) {
@@ -759,7 +759,7 @@ static void mysql_key(parser *p, const char *key, const char *value, int line)
 
 static void redis_key(parser *p, const char *key, const char *value, int line)
 {
-    jh_conf_redis *r = &p->conf->redis[p->sec_index];
+    jh__conf_redis *r = &p->conf->redis[p->sec_index];
     int k = section_key(p, key, redis_keys, NKEYS(redis_keys), NULL, line);
 
     switch (k) {
@@ -802,7 +802,7 @@ static void redis_key(parser *p, const char *key, const char *value, int line)
 static void kafka_key(parser *p, const char *key, const char *value, int line)
 {
     static const char *const known[] = {"brokers"};
-    jh_conf_kafka *kf = &p->conf->kafka[p->sec_index];
+    jh__conf_kafka *kf = &p->conf->kafka[p->sec_index];
     const char *prop;
 
     if (strncmp(key, RDKAFKA_PREFIX, sizeof(RDKAFKA_PREFIX) - 1) != 0) {
@@ -829,7 +829,7 @@ static void kafka_key(parser *p, const char *key, const char *value, int line)
         }
     /* Values are passed through verbatim (they may be secrets, such as
      * sasl.password): librdkafka checks them when the producer is built. */
-    jh_conf_kv *kv = realloc(kf->props, (kf->n_props + 1) * sizeof(*kv));
+    jh__conf_kv *kv = realloc(kf->props, (kf->n_props + 1) * sizeof(*kv));
     if (kv == NULL) {
         fail(p, line, -ENOMEM, "out of memory");
         return;
@@ -837,7 +837,7 @@ static void kafka_key(parser *p, const char *key, const char *value, int line)
     kf->props = kv;
     kv[kf->n_props].key = arena_strdup(p->conf, prop);
     kv[kf->n_props].value = arena_strdup(p->conf, value);
-    kv[kf->n_props].pos = (jh_conf_pos){p->file, line};
+    kv[kf->n_props].pos = (jh__conf_pos){p->file, line};
     if (kv[kf->n_props].key == NULL || kv[kf->n_props].value == NULL) {
         fail(p, line, -ENOMEM, "out of memory");
         return;
@@ -846,11 +846,11 @@ static void kafka_key(parser *p, const char *key, const char *value, int line)
 }
 
 /* mysql / redis / events / enabled of a [plugin] section. */
-static void plugin_host_key(parser *p, jh_conf_plugin *pl, size_t k, const char *value,
+static void plugin_host_key(parser *p, jh__conf_plugin *pl, size_t k, const char *value,
                             int line)
 {
     const char *key = plugin_host_keys[k];
-    jh_conf_pos pos = {p->file, line};
+    jh__conf_pos pos = {p->file, line};
 
     if (p->sec_seen & (1u << k)) {
         fail(p, line, -EEXIST, "[plugin %s]: duplicate key \"%s\" (first set at line %d)",
@@ -884,8 +884,8 @@ static void plugin_host_key(parser *p, jh_conf_plugin *pl, size_t k, const char 
 
 static void plugin_key(parser *p, const char *key, const char *value, int line)
 {
-    jh_conf *c = p->conf;
-    jh_conf_plugin *pl = &c->plugins[p->sec_index];
+    jh__conf *c = p->conf;
+    jh__conf_plugin *pl = &c->plugins[p->sec_index];
 
     for (size_t k = 0; k < NKEYS(plugin_host_keys); k++)
         if (strcmp(key, plugin_host_keys[k]) == 0) {
@@ -899,7 +899,7 @@ static void plugin_key(parser *p, const char *key, const char *value, int line)
             return;
         }
     /* Sections are small: grow by one, the arena holds the strings. */
-    jh_conf_kv *kv = realloc(pl->kv, (pl->n_kv + 1) * sizeof(*kv));
+    jh__conf_kv *kv = realloc(pl->kv, (pl->n_kv + 1) * sizeof(*kv));
     if (kv == NULL) {
         fail(p, line, -ENOMEM, "out of memory");
         return;
@@ -907,7 +907,7 @@ static void plugin_key(parser *p, const char *key, const char *value, int line)
     pl->kv = kv;
     kv[pl->n_kv].key = arena_strdup(c, key);
     kv[pl->n_kv].value = arena_strdup(c, value);
-    kv[pl->n_kv].pos = (jh_conf_pos){p->file, line};
+    kv[pl->n_kv].pos = (jh__conf_pos){p->file, line};
     if (kv[pl->n_kv].key == NULL || kv[pl->n_kv].value == NULL) {
         fail(p, line, -ENOMEM, "out of memory");
         return;
@@ -917,7 +917,7 @@ static void plugin_key(parser *p, const char *key, const char *value, int line)
 
 static void job_key(parser *p, const char *key, const char *value, int line)
 {
-    jh_conf_job *j = &p->conf->jobs[p->sec_index];
+    jh__conf_job *j = &p->conf->jobs[p->sec_index];
     size_t k, nk = sizeof(job_keys) / sizeof(job_keys[0]);
     char hint[64];
     jh_err e;
@@ -943,11 +943,11 @@ static void job_key(parser *p, const char *key, const char *value, int line)
     switch (k) {
     case 0:
         j->plugin = arena_strdup(p->conf, value);
-        j->plugin_pos = (jh_conf_pos){p->file, line};
+        j->plugin_pos = (jh__conf_pos){p->file, line};
         break;
     case 1:
         j->handler = arena_strdup(p->conf, value);
-        j->handler_pos = (jh_conf_pos){p->file, line};
+        j->handler_pos = (jh__conf_pos){p->file, line};
         break;
     case 2:
     case 3:
@@ -957,9 +957,9 @@ static void job_key(parser *p, const char *key, const char *value, int line)
             return;
         }
         j->set |= JH_JOB_SET_SCHEDULE;
-        j->sched_pos = (jh_conf_pos){p->file, line};
+        j->sched_pos = (jh__conf_pos){p->file, line};
         if (k == 2) {
-            if (jh_duration_parse(value, 0, &ns, &e) < 0) {
+            if (jh__duration_parse(value, 0, &ns, &e) < 0) {
                 fail(p, line, e.code, "[job %s]: every: %s", j->name, e.msg);
                 return;
             }
@@ -972,11 +972,11 @@ static void job_key(parser *p, const char *key, const char *value, int line)
         break;
     case 4:
         j->timezone = arena_strdup(p->conf, value);
-        j->tz_pos = (jh_conf_pos){p->file, line};
+        j->tz_pos = (jh__conf_pos){p->file, line};
         j->set |= JH_JOB_SET_TIMEZONE;
         break;
     case 5:
-        if (jh_duration_parse(value, 1, &j->jitter, &e) < 0)
+        if (jh__duration_parse(value, 1, &j->jitter, &e) < 0)
             fail(p, line, e.code, "[job %s]: jitter: %s", j->name, e.msg);
         j->set |= JH_JOB_SET_JITTER;
         break;
@@ -1004,7 +1004,7 @@ static void job_key(parser *p, const char *key, const char *value, int line)
         j->set |= JH_JOB_SET_MAX_RUNNING;
         break;
     case 9:
-        if (jh_duration_parse(value, 0, &j->timeout, &e) < 0)
+        if (jh__duration_parse(value, 0, &j->timeout, &e) < 0)
             fail(p, line, e.code, "[job %s]: timeout: %s", j->name, e.msg);
         j->set |= JH_JOB_SET_TIMEOUT;
         break;
@@ -1112,7 +1112,7 @@ static char *reader(char *str, int num, void *stream)
     return str;
 }
 
-static int parse_text(jh_conf *c, const char *file, const char *text, load_state *ld,
+static int parse_text(jh__conf *c, const char *file, const char *text, load_state *ld,
                       jh_err *e)
 {
     parser p;
@@ -1125,7 +1125,7 @@ static int parse_text(jh_conf *c, const char *file, const char *text, load_state
     p.text = text;
     p.file = arena_strdup(c, file);
     if (p.file == NULL)
-        return jh_err_set(e, -ENOMEM, "out of memory");
+        return jh__err_set(e, -ENOMEM, "out of memory");
     /* Size the job array once from a count of headers: with 100,000 jobs,
      * growing by doubling copies the array again and again.
      * (A byte loop, not strstr: ASan's strstr checks the whole remaining
@@ -1136,18 +1136,18 @@ static int parse_text(jh_conf *c, const char *file, const char *text, load_state
             headers++;
     if (headers > 0 && grow_array((void **)&c->jobs, &ld->jobs_cap, c->n_jobs + headers,
                                   sizeof(*c->jobs)) < 0)
-        return jh_err_set(e, -ENOMEM, "out of memory");
+        return jh__err_set(e, -ENOMEM, "out of memory");
     rc = ini_parse_stream(reader, &p, on_key, &p);
     if (p.failed)
         return e ? e->code : -EINVAL;
     if (p.long_line)
-        return jh_err_set(e, -EINVAL, "%s:%d: line longer than %d characters", file,
+        return jh__err_set(e, -EINVAL, "%s:%d: line longer than %d characters", file,
                           p.long_line, INI_MAX_LINE - 2);
     if (rc > 0)
-        return jh_err_set(e, -EINVAL, "%s:%d: syntax error (expected [section] or key = value)",
+        return jh__err_set(e, -EINVAL, "%s:%d: syntax error (expected [section] or key = value)",
                           file, rc);
     if (rc < 0)
-        return jh_err_set(e, -ENOMEM, "%s: cannot parse (out of memory)", file);
+        return jh__err_set(e, -ENOMEM, "%s: cannot parse (out of memory)", file);
     return 0;
 }
 
@@ -1183,41 +1183,41 @@ static void suggest_section(const char *name, const void *arr, size_t n, size_t 
 
 /* Backend sections: required keys.  [plugin] sections: the sections they
  * name exist (they may be in any file, hence here). */
-static int finish_backends(jh_conf *c, jh_err *e)
+static int finish_backends(jh__conf *c, jh_err *e)
 {
     char hint[200];
 
     for (size_t i = 0; i < c->n_mysql; i++) {
-        const jh_conf_mysql *m = &c->mysql[i];
+        const jh__conf_mysql *m = &c->mysql[i];
         const char *missing = m->user == NULL ? "user" : m->database == NULL ? "database" : NULL;
         if (missing != NULL)
-            return jh_err_set(e, -EINVAL, "%s:%d: [mysql %s]: missing key \"%s\"", m->pos.file,
+            return jh__err_set(e, -EINVAL, "%s:%d: [mysql %s]: missing key \"%s\"", m->pos.file,
                               m->pos.line, m->name, missing);
     }
     for (size_t i = 0; i < c->n_kafka; i++)
         if (c->kafka[i].brokers == NULL)
-            return jh_err_set(e, -EINVAL, "%s:%d: [kafka %s]: missing key \"brokers\"",
+            return jh__err_set(e, -EINVAL, "%s:%d: [kafka %s]: missing key \"brokers\"",
                               c->kafka[i].pos.file, c->kafka[i].pos.line, c->kafka[i].name);
     for (size_t i = 0; i < c->n_plugins; i++) {
-        const jh_conf_plugin *pl = &c->plugins[i];
-        if (pl->mysql != NULL && jh_conf_find_mysql(c, pl->mysql) == NULL) {
+        const jh__conf_plugin *pl = &c->plugins[i];
+        if (pl->mysql != NULL && jh__conf_find_mysql(c, pl->mysql) == NULL) {
             suggest_section(pl->mysql, c->mysql, c->n_mysql, sizeof(*c->mysql), hint,
                             sizeof(hint));
-            return jh_err_set(e, -ENOENT, "%s:%d: [plugin %s]: mysql = \"%s\": no [mysql %s] "
+            return jh__err_set(e, -ENOENT, "%s:%d: [plugin %s]: mysql = \"%s\": no [mysql %s] "
                               "section%s", pl->mysql_pos.file, pl->mysql_pos.line, pl->name,
                               pl->mysql, pl->mysql, hint);
         }
-        if (pl->redis != NULL && jh_conf_find_redis(c, pl->redis) == NULL) {
+        if (pl->redis != NULL && jh__conf_find_redis(c, pl->redis) == NULL) {
             suggest_section(pl->redis, c->redis, c->n_redis, sizeof(*c->redis), hint,
                             sizeof(hint));
-            return jh_err_set(e, -ENOENT, "%s:%d: [plugin %s]: redis = \"%s\": no [redis %s] "
+            return jh__err_set(e, -ENOENT, "%s:%d: [plugin %s]: redis = \"%s\": no [redis %s] "
                               "section%s", pl->redis_pos.file, pl->redis_pos.line, pl->name,
                               pl->redis, pl->redis, hint);
         }
-        if (pl->events != NULL && jh_conf_find_kafka(c, pl->events) == NULL) {
+        if (pl->events != NULL && jh__conf_find_kafka(c, pl->events) == NULL) {
             suggest_section(pl->events, c->kafka, c->n_kafka, sizeof(*c->kafka), hint,
                             sizeof(hint));
-            return jh_err_set(e, -ENOENT, "%s:%d: [plugin %s]: events = \"%s\": no [kafka %s] "
+            return jh__err_set(e, -ENOENT, "%s:%d: [plugin %s]: events = \"%s\": no [kafka %s] "
                               "section%s", pl->events_pos.file, pl->events_pos.line, pl->name,
                               pl->events, pl->events, hint);
         }
@@ -1226,50 +1226,50 @@ static int finish_backends(jh_conf *c, jh_err *e)
 }
 
 /* Checks that need the whole snapshot: required keys, cron in its zone. */
-static int finish(jh_conf *c, jh_err *e)
+static int finish(jh__conf *c, jh_err *e)
 {
     int rc;
 
     if ((rc = finish_backends(c, e)) < 0)
         return rc;
     for (size_t i = 0; i < c->n_jobs; i++) {
-        jh_conf_job *j = &c->jobs[i];
-        const jh_tz *tz = NULL;
-        jh_cron *cr = NULL;
+        jh__conf_job *j = &c->jobs[i];
+        const jh__tz *tz = NULL;
+        jh__cron *cr = NULL;
         jh_err ce;
 
         if (j->plugin == NULL)
-            return jh_err_set(e, -EINVAL, "%s:%d: [job %s]: missing key \"plugin\"",
+            return jh__err_set(e, -EINVAL, "%s:%d: [job %s]: missing key \"plugin\"",
                               j->pos.file, j->pos.line, j->name);
         if (j->handler == NULL)
-            return jh_err_set(e, -EINVAL, "%s:%d: [job %s]: missing key \"handler\"",
+            return jh__err_set(e, -EINVAL, "%s:%d: [job %s]: missing key \"handler\"",
                               j->pos.file, j->pos.line, j->name);
         if (j->max_running > 1 && j->concurrency != JH_CONC_ALLOW)
-            return jh_err_set(e, -EINVAL,
+            return jh__err_set(e, -EINVAL,
                               "%s:%d: [job %s]: max_running = %d needs concurrency = allow",
                               j->pos.file, j->max_running_line, j->name, j->max_running);
-        if (j->timezone != NULL && jh_tz_get(j->timezone, &tz, &ce) < 0)
-            return jh_err_set(e, ce.code, "%s:%d: [job %s]: %s", j->tz_pos.file,
+        if (j->timezone != NULL && jh__tz_get(j->timezone, &tz, &ce) < 0)
+            return jh__err_set(e, ce.code, "%s:%d: [job %s]: %s", j->tz_pos.file,
                               j->tz_pos.line, j->name, ce.msg);
         if (j->timezone != NULL && j->kind != JH_SCHED_CRON && (j->set & JH_JOB_SET_SCHEDULE))
-            return jh_err_set(e, -EINVAL, "%s:%d: [job %s]: timezone applies only to cron",
+            return jh__err_set(e, -EINVAL, "%s:%d: [job %s]: timezone applies only to cron",
                               j->tz_pos.file, j->tz_pos.line, j->name);
         if (j->kind == JH_SCHED_CRON) {
-            if (tz == NULL && jh_tz_get(NULL, &tz, &ce) < 0)
-                return jh_err_set(e, ce.code, "%s:%d: [job %s]: %s", j->sched_pos.file,
+            if (tz == NULL && jh__tz_get(NULL, &tz, &ce) < 0)
+                return jh__err_set(e, ce.code, "%s:%d: [job %s]: %s", j->sched_pos.file,
                                   j->sched_pos.line, j->name, ce.msg);
-            if (jh_cron_parse(j->cron, tz, &cr, &ce) < 0)
-                return jh_err_set(e, ce.code, "%s:%d: [job %s]: %s", j->sched_pos.file,
+            if (jh__cron_parse(j->cron, tz, &cr, &ce) < 0)
+                return jh__err_set(e, ce.code, "%s:%d: [job %s]: %s", j->sched_pos.file,
                                   j->sched_pos.line, j->name, ce.msg);
-            jh_cron_free(cr);
+            jh__cron_free(cr);
         }
     }
     return 0;
 }
 
-static jh_conf *conf_new(const char *dir)
+static jh__conf *conf_new(const char *dir)
 {
-    jh_conf *c = calloc(1, sizeof(*c));
+    jh__conf *c = calloc(1, sizeof(*c));
 
     if (c == NULL)
         return NULL;
@@ -1295,12 +1295,12 @@ static int read_file(const char *path, char **out, jh_err *e)
     size_t len = 0, cap = 0, n;
 
     if (f == NULL)
-        return jh_err_set(e, -errno, "%s: cannot open: %s", path, strerror(errno));
+        return jh__err_set(e, -errno, "%s: cannot open: %s", path, strerror(errno));
     do {
         if (grow_array((void **)&buf, &cap, len + 65537, 1) < 0) {
             free(buf);
             fclose(f);
-            return jh_err_set(e, -ENOMEM, "%s: out of memory", path);
+            return jh__err_set(e, -ENOMEM, "%s: out of memory", path);
         }
         n = fread(buf + len, 1, cap - len - 1, f);
         len += n;
@@ -1309,13 +1309,13 @@ static int read_file(const char *path, char **out, jh_err *e)
         int err = errno;
         free(buf);
         fclose(f);
-        return jh_err_set(e, -err, "%s: read error: %s", path, strerror(err));
+        return jh__err_set(e, -err, "%s: read error: %s", path, strerror(err));
     }
     fclose(f);
     buf[len] = '\0';
     if (strlen(buf) != len) {
         free(buf);
-        return jh_err_set(e, -EINVAL, "%s: contains a NUL byte (not a text file)", path);
+        return jh__err_set(e, -EINVAL, "%s: contains a NUL byte (not a text file)", path);
     }
     *out = buf;
     return 0;
@@ -1332,25 +1332,25 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int jh_conf_load_dir(const char *dir, jh_conf **out, jh_err *e)
+int jh__conf_load_dir(const char *dir, jh__conf **out, jh_err *e)
 {
     DIR *d;
     struct dirent *de;
     char **names = NULL;
     size_t n = 0, cap = 0;
     load_state ld = {0};
-    jh_conf *c = NULL;
+    jh__conf *c = NULL;
     int rc = 0;
 
     if ((d = opendir(dir)) == NULL)
-        return jh_err_set(e, -errno, "%s: cannot open configuration directory: %s", dir,
+        return jh__err_set(e, -errno, "%s: cannot open configuration directory: %s", dir,
                           strerror(errno));
     while ((de = readdir(d)) != NULL) {
         if (!is_ini(de->d_name))
             continue;
         if (grow_array((void **)&names, &cap, n + 1, sizeof(*names)) < 0 ||
             (names[n] = strdup(de->d_name)) == NULL) {
-            rc = jh_err_set(e, -ENOMEM, "out of memory");
+            rc = jh__err_set(e, -ENOMEM, "out of memory");
             goto out;
         }
         n++;
@@ -1358,7 +1358,7 @@ int jh_conf_load_dir(const char *dir, jh_conf **out, jh_err *e)
     if (n > 0)
         qsort(names, n, sizeof(*names), cmp_names);
     if ((c = conf_new(dir)) == NULL) {
-        rc = jh_err_set(e, -ENOMEM, "out of memory");
+        rc = jh__err_set(e, -ENOMEM, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -1384,27 +1384,27 @@ out:
     free(names);
     load_state_free(&ld);
     if (rc < 0) {
-        jh_conf_free(c);
+        jh__conf_free(c);
         return rc;
     }
     *out = c;
     return 0;
 }
 
-int jh_conf_load_string(const char *name, const char *text, jh_conf **out, jh_err *e)
+int jh__conf_load_string(const char *name, const char *text, jh__conf **out, jh_err *e)
 {
     load_state ld = {0};
-    jh_conf *c = conf_new(".");
+    jh__conf *c = conf_new(".");
     int rc;
 
     if (c == NULL)
-        return jh_err_set(e, -ENOMEM, "out of memory");
+        return jh__err_set(e, -ENOMEM, "out of memory");
     rc = parse_text(c, name, text, &ld, e);
     if (rc == 0)
         rc = finish(c, e);
     load_state_free(&ld);
     if (rc < 0) {
-        jh_conf_free(c);
+        jh__conf_free(c);
         return rc;
     }
     *out = c;
@@ -1419,7 +1419,7 @@ static void wipe(const char *s)
         explicit_bzero((char *)s, strlen(s));
 }
 
-void jh_conf_free(jh_conf *c)
+void jh__conf_free(jh__conf *c)
 {
     if (c == NULL)
         return;
@@ -1447,7 +1447,7 @@ void jh_conf_free(jh_conf *c)
     free(c);
 }
 
-void jh_conf_drop_jobs(jh_conf *c)
+void jh__conf_drop_jobs(jh__conf *c)
 {
     if (c == NULL)
         return;
@@ -1456,7 +1456,7 @@ void jh_conf_drop_jobs(jh_conf *c)
     c->n_jobs = 0;
 }
 
-const jh_conf_plugin *jh_conf_find_plugin(const jh_conf *c, const char *name)
+const jh__conf_plugin *jh__conf_find_plugin(const jh__conf *c, const char *name)
 {
     for (size_t i = 0; c != NULL && name != NULL && i < c->n_plugins; i++)
         if (strcmp(c->plugins[i].name, name) == 0)
@@ -1465,7 +1465,7 @@ const jh_conf_plugin *jh_conf_find_plugin(const jh_conf *c, const char *name)
 }
 
 /* Backend sections are few (a handful per configuration): a linear scan. */
-const jh_conf_mysql *jh_conf_find_mysql(const jh_conf *c, const char *name)
+const jh__conf_mysql *jh__conf_find_mysql(const jh__conf *c, const char *name)
 {
     for (size_t i = 0; c != NULL && name != NULL && i < c->n_mysql; i++)
         if (strcmp(c->mysql[i].name, name) == 0)
@@ -1473,7 +1473,7 @@ const jh_conf_mysql *jh_conf_find_mysql(const jh_conf *c, const char *name)
     return NULL;
 }
 
-const jh_conf_redis *jh_conf_find_redis(const jh_conf *c, const char *name)
+const jh__conf_redis *jh__conf_find_redis(const jh__conf *c, const char *name)
 {
     for (size_t i = 0; c != NULL && name != NULL && i < c->n_redis; i++)
         if (strcmp(c->redis[i].name, name) == 0)
@@ -1481,7 +1481,7 @@ const jh_conf_redis *jh_conf_find_redis(const jh_conf *c, const char *name)
     return NULL;
 }
 
-const jh_conf_kafka *jh_conf_find_kafka(const jh_conf *c, const char *name)
+const jh__conf_kafka *jh__conf_find_kafka(const jh__conf *c, const char *name)
 {
     for (size_t i = 0; c != NULL && name != NULL && i < c->n_kafka; i++)
         if (strcmp(c->kafka[i].name, name) == 0)
@@ -1495,7 +1495,7 @@ static int str_eq(const char *a, const char *b)
     return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-int jh_conf_mysql_equal(const jh_conf_mysql *a, const jh_conf_mysql *b)
+int jh__conf_mysql_equal(const jh__conf_mysql *a, const jh__conf_mysql *b)
 {
     if (a == NULL || b == NULL)
         return a == b;
@@ -1506,7 +1506,7 @@ int jh_conf_mysql_equal(const jh_conf_mysql *a, const jh_conf_mysql *b)
            a->read_timeout == b->read_timeout && a->write_timeout == b->write_timeout;
 }
 
-int jh_conf_redis_equal(const jh_conf_redis *a, const jh_conf_redis *b)
+int jh__conf_redis_equal(const jh__conf_redis *a, const jh__conf_redis *b)
 {
     if (a == NULL || b == NULL)
         return a == b;
@@ -1517,7 +1517,7 @@ int jh_conf_redis_equal(const jh_conf_redis *a, const jh_conf_redis *b)
 }
 
 /* Same key/value lists in any order (keys are unique within a list). */
-static int kv_equal(const jh_conf_kv *a, size_t na, const jh_conf_kv *b, size_t nb)
+static int kv_equal(const jh__conf_kv *a, size_t na, const jh__conf_kv *b, size_t nb)
 {
     if (na != nb)
         return 0;
@@ -1532,7 +1532,7 @@ static int kv_equal(const jh_conf_kv *a, size_t na, const jh_conf_kv *b, size_t 
     return 1;
 }
 
-int jh_conf_kafka_equal(const jh_conf_kafka *a, const jh_conf_kafka *b)
+int jh__conf_kafka_equal(const jh__conf_kafka *a, const jh__conf_kafka *b)
 {
     if (a == NULL || b == NULL)
         return a == b;
@@ -1540,7 +1540,7 @@ int jh_conf_kafka_equal(const jh_conf_kafka *a, const jh_conf_kafka *b)
            kv_equal(a->props, a->n_props, b->props, b->n_props);
 }
 
-const jh_conf_kv *jh_conf_plugin_get(const jh_conf_plugin *p, const char *key)
+const jh__conf_kv *jh__conf_plugin_get(const jh__conf_plugin *p, const char *key)
 {
     for (size_t i = 0; p != NULL && i < p->n_kv; i++)
         if (strcmp(p->kv[i].key, key) == 0)
@@ -1555,7 +1555,7 @@ static const jh_config_key *desc_key(const jh_plugin_desc *d, size_t i)
                                                  i * d->config_key_size);
 }
 
-int jh_conf_check_plugin(const jh_conf_plugin *p, const jh_plugin_desc *d, jh_err *e)
+int jh__conf_check_plugin(const jh__conf_plugin *p, const jh_plugin_desc *d, jh_err *e)
 {
     if (p == NULL)
         return 0;
@@ -1592,7 +1592,7 @@ int jh_conf_check_plugin(const jh_conf_plugin *p, const jh_plugin_desc *d, jh_er
         char hint[200] = "";
         if (best != NULL)
             snprintf(hint, sizeof(hint), " (did you mean \"%s\"?)", best);
-        return jh_err_set(e, -EINVAL,
+        return jh__err_set(e, -EINVAL,
                           "%s:%d: [plugin %s]: unknown key \"%s\" (%s declares: %s)%s",
                           p->kv[i].pos.file, p->kv[i].pos.line, p->name, p->kv[i].key, p->name,
                           d->n_config_keys ? declared : "no keys", hint);
@@ -1600,11 +1600,11 @@ int jh_conf_check_plugin(const jh_conf_plugin *p, const jh_plugin_desc *d, jh_er
     return 0;
 }
 
-int jh_conf_plugin_equal(const jh_conf_plugin *a, const jh_conf_plugin *b)
+int jh__conf_plugin_equal(const jh__conf_plugin *a, const jh__conf_plugin *b)
 {
     /* No section at all is the same as an empty one: no keys, no backends,
      * enabled. */
-    static const jh_conf_plugin none = {.enabled = 1};
+    static const jh__conf_plugin none = {.enabled = 1};
 
     if (a == NULL)
         a = &none;

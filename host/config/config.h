@@ -6,7 +6,7 @@
  * Everything that can be checked without loading plugins is checked here
  * (syntax, durations, cron expressions and time zones, duplicates, keys of
  * [host] and [job]); what needs the plugins (unknown plugin or handler, keys
- * a plugin does not declare) is checked by jh_conf_check_plugin() and by
+ * a plugin does not declare) is checked by jh__conf_check_plugin() and by
  * the host when it builds the schedule.
  *
  * The result is an immutable snapshot; a reload parses a new one and keeps
@@ -22,18 +22,18 @@
 #include "jobhost.h"
 
 /* A source position, for error messages. */
-typedef struct jh_conf_pos {
+typedef struct jh__conf_pos {
     const char *file; /* path as given (dir + "/" + name); owned by the conf */
     int line;
-} jh_conf_pos;
+} jh__conf_pos;
 
-typedef struct jh_conf_kv {
+typedef struct jh__conf_kv {
     const char *key;
     const char *value;
-    jh_conf_pos pos;
-} jh_conf_kv;
+    jh__conf_pos pos;
+} jh__conf_kv;
 
-typedef struct jh_conf_host {
+typedef struct jh__conf_host {
     int workers;               /* [host] workers = 2 (1..256) */
     int64_t shutdown_timeout;  /* [host] shutdown_timeout = 30s */
     const char *plugins_dir;   /* [host] plugins_dir, NULL if not set */
@@ -44,26 +44,26 @@ typedef struct jh_conf_host {
     int64_t event_max_bytes;   /* [host] event_max_bytes = 1048576 (1..64 MiB) */
     int log_format;            /* [host] log_format = logfmt | json */
     int log_level;             /* [host] log_level = info */
-    jh_conf_pos pos;           /* of the [host] section, or file NULL */
-} jh_conf_host;
+    jh__conf_pos pos;           /* of the [host] section, or file NULL */
+} jh__conf_host;
 
-typedef struct jh_conf_plugin {
+typedef struct jh__conf_plugin {
     const char *name;
-    jh_conf_kv *kv;            /* the plugin's own keys, in file order (the
+    jh__conf_kv *kv;            /* the plugin's own keys, in file order (the
                                 * host keys below are not in it) */
     size_t n_kv;
-    jh_conf_pos pos;           /* of the section header */
+    jh__conf_pos pos;           /* of the section header */
     /* Host keys of a [plugin] section: backends it binds by section name
      * (NULL = none) and whether it loads at all. */
     const char *mysql, *redis, *events;
-    jh_conf_pos mysql_pos, redis_pos, events_pos;
+    jh__conf_pos mysql_pos, redis_pos, events_pos;
     int enabled;               /* enabled = true (1) | false (0) | auto (-1):
                                 * auto loads it only when every service it
                                 * requires is bound */
-} jh_conf_plugin;
+} jh__conf_plugin;
 
 /* [mysql NAME]: a MariaDB / MySQL server.  Timeouts in ns. */
-typedef struct jh_conf_mysql {
+typedef struct jh__conf_mysql {
     const char *name;
     const char *host;          /* default "127.0.0.1" */
     int port;                  /* default 3306 */
@@ -76,11 +76,11 @@ typedef struct jh_conf_mysql {
     int64_t connect_timeout;   /* default 5s */
     int64_t read_timeout;      /* default 30s */
     int64_t write_timeout;     /* default 30s */
-    jh_conf_pos pos;
-} jh_conf_mysql;
+    jh__conf_pos pos;
+} jh__conf_mysql;
 
 /* [redis NAME] */
-typedef struct jh_conf_redis {
+typedef struct jh__conf_redis {
     const char *name;
     const char *host;          /* default "127.0.0.1" */
     int port;                  /* default 6379 */
@@ -90,22 +90,22 @@ typedef struct jh_conf_redis {
     const char *prefix;        /* key prefix, default "" */
     int64_t connect_timeout;   /* default 2s */
     int64_t timeout;           /* per command, default 2s */
-    jh_conf_pos pos;
-} jh_conf_redis;
+    jh__conf_pos pos;
+} jh__conf_redis;
 
 /* [kafka NAME]: brokers plus rdkafka.<property> = value pass-through. */
-typedef struct jh_conf_kafka {
+typedef struct jh__conf_kafka {
     const char *name;
     const char *brokers;       /* required, "host:port,host:port" */
-    jh_conf_kv *props;         /* key without the "rdkafka." prefix */
+    jh__conf_kv *props;         /* key without the "rdkafka." prefix */
     size_t n_props;
-    jh_conf_pos pos;
-} jh_conf_kafka;
+    jh__conf_pos pos;
+} jh__conf_kafka;
 
-enum jh_sched_kind { JH_SCHED_NONE = 0, JH_SCHED_EVERY = 1, JH_SCHED_CRON = 2 };
-enum jh_concurrency { JH_CONC_FORBID = 0, JH_CONC_ALLOW = 1 };
+enum jh__sched_kind { JH_SCHED_NONE = 0, JH_SCHED_EVERY = 1, JH_SCHED_CRON = 2 };
+enum jh__concurrency { JH_CONC_FORBID = 0, JH_CONC_ALLOW = 1 };
 
-/* Bits of jh_conf_job.set: which keys the ini set explicitly, so values
+/* Bits of jh__conf_job.set: which keys the ini set explicitly, so values
  * not set can be taken from the handler's defaults. */
 enum {
     JH_JOB_SET_SCHEDULE = 1 << 0, /* every or cron */
@@ -118,7 +118,7 @@ enum {
     JH_JOB_SET_ENABLED = 1 << 7,
 };
 
-typedef struct jh_conf_job {
+typedef struct jh__conf_job {
     const char *name;
     const char *plugin;        /* required */
     const char *handler;       /* required */
@@ -133,63 +133,63 @@ typedef struct jh_conf_job {
     int64_t timeout;           /* ns, 0 = none */
     int enabled;               /* default 1 */
     unsigned set;              /* JH_JOB_SET_* */
-    jh_conf_pos pos;           /* of the section header */
-    jh_conf_pos plugin_pos;    /* of the plugin = line */
-    jh_conf_pos handler_pos;   /* of the handler = line */
-    jh_conf_pos sched_pos;     /* of the every/cron line */
-    jh_conf_pos tz_pos;        /* of the timezone line */
+    jh__conf_pos pos;           /* of the section header */
+    jh__conf_pos plugin_pos;    /* of the plugin = line */
+    jh__conf_pos handler_pos;   /* of the handler = line */
+    jh__conf_pos sched_pos;     /* of the every/cron line */
+    jh__conf_pos tz_pos;        /* of the timezone line */
     int max_running_line;
     unsigned seen;             /* private: keys seen, for duplicates */
-} jh_conf_job;
+} jh__conf_job;
 
-typedef struct jh_conf {
+typedef struct jh__conf {
     const char *dir;
-    jh_conf_host host;
-    jh_conf_plugin *plugins;   /* in file order */
+    jh__conf_host host;
+    jh__conf_plugin *plugins;   /* in file order */
     size_t n_plugins;
-    jh_conf_job *jobs;         /* in file order */
+    jh__conf_job *jobs;         /* in file order */
     size_t n_jobs;
-    jh_conf_mysql *mysql;      /* in file order */
+    jh__conf_mysql *mysql;      /* in file order */
     size_t n_mysql;
-    jh_conf_redis *redis;
+    jh__conf_redis *redis;
     size_t n_redis;
-    jh_conf_kafka *kafka;      /* at most one (one producer per process) */
+    jh__conf_kafka *kafka;      /* at most one (one producer per process) */
     size_t n_kafka;
     /* private: arena that owns every string above; [host] keys set */
     void *arena_;
-    jh_conf_pos host_set_[16];
-} jh_conf;
+    jh__conf_pos host_set_[16];
+} jh__conf;
 
 /* Read dir/ *.ini in name order (strcmp of file names; other files are
  * ignored, a missing or empty directory is an empty configuration).
  * Returns 0 or a negative code with the first error in *e. */
-int jh_conf_load_dir(const char *dir, jh_conf **out, jh_err *e);
+int jh__conf_load_dir(const char *dir, jh__conf **out, jh_err *e);
 /* Same, from one in-memory ini text named `name` (for tests, embedding). */
-int jh_conf_load_string(const char *name, const char *text, jh_conf **out, jh_err *e);
-void jh_conf_free(jh_conf *c);
+int jh__conf_load_string(const char *name, const char *text, jh__conf **out, jh_err *e);
+void jh__conf_free(jh__conf *c);
 
 /* Free the [job] array once its contents have been copied out (the host
  * keeps a snapshot for [host] and [plugin] only): ~200 bytes a job. */
-void jh_conf_drop_jobs(jh_conf *c);
+void jh__conf_drop_jobs(jh__conf *c);
 
-const jh_conf_plugin *jh_conf_find_plugin(const jh_conf *c, const char *name);
-const jh_conf_mysql *jh_conf_find_mysql(const jh_conf *c, const char *name);
-const jh_conf_redis *jh_conf_find_redis(const jh_conf *c, const char *name);
-const jh_conf_kafka *jh_conf_find_kafka(const jh_conf *c, const char *name);
+const jh__conf_plugin *jh__conf_find_plugin(const jh__conf *c, const char *name);
+const jh__conf_mysql *jh__conf_find_mysql(const jh__conf *c, const char *name);
+const jh__conf_redis *jh__conf_find_redis(const jh__conf *c, const char *name);
+const jh__conf_kafka *jh__conf_find_kafka(const jh__conf *c, const char *name);
 /* Deep equality of two backend sections (a reload keeps the backend, and
  * its open connections, when its section is unchanged). */
-int jh_conf_mysql_equal(const jh_conf_mysql *a, const jh_conf_mysql *b);
-int jh_conf_redis_equal(const jh_conf_redis *a, const jh_conf_redis *b);
-int jh_conf_kafka_equal(const jh_conf_kafka *a, const jh_conf_kafka *b);
-const jh_conf_kv *jh_conf_plugin_get(const jh_conf_plugin *p, const char *key);
+int jh__conf_mysql_equal(const jh__conf_mysql *a, const jh__conf_mysql *b);
+int jh__conf_redis_equal(const jh__conf_redis *a, const jh__conf_redis *b);
+int jh__conf_kafka_equal(const jh__conf_kafka *a, const jh__conf_kafka *b);
+const jh__conf_kv *jh__conf_plugin_get(const jh__conf_plugin *p, const char *key);
 
 /* Check a [plugin] section against the keys the plugin declares:
  * "conf.d/10-x.ini:4: [plugin report]: unknown key \"colour\" (report declares: title, limit)". */
-int jh_conf_check_plugin(const jh_conf_plugin *p, const jh_plugin_desc *d, jh_err *e);
+int jh__conf_check_plugin(const jh__conf_plugin *p, const jh_plugin_desc *d, jh_err *e);
 
 /* Deep equality of two plugin sections (same keys and values, any order);
  * a reload keeps a plugin's loaded copy only if this holds and its file is
  * unchanged. */
-int jh_conf_plugin_equal(const jh_conf_plugin *a, const jh_conf_plugin *b);
+int jh__conf_plugin_equal(const jh__conf_plugin *a, const jh__conf_plugin *b);
 
 #endif

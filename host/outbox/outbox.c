@@ -50,7 +50,7 @@
  *     record is delivered.  Refusing to start would hold back every good
  *     event behind one bad sector; jobhostd --outbox-dump shows the rest.
  *
- * Batches (jh_outbox_append_batch) are all or nothing.  The records are
+ * Batches (jh__outbox_append_batch) are all or nothing.  The records are
  * built in one buffer and written with one write() at the end of the
  * active segment (never straddling a roll), and every record but the last
  * carries flag 2.  Failures:
@@ -297,12 +297,12 @@ typedef struct seg {
     off_t end;      /* bytes of records known complete */
 } seg;
 
-struct jh_outbox {
+struct jh__outbox {
     char *dir;
     int sync;
     int64_t interval;
     size_t seg_bytes;
-    jh_logger *log;
+    jh__logger *log;
     int dirfd, lockfd;
 
     /* append side, under mu */
@@ -350,17 +350,17 @@ static void seg_path(const char *dir, uint64_t first, char *buf, size_t n)
 }
 
 /* A warning to the log, or (dump, ob NULL) a "# " line to `notes`. */
-static void warn_to(jh_outbox *ob, FILE *notes, const char *event, const char *file,
+static void warn_to(jh__outbox *ob, FILE *notes, const char *event, const char *file,
                     off_t off, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-static void warn_to(jh_outbox *ob, FILE *notes, const char *event, const char *file,
+static void warn_to(jh__outbox *ob, FILE *notes, const char *event, const char *file,
                     off_t off, const char *fmt, ...)
 {
-    jh_kv kv[2] = {JH_KV_S("file", file), JH_KV_I("offset", (int64_t)off)};
+    jh__kv kv[2] = {JH_KV_S("file", file), JH_KV_I("offset", (int64_t)off)};
     va_list ap;
 
     va_start(ap, fmt);
     if (ob != NULL && ob->log != NULL) {
-        jh_log_vf(ob->log, JH_LOG_WARN, event, kv, 2, fmt, ap);
+        jh__log_vf(ob->log, JH_LOG_WARN, event, kv, 2, fmt, ap);
     } else if (ob == NULL && notes != NULL) {
         fprintf(notes, "# %s file=%s offset=%lld ", event, file, (long long)off);
         vfprintf(notes, fmt, ap);
@@ -457,7 +457,7 @@ static off_t resync(int fd, off_t off, off_t limit, unsigned char **buf, size_t 
     return -1;
 }
 
-static void fill_rec(const unsigned char *b, jh_outbox_rec *rec)
+static void fill_rec(const unsigned char *b, jh__outbox_rec *rec)
 {
     static const char hex[] = "0123456789abcdef";
     size_t tl = b[56] | (size_t)b[57] << 8, kl = get32(b + 58);
@@ -508,7 +508,7 @@ static int list_segs(const char *dir, seg **out, size_t *n, jh_err *e)
     size_t cnt = 0, cap = 0;
 
     if (d == NULL)
-        return jh_err_set(e, -errno, "outbox %s: opendir: %s", dir, strerror(errno));
+        return jh__err_set(e, -errno, "outbox %s: opendir: %s", dir, strerror(errno));
     while ((de = readdir(d)) != NULL) {
         uint64_t first;
         if (!is_seg_name(de->d_name, &first))
@@ -518,7 +518,7 @@ static int list_segs(const char *dir, seg **out, size_t *n, jh_err *e)
             if (nv == NULL) {
                 free(v);
                 closedir(d);
-                return jh_err_set(e, -ENOMEM, "outbox %s: out of memory", dir);
+                return jh__err_set(e, -ENOMEM, "outbox %s: out of memory", dir);
             }
             v = nv;
         }
@@ -580,7 +580,7 @@ static off_t read_acks(int fd, acks *a, size_t *entries)
 
 /* Rewrite the ack file as the watermark plus the set (reader thread or
  * open; ack_mu held or not yet shared). */
-static int compact_acks(jh_outbox *ob)
+static int compact_acks(jh__outbox *ob)
 {
     char tmp[4096], path[4096];
     size_t n = 1 + 2 * ob->ack.n, k = 0;
@@ -623,9 +623,9 @@ static int compact_acks(jh_outbox *ob)
 
 /* Write buffered ack entries; fdatasync at most once a second (`force`:
  * now).  Reader thread, ack_mu held. */
-static void flush_acks(jh_outbox *ob, int force)
+static void flush_acks(jh__outbox *ob, int force)
 {
-    int64_t now = jh_monotonic_ns();
+    int64_t now = jh__monotonic_ns();
 
     if (ob->nackbuf > 0 && ob->ackfd >= 0) {
         if (full_write(ob->ackfd, ob->ackbuf, ob->nackbuf * ACK_ENTRY) < 0)
@@ -657,9 +657,9 @@ static void flush_acks(jh_outbox *ob, int force)
  * a torn tail is cut off there.  `ob` NULL: read-only (dump), `out` set:
  * print records.
  */
-typedef void (*rec_fn)(void *arg, const jh_outbox_rec *rec);
+typedef void (*rec_fn)(void *arg, const jh__outbox_rec *rec);
 
-static int scan_seg(jh_outbox *ob, const char *dir, seg *s, int last, acks *a,
+static int scan_seg(jh__outbox *ob, const char *dir, seg *s, int last, acks *a,
                     uint64_t *expect, rec_fn fn, void *arg, FILE *notes, jh_err *e)
 {
     char path[4096];
@@ -673,16 +673,16 @@ static int scan_seg(jh_outbox *ob, const char *dir, seg *s, int last, acks *a,
     seg_path(dir, s->first, path, sizeof(path));
     fd = open(path, (ob && last ? O_RDWR : O_RDONLY) | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) < 0) {
-        rc = jh_err_set(e, -errno, "outbox %s: open: %s", path, strerror(errno));
+        rc = jh__err_set(e, -errno, "outbox %s: open: %s", path, strerror(errno));
         goto out;
     }
     if (*expect < s->first)
         *expect = s->first;
     while (off < st.st_size) {
         long len = read_rec(fd, off, st.st_size, &buf, &cap);
-        jh_outbox_rec rec;
+        jh__outbox_rec rec;
         if (len < 0) {
-            rc = jh_err_set(e, (int)len, "outbox %s: read at offset %lld: %s", path,
+            rc = jh__err_set(e, (int)len, "outbox %s: read at offset %lld: %s", path,
                             (long long)off, strerror((int)-len));
             goto out;
         }
@@ -692,7 +692,7 @@ static int scan_seg(jh_outbox *ob, const char *dir, seg *s, int last, acks *a,
                 warn_to(ob, notes, "outbox.torn", path, off, "bytes=%lld action=%s",
                      (long long)(st.st_size - off), ob ? "truncated" : "ignored");
                 if (ob && (ftruncate(fd, off) < 0 || fsync(fd) < 0)) {
-                    rc = jh_err_set(e, -errno, "outbox %s: truncate torn record at offset %lld: %s",
+                    rc = jh__err_set(e, -errno, "outbox %s: truncate torn record at offset %lld: %s",
                                     path, (long long)off, strerror(errno));
                     goto out;
                 }
@@ -714,7 +714,7 @@ static int scan_seg(jh_outbox *ob, const char *dir, seg *s, int last, acks *a,
             continue;
         }
         if (*expect < rec.seq && acks_add_range(a, *expect, rec.seq - 1) < 0) {
-            rc = jh_err_set(e, -ENOMEM, "outbox %s: out of memory", path);
+            rc = jh__err_set(e, -ENOMEM, "outbox %s: out of memory", path);
             goto out;
         }
         *expect = rec.seq + 1;
@@ -735,12 +735,12 @@ static int scan_seg(jh_outbox *ob, const char *dir, seg *s, int last, acks *a,
                 " reason=unfinished_batch action=%s", (long long)(off - batch_off),
                 *expect - batch_seq, ob ? "truncated" : "ignored");
         if (ob && (ftruncate(fd, batch_off) < 0 || fsync(fd) < 0)) {
-            rc = jh_err_set(e, -errno, "outbox %s: truncate unfinished batch at offset %lld: %s",
+            rc = jh__err_set(e, -errno, "outbox %s: truncate unfinished batch at offset %lld: %s",
                             path, (long long)batch_off, strerror(errno));
             goto out;
         }
         if (acks_add_range(a, batch_seq, *expect - 1) < 0) {
-            rc = jh_err_set(e, -ENOMEM, "outbox %s: out of memory", path);
+            rc = jh__err_set(e, -ENOMEM, "outbox %s: out of memory", path);
             goto out;
         }
         off = batch_off;
@@ -753,14 +753,14 @@ out:
     return rc;
 }
 
-static int sync_dir(jh_outbox *ob)
+static int sync_dir(jh__outbox *ob)
 {
     return fsync(ob->dirfd) < 0 ? -errno : 0;
 }
 
 /* Create and open segment `first` as the active one (mu held or no other
  * thread yet). */
-static int new_seg(jh_outbox *ob, uint64_t first, jh_err *e)
+static int new_seg(jh__outbox *ob, uint64_t first, jh_err *e)
 {
     char path[4096];
     int fd;
@@ -768,18 +768,18 @@ static int new_seg(jh_outbox *ob, uint64_t first, jh_err *e)
     if (ob->nseg == ob->segcap) {
         seg *nv = realloc(ob->segs, (ob->segcap ? ob->segcap * 2 : 8) * sizeof(seg));
         if (nv == NULL)
-            return jh_err_set(e, -ENOMEM, "outbox %s: out of memory", ob->dir);
+            return jh__err_set(e, -ENOMEM, "outbox %s: out of memory", ob->dir);
         ob->segs = nv;
         ob->segcap = ob->segcap ? ob->segcap * 2 : 8;
     }
     seg_path(ob->dir, first, path, sizeof(path));
     fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0)
-        return jh_err_set(e, -errno, "outbox %s: create: %s", path, strerror(errno));
+        return jh__err_set(e, -errno, "outbox %s: create: %s", path, strerror(errno));
     if (sync_dir(ob) < 0) {
         int err = errno;
         close(fd);
-        return jh_err_set(e, -err, "outbox %s: fsync: %s", ob->dir, strerror(err));
+        return jh__err_set(e, -err, "outbox %s: fsync: %s", ob->dir, strerror(err));
     }
     if (ob->wfd >= 0)
         close(ob->wfd);
@@ -788,19 +788,19 @@ static int new_seg(jh_outbox *ob, uint64_t first, jh_err *e)
     return 0;
 }
 
-static int open_active(jh_outbox *ob, jh_err *e)
+static int open_active(jh__outbox *ob, jh_err *e)
 {
     char path[4096];
 
     seg_path(ob->dir, ob->segs[ob->nseg - 1].first, path, sizeof(path));
     ob->wfd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
     if (ob->wfd < 0)
-        return jh_err_set(e, -errno, "outbox %s: open: %s", path, strerror(errno));
+        return jh__err_set(e, -errno, "outbox %s: open: %s", path, strerror(errno));
     return 0;
 }
 
 /* Remove the leading segments whose records are all delivered.  mu held. */
-static void remove_done(jh_outbox *ob, uint64_t low)
+static void remove_done(jh__outbox *ob, uint64_t low)
 {
     char path[4096];
     size_t k = 0;
@@ -817,7 +817,7 @@ static void remove_done(jh_outbox *ob, uint64_t low)
     }
 }
 
-static int recover(jh_outbox *ob, jh_err *e)
+static int recover(jh__outbox *ob, jh_err *e)
 {
     char path[4096];
     uint64_t expect = 1;
@@ -827,11 +827,11 @@ static int recover(jh_outbox *ob, jh_err *e)
     snprintf(path, sizeof(path), "%s/acks", ob->dir);
     ob->ackfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (ob->ackfd < 0)
-        return jh_err_set(e, -errno, "outbox %s: open: %s", path, strerror(errno));
+        return jh__err_set(e, -errno, "outbox %s: open: %s", path, strerror(errno));
     ob->ack.low = 1;
     valid = read_acks(ob->ackfd, &ob->ack, &ob->ack_entries);
     if (valid < 0)
-        return jh_err_set(e, (int)valid, "outbox %s: read: %s", path, strerror((int)-valid));
+        return jh__err_set(e, (int)valid, "outbox %s: read: %s", path, strerror((int)-valid));
     if ((rc = list_segs(ob->dir, &ob->segs, &ob->nseg, e)) < 0)
         return rc;
     ob->segcap = ob->nseg;
@@ -850,7 +850,7 @@ static int recover(jh_outbox *ob, jh_err *e)
     ob->written = ob->synced = ob->next_seq - 1;
     /* Seqs between the last record and next_seq were never written. */
     if (expect < ob->next_seq && acks_add_range(&ob->ack, expect, ob->next_seq - 1) < 0)
-        return jh_err_set(e, -ENOMEM, "outbox %s: out of memory", ob->dir);
+        return jh__err_set(e, -ENOMEM, "outbox %s: out of memory", ob->dir);
     /* The rewrite only saves space and replay time; on a full disk it
      * fails, and refusing to open would keep the host from draining the
      * very records that fill the disk.  Keep appending to the old file
@@ -863,11 +863,11 @@ static int recover(jh_outbox *ob, jh_err *e)
             /* Failed after the rename: the new file is complete. */
             if ((ob->ackfd = open(path, O_RDWR | O_CLOEXEC)) < 0 ||
                 lseek(ob->ackfd, 0, SEEK_END) < 0)
-                return jh_err_set(e, -errno, "outbox %s: open: %s", path, strerror(errno));
+                return jh__err_set(e, -errno, "outbox %s: open: %s", path, strerror(errno));
         } else if (ftruncate(ob->ackfd, valid) < 0 || lseek(ob->ackfd, valid, SEEK_SET) < 0) {
             /* Entries after a damaged one would be ignored: append at the
              * end of the valid ones (shrinking needs no space). */
-            return jh_err_set(e, -errno, "outbox %s: truncate: %s", path, strerror(errno));
+            return jh__err_set(e, -errno, "outbox %s: truncate: %s", path, strerror(errno));
         }
     }
     remove_done(ob, ob->ack.low);
@@ -883,7 +883,7 @@ static int recover(jh_outbox *ob, jh_err *e)
  * (then wait for them and look again).  mu held; released around fdatasync
  * so appenders keep writing meanwhile: the next sync covers them all.
  */
-static int sync_upto(jh_outbox *ob, uint64_t seq)
+static int sync_upto(jh__outbox *ob, uint64_t seq)
 {
     while (ob->synced < seq && !ob->failed) {
         if (ob->syncing) {
@@ -909,12 +909,12 @@ static int sync_upto(jh_outbox *ob, uint64_t seq)
 
 static void *syncer_main(void *arg)
 {
-    jh_outbox *ob = arg;
+    jh__outbox *ob = arg;
 
     pthread_mutex_lock(&ob->mu);
     while (!ob->stop) {
         struct timespec ts;
-        int64_t due = jh_monotonic_ns() + ob->interval;
+        int64_t due = jh__monotonic_ns() + ob->interval;
         ts.tv_sec = (time_t)(due / NS);
         ts.tv_nsec = (long)(due % NS);
         pthread_cond_timedwait(&ob->tick_cv, &ob->mu, &ts);
@@ -933,38 +933,38 @@ static int mkdir_p(const char *dir, jh_err *e)
     size_t n = strlen(dir);
 
     if (n == 0 || n >= sizeof(p))
-        return jh_err_set(e, -EINVAL, "outbox: bad directory \"%s\"", dir);
+        return jh__err_set(e, -EINVAL, "outbox: bad directory \"%s\"", dir);
     memcpy(p, dir, n + 1);
     for (char *s = p + 1; *s; s++) {
         if (*s != '/')
             continue;
         *s = '\0';
         if (mkdir(p, 0700) < 0 && errno != EEXIST)
-            return jh_err_set(e, -errno, "outbox %s: mkdir %s: %s", dir, p, strerror(errno));
+            return jh__err_set(e, -errno, "outbox %s: mkdir %s: %s", dir, p, strerror(errno));
         *s = '/';
     }
     if (mkdir(p, 0700) < 0 && errno != EEXIST)
-        return jh_err_set(e, -errno, "outbox %s: mkdir: %s", dir, strerror(errno));
+        return jh__err_set(e, -errno, "outbox %s: mkdir: %s", dir, strerror(errno));
     return 0;
 }
 
-int jh_outbox_open(const jh_outbox_opts *opts, jh_outbox **out, jh_err *e)
+int jh__outbox_open(const jh__outbox_opts *opts, jh__outbox **out, jh_err *e)
 {
     pthread_condattr_t ca;
     char path[4096];
-    jh_outbox *ob;
+    jh__outbox *ob;
     int rc;
 
     *out = NULL;
     if (opts == NULL || opts->dir == NULL)
-        return jh_err_set(e, -EINVAL, "outbox: no directory given");
+        return jh__err_set(e, -EINVAL, "outbox: no directory given");
     if (opts->sync != JH_OUTBOX_SYNC_ALWAYS && opts->sync != JH_OUTBOX_SYNC_INTERVAL)
-        return jh_err_set(e, -EINVAL, "outbox %s: bad sync mode %d", opts->dir, opts->sync);
+        return jh__err_set(e, -EINVAL, "outbox %s: bad sync mode %d", opts->dir, opts->sync);
     if ((rc = mkdir_p(opts->dir, e)) < 0)
         return rc;
     if ((ob = calloc(1, sizeof(*ob))) == NULL || (ob->dir = strdup(opts->dir)) == NULL) {
         free(ob);
-        return jh_err_set(e, -ENOMEM, "outbox %s: out of memory", opts->dir);
+        return jh__err_set(e, -ENOMEM, "outbox %s: out of memory", opts->dir);
     }
     ob->sync = opts->sync;
     ob->interval = opts->sync_interval_ns > 0 ? opts->sync_interval_ns : 5000000;
@@ -982,28 +982,28 @@ int jh_outbox_open(const jh_outbox_opts *opts, jh_outbox **out, jh_err *e)
     pthread_condattr_destroy(&ca);
     ob->dirfd = open(ob->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (ob->dirfd < 0) {
-        rc = jh_err_set(e, -errno, "outbox %s: open: %s", ob->dir, strerror(errno));
+        rc = jh__err_set(e, -errno, "outbox %s: open: %s", ob->dir, strerror(errno));
         goto fail;
     }
     /* One process per outbox: two writers would interleave seqs. */
     snprintf(path, sizeof(path), "%s/lock", ob->dir);
     ob->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (ob->lockfd < 0) {
-        rc = jh_err_set(e, -errno, "outbox %s: open: %s", path, strerror(errno));
+        rc = jh__err_set(e, -errno, "outbox %s: open: %s", path, strerror(errno));
         goto fail;
     }
     if (flock(ob->lockfd, LOCK_EX | LOCK_NB) < 0) {
-        rc = jh_err_set(e, errno == EWOULDBLOCK ? -EBUSY : -errno,
+        rc = jh__err_set(e, errno == EWOULDBLOCK ? -EBUSY : -errno,
                         "outbox %s: in use by another process (%s)", ob->dir, strerror(errno));
         goto fail;
     }
     if ((rc = recover(ob, e)) < 0)
         goto fail;
-    ob->ack_flushed = ob->ack_synced = jh_monotonic_ns();
+    ob->ack_flushed = ob->ack_synced = jh__monotonic_ns();
     ob->rd_seg = ob->segs[0].first;
     if (ob->sync == JH_OUTBOX_SYNC_INTERVAL) {
         if ((rc = -pthread_create(&ob->syncer, NULL, syncer_main, ob)) < 0) {
-            jh_err_set(e, rc, "outbox %s: start the sync thread: %s", ob->dir, strerror(-rc));
+            jh__err_set(e, rc, "outbox %s: start the sync thread: %s", ob->dir, strerror(-rc));
             goto fail;
         }
         ob->has_syncer = 1;
@@ -1011,11 +1011,11 @@ int jh_outbox_open(const jh_outbox_opts *opts, jh_outbox **out, jh_err *e)
     *out = ob;
     return 0;
 fail:
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
     return rc;
 }
 
-void jh_outbox_close(jh_outbox *ob)
+void jh__outbox_close(jh__outbox *ob)
 {
     if (ob == NULL)
         return;
@@ -1084,10 +1084,10 @@ static void random_id(unsigned char id[16])
     if (!seeded || gen != atomic_load(&fork_gen)) {
         if (getrandom(st, sizeof(st), 0) != (ssize_t)sizeof(st)) {
             /* No entropy source: time, pid and a counter still differ. */
-            st[0] = (uint64_t)jh_realtime_ns();
+            st[0] = (uint64_t)jh__realtime_ns();
             st[1] = (uint64_t)getpid();
             st[2] = atomic_fetch_add(&ctr, 1);
-            st[3] = (uint64_t)jh_monotonic_ns() | 1;
+            st[3] = (uint64_t)jh__monotonic_ns() | 1;
         }
         gen = atomic_load(&fork_gen);
         seeded = 1;
@@ -1109,7 +1109,7 @@ static void random_id(unsigned char id[16])
  * keeps meaning "every seq up to here".  mu held; waiting for an fsync in
  * progress releases it, so everything is looked at again after a wait
  * (another appender may have rolled meanwhile). */
-static int maybe_roll(jh_outbox *ob, size_t len, jh_err *e)
+static int maybe_roll(jh__outbox *ob, size_t len, jh_err *e)
 {
     for (;;) {
         seg *cur = &ob->segs[ob->nseg - 1];
@@ -1120,13 +1120,13 @@ static int maybe_roll(jh_outbox *ob, size_t len, jh_err *e)
             pthread_cond_wait(&ob->synced_cv, &ob->mu);
             /* That fsync may have failed: never roll past a failure. */
             if (ob->failed)
-                return jh_err_set(e, -EIO, "outbox %s: fsync: %s", ob->dir,
+                return jh__err_set(e, -EIO, "outbox %s: fsync: %s", ob->dir,
                                   strerror(-ob->failed));
             continue;
         }
         if (fdatasync(ob->wfd) < 0) {
             ob->failed = -errno;
-            return jh_err_set(e, -EIO, "outbox %s: fsync: %s", ob->dir, strerror(errno));
+            return jh__err_set(e, -EIO, "outbox %s: fsync: %s", ob->dir, strerror(errno));
         }
         ob->synced = ob->written;
         return new_seg(ob, ob->next_seq, e);
@@ -1158,42 +1158,42 @@ static void build_rec(unsigned char *b, size_t total, uint32_t flags, int64_t cr
 
 static void rec_id(const unsigned char *b, char *id_out)
 {
-    jh_outbox_rec r;
+    jh__outbox_rec r;
 
     fill_rec(b, &r);
     memcpy(id_out, r.id, 33);
 }
 
-int jh_outbox_append(jh_outbox *ob, const char *topic, const void *key, size_t key_len,
+int jh__outbox_append(jh__outbox *ob, const char *topic, const void *key, size_t key_len,
                      const void *payload, size_t len, int64_t deliver_at_ns,
                      char *id_out, jh_err *e)
 {
-    jh_outbox_ent ent = {topic, key, key_len, payload, len, deliver_at_ns, id_out};
+    jh__outbox_ent ent = {topic, key, key_len, payload, len, deliver_at_ns, id_out};
     size_t tl = topic != NULL ? strlen(topic) : 0;
     size_t total;
 
     if (ob == NULL || tl == 0 || tl > 65535 || (payload == NULL && len > 0) ||
         (key == NULL && key_len > 0))
-        return jh_err_set(e, -EINVAL, "outbox: append: bad arguments");
+        return jh__err_set(e, -EINVAL, "outbox: append: bad arguments");
     /* Each part is checked before the sum, which could otherwise wrap. */
     if (key_len > REC_MAX || len > REC_MAX)
-        return jh_err_set(e, -EMSGSIZE, "outbox: append: key of %zu or payload of %zu bytes "
+        return jh__err_set(e, -EMSGSIZE, "outbox: append: key of %zu or payload of %zu bytes "
                           "exceeds %u", key_len, len, REC_MAX);
     total = REC_HDR + tl + (key ? key_len : 0) + len;
     if (total > REC_MAX)
-        return jh_err_set(e, -EMSGSIZE, "outbox: append: record of %zu bytes exceeds %u",
+        return jh__err_set(e, -EMSGSIZE, "outbox: append: record of %zu bytes exceeds %u",
                           total, REC_MAX);
     /* One record is a batch of one: the same write, roll, sync and undo
      * (its record carries no "more follows" flag, as before). */
-    return jh_outbox_append_batch(ob, &ent, 1, e);
+    return jh__outbox_append_batch(ob, &ent, 1, e);
 }
 
-int jh_outbox_append_batch(jh_outbox *ob, const jh_outbox_ent *ents, size_t n, jh_err *e)
+int jh__outbox_append_batch(jh__outbox *ob, const jh__outbox_ent *ents, size_t n, jh_err *e)
 {
     size_t total = 0, off, len1;
     size_t *len = NULL;
     unsigned char *b = NULL;
-    int64_t created = jh_realtime_ns();
+    int64_t created = jh__realtime_ns();
     uint64_t seq;
     seg *cur;
     int rc;
@@ -1201,34 +1201,34 @@ int jh_outbox_append_batch(jh_outbox *ob, const jh_outbox_ent *ents, size_t n, j
     if (n == 0)
         return 0;
     if (ob == NULL || ents == NULL)
-        return jh_err_set(e, -EINVAL, "outbox: append batch: bad arguments");
+        return jh__err_set(e, -EINVAL, "outbox: append batch: bad arguments");
     /* A single send (the common case) needs no allocation for its length. */
     if ((len = n == 1 ? &len1 : malloc(n * sizeof(*len))) == NULL)
-        return jh_err_set(e, -ENOMEM, "outbox: append batch: out of memory");
+        return jh__err_set(e, -ENOMEM, "outbox: append batch: out of memory");
     /* The outbox's own limits, so a bad entry cannot corrupt the file. */
     for (size_t i = 0; i < n; i++) {
-        const jh_outbox_ent *m = &ents[i];
+        const jh__outbox_ent *m = &ents[i];
         size_t tl = m->topic != NULL ? strlen(m->topic) : 0;
         if (tl == 0 || tl > 65535 || (m->payload == NULL && m->len > 0) ||
             (m->key == NULL && m->key_len > 0) || m->len > REC_MAX || m->key_len > REC_MAX) {
-            rc = jh_err_set(e, -EINVAL, "outbox: append batch: record %zu: bad arguments", i);
+            rc = jh__err_set(e, -EINVAL, "outbox: append batch: record %zu: bad arguments", i);
             goto done;
         }
         len[i] = REC_HDR + tl + (m->key ? m->key_len : 0) + m->len;
         if (len[i] > REC_MAX || total > SIZE_MAX / 2 - len[i]) {
-            rc = jh_err_set(e, -EMSGSIZE, "outbox: append batch: record %zu of %zu bytes "
+            rc = jh__err_set(e, -EMSGSIZE, "outbox: append batch: record %zu of %zu bytes "
                             "exceeds %u (or the batch is too large)", i, len[i], REC_MAX);
             goto done;
         }
         total += len[i];
     }
     if ((b = malloc(total)) == NULL) {
-        rc = jh_err_set(e, -ENOMEM, "outbox: append batch: out of memory (%zu bytes)", total);
+        rc = jh__err_set(e, -ENOMEM, "outbox: append batch: out of memory (%zu bytes)", total);
         goto done;
     }
     off = 0;
     for (size_t i = 0; i < n; i++) {
-        const jh_outbox_ent *m = &ents[i];
+        const jh__outbox_ent *m = &ents[i];
         build_rec(b + off, len[i], i + 1 < n ? FLAG_MORE : 0, created, m->topic,
                   strlen(m->topic), m->key, m->key_len, m->payload, m->len, m->deliver_at_ns);
         off += len[i];
@@ -1240,7 +1240,7 @@ int jh_outbox_append_batch(jh_outbox *ob, const jh_outbox_ent *ents, size_t n, j
     if (!ob->failed && (rc = maybe_roll(ob, total, e)) < 0)
         goto out;
     if (ob->failed) {
-        rc = jh_err_set(e, -EIO, "outbox %s: an earlier write or fsync failed (%s); "
+        rc = jh__err_set(e, -EIO, "outbox %s: an earlier write or fsync failed (%s); "
                         "restart to recover", ob->dir, strerror(-ob->failed));
         goto out;
     }
@@ -1259,9 +1259,9 @@ int jh_outbox_append_batch(jh_outbox *ob, const jh_outbox_ent *ents, size_t n, j
         if (ftruncate(ob->wfd, cur->end) < 0)
             ob->failed = rc;
         if (n == 1)
-            rc = jh_err_set(e, rc, "outbox %s: write: %s", ob->dir, strerror(-rc));
+            rc = jh__err_set(e, rc, "outbox %s: write: %s", ob->dir, strerror(-rc));
         else
-            rc = jh_err_set(e, rc, "outbox %s: write of a batch of %zu records (%zu bytes): %s",
+            rc = jh__err_set(e, rc, "outbox %s: write of a batch of %zu records (%zu bytes): %s",
                             ob->dir, n, total, strerror(-rc));
         goto out;
     }
@@ -1270,7 +1270,7 @@ int jh_outbox_append_batch(jh_outbox *ob, const jh_outbox_ent *ents, size_t n, j
     cur->end += (off_t)total;
     pthread_cond_signal(&ob->append_cv);
     if (ob->sync == JH_OUTBOX_SYNC_ALWAYS && (rc = sync_upto(ob, seq + n - 1)) < 0) {
-        rc = jh_err_set(e, -EIO, "outbox %s: fsync: %s", ob->dir, strerror(-rc));
+        rc = jh__err_set(e, -EIO, "outbox %s: fsync: %s", ob->dir, strerror(-rc));
         goto out;
     }
     off = 0;
@@ -1299,7 +1299,7 @@ done:
 #define RD_CHUNK (256 * 1024)
 
 /* n bytes at off (off + n <= limit) from the chunk, refilled if needed. */
-static const unsigned char *chunk_at(jh_outbox *ob, off_t off, size_t n, off_t limit, int *err)
+static const unsigned char *chunk_at(jh__outbox *ob, off_t off, size_t n, off_t limit, int *err)
 {
     size_t want;
     int rc;
@@ -1330,7 +1330,7 @@ static const unsigned char *chunk_at(jh_outbox *ob, off_t off, size_t n, off_t l
 
 /* Like read_rec, from the chunk: the record's length (*out points at it),
  * 0 if it is not valid, < 0 on error. */
-static long chunk_rec(jh_outbox *ob, off_t off, off_t limit, const unsigned char **out)
+static long chunk_rec(jh__outbox *ob, off_t off, off_t limit, const unsigned char **out)
 {
     const unsigned char *h;
     uint32_t len;
@@ -1355,14 +1355,14 @@ static long chunk_rec(jh_outbox *ob, off_t off, off_t limit, const unsigned char
 
 /* Reader thread only: it is the only writer of the ack state, so it may
  * read it without ack_mu (which keeps pending() from other threads safe). */
-static int ack_has(jh_outbox *ob, uint64_t seq)
+static int ack_has(jh__outbox *ob, uint64_t seq)
 {
     return acks_has(&ob->ack, seq);
 }
 
 /* The segment the reader is in (or the next one after it), its end and
  * whether it is the active one.  mu held.  Returns 0 if none. */
-static int reader_seg(jh_outbox *ob, off_t *end, int *active)
+static int reader_seg(jh__outbox *ob, off_t *end, int *active)
 {
     for (size_t i = 0; i < ob->nseg; i++)
         if (ob->segs[i].first >= ob->rd_seg) {
@@ -1385,7 +1385,7 @@ static int reader_seg(jh_outbox *ob, off_t *end, int *active)
  * delivery thread acks in batches (one rd_kafka_poll serves many reports)
  * and then reads on, so this is one write(2) per batch, and kill -9 loses
  * only the acks of the batch in hand.  `waiting`: also fdatasync if due. */
-static void flush_if_due(jh_outbox *ob, int waiting)
+static void flush_if_due(jh__outbox *ob, int waiting)
 {
     if (ob->nackbuf == 0 && !(waiting && ob->ack_dirty))
         return; /* reader-thread state: no lock needed to look */
@@ -1395,9 +1395,9 @@ static void flush_if_due(jh_outbox *ob, int waiting)
     pthread_mutex_unlock(&ob->ack_mu);
 }
 
-int jh_outbox_next(jh_outbox *ob, jh_outbox_rec *rec, int64_t timeout_ns)
+int jh__outbox_next(jh__outbox *ob, jh__outbox_rec *rec, int64_t timeout_ns)
 {
-    int64_t deadline = jh_monotonic_ns() + (timeout_ns > 0 ? timeout_ns : 0);
+    int64_t deadline = jh__monotonic_ns() + (timeout_ns > 0 ? timeout_ns : 0);
 
     if (ob == NULL || rec == NULL)
         return -EINVAL;
@@ -1419,7 +1419,7 @@ int jh_outbox_next(jh_outbox *ob, jh_outbox_rec *rec, int64_t timeout_ns)
         }
         if (ob->rd_off >= end && active) {
             struct timespec ts;
-            int64_t now = jh_monotonic_ns();
+            int64_t now = jh__monotonic_ns();
             if (now >= deadline) {
                 pthread_mutex_unlock(&ob->mu);
                 flush_if_due(ob, 1);
@@ -1476,7 +1476,7 @@ int jh_outbox_next(jh_outbox *ob, jh_outbox_rec *rec, int64_t timeout_ns)
     }
 }
 
-int jh_outbox_ack(jh_outbox *ob, uint64_t seq)
+int jh__outbox_ack(jh__outbox *ob, uint64_t seq)
 {
     uint64_t low;
     int rc;
@@ -1504,7 +1504,7 @@ int jh_outbox_ack(jh_outbox *ob, uint64_t seq)
     return 0;
 }
 
-void jh_outbox_rewind(jh_outbox *ob)
+void jh__outbox_rewind(jh__outbox *ob)
 {
     if (ob == NULL)
         return;
@@ -1518,7 +1518,7 @@ void jh_outbox_rewind(jh_outbox *ob)
     pthread_mutex_unlock(&ob->mu);
 }
 
-void jh_outbox_wake(jh_outbox *ob)
+void jh__outbox_wake(jh__outbox *ob)
 {
     if (ob == NULL)
         return;
@@ -1528,7 +1528,7 @@ void jh_outbox_wake(jh_outbox *ob)
     pthread_mutex_unlock(&ob->mu);
 }
 
-size_t jh_outbox_pending(jh_outbox *ob)
+size_t jh__outbox_pending(jh__outbox *ob)
 {
     uint64_t next;
     size_t n;
@@ -1554,7 +1554,7 @@ struct dump {
     uint64_t low;
 };
 
-void jh_outbox_put_quoted(FILE *f, const void *p, size_t n)
+void jh__outbox_put_quoted(FILE *f, const void *p, size_t n)
 {
     const unsigned char *s = p;
 
@@ -1581,7 +1581,7 @@ static void put_time(FILE *f, int64_t ns)
     fprintf(f, "%s.%06ldZ", buf, (long)(ns % NS / 1000));
 }
 
-static void dump_rec(void *arg, const jh_outbox_rec *r)
+static void dump_rec(void *arg, const jh__outbox_rec *r)
 {
     struct dump *d = arg;
 
@@ -1593,19 +1593,19 @@ static void dump_rec(void *arg, const jh_outbox_rec *r)
     else
         fputc('-', d->out);
     fputs(" topic=", d->out);
-    jh_outbox_put_quoted(d->out, r->topic, r->topic_len);
+    jh__outbox_put_quoted(d->out, r->topic, r->topic_len);
     fputs(" key=", d->out);
     if (r->key != NULL)
-        jh_outbox_put_quoted(d->out, r->key, r->key_len);
+        jh__outbox_put_quoted(d->out, r->key, r->key_len);
     else
         fputc('-', d->out);
     fputs(" payload=", d->out);
-    jh_outbox_put_quoted(d->out, r->payload, r->payload_len);
+    jh__outbox_put_quoted(d->out, r->payload, r->payload_len);
     fprintf(d->out, " delivered=%s\n",
             r->seq < d->low || acks_has(d->a, r->seq) ? "yes" : "no");
 }
 
-int jh_outbox_dump(const char *dir, FILE *out, jh_err *e)
+int jh__outbox_dump(const char *dir, FILE *out, jh_err *e)
 {
     char path[4096];
     acks a = {.low = 1};
@@ -1617,17 +1617,17 @@ int jh_outbox_dump(const char *dir, FILE *out, jh_err *e)
     int fd, rc = 0;
 
     if (dir == NULL || out == NULL)
-        return jh_err_set(e, -EINVAL, "outbox dump: bad arguments");
+        return jh__err_set(e, -EINVAL, "outbox dump: bad arguments");
     if (stat(dir, &st) < 0)
-        return jh_err_set(e, -errno, "outbox %s: %s", dir, strerror(errno));
+        return jh__err_set(e, -errno, "outbox %s: %s", dir, strerror(errno));
     if (!S_ISDIR(st.st_mode))
-        return jh_err_set(e, -ENOTDIR, "outbox %s: not a directory", dir);
+        return jh__err_set(e, -ENOTDIR, "outbox %s: not a directory", dir);
     snprintf(path, sizeof(path), "%s/acks", dir);
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
         off_t v = read_acks(fd, &a, &entries);
         close(fd);
         if (v < 0) {
-            rc = jh_err_set(e, (int)v, "outbox %s: read: %s", path, strerror((int)-v));
+            rc = jh__err_set(e, (int)v, "outbox %s: read: %s", path, strerror((int)-v));
             goto out;
         }
     }

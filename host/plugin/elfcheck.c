@@ -60,7 +60,7 @@ static int fail(const img *im, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return jh_err_set(im->e, code, "%s: %s", im->path, msg);
+    return jh__err_set(im->e, code, "%s: %s", im->path, msg);
 }
 
 /* True if [off, off+size) lies inside the image; no overflow possible. */
@@ -280,7 +280,7 @@ static int vaddr_to_off(const img *im, const ElfW(Ehdr) *eh, uint64_t vaddr, uin
                 JH_PLUGIN_SYMBOL);
 }
 
-static void decode_head(const unsigned char *p, jh_plugin_head *h)
+static void decode_head(const unsigned char *p, jh__plugin_head *h)
 {
     memcpy(&h->magic, p + offsetof(jh_plugin_desc, magic), sizeof(h->magic));
     memcpy(&h->abi_major, p + offsetof(jh_plugin_desc, abi_major), sizeof(h->abi_major));
@@ -292,8 +292,8 @@ static void decode_head(const unsigned char *p, jh_plugin_head *h)
            sizeof(h->config_key_size));
 }
 
-int jh_elf_plugin_head(const unsigned char *buf, size_t len, const char *path,
-                       jh_plugin_head *out, jh_err *e)
+int jh__elf_plugin_head(const unsigned char *buf, size_t len, const char *path,
+                       jh__plugin_head *out, jh_err *e)
 {
     img im = {buf, len, path, e};
     ElfW(Ehdr) eh = {0};
@@ -320,43 +320,43 @@ int jh_elf_plugin_head(const unsigned char *buf, size_t len, const char *path,
     return 0;
 }
 
-int jh_elf_plugin_head_fd(int fd, const char *path, jh_plugin_head *out, jh_err *e)
+int jh__elf_plugin_head_fd(int fd, const char *path, jh__plugin_head *out, jh_err *e)
 {
     struct stat st;
     void *map;
     int rc;
 
     if (fstat(fd, &st) < 0)
-        return jh_err_set(e, -errno, "%s: %s", path, strerror(errno));
+        return jh__err_set(e, -errno, "%s: %s", path, strerror(errno));
     if (st.st_size == 0)
-        return jh_err_set(e, -ENOEXEC, "%s: not a shared object (empty file)", path);
+        return jh__err_set(e, -ENOEXEC, "%s: not a shared object (empty file)", path);
     if ((uint64_t)st.st_size > SIZE_MAX)
-        return jh_err_set(e, -EFBIG, "%s: file too large", path);
+        return jh__err_set(e, -EFBIG, "%s: file too large", path);
     map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (map == MAP_FAILED)
-        return jh_err_set(e, -errno, "%s: cannot map: %s", path, strerror(errno));
-    rc = jh_elf_plugin_head(map, (size_t)st.st_size, path, out, e);
+        return jh__err_set(e, -errno, "%s: cannot map: %s", path, strerror(errno));
+    rc = jh__elf_plugin_head(map, (size_t)st.st_size, path, out, e);
     munmap(map, (size_t)st.st_size);
     return rc;
 }
 
-int jh_plugin_head_check(const jh_plugin_head *h, const char *path, jh_err *e)
+int jh__plugin_head_check(const jh__plugin_head *h, const char *path, jh_err *e)
 {
     const char *rebuild = "rebuild the plugin against this host's jobhost.h";
 
     if (h->magic != JH_PLUGIN_MAGIC)
-        return jh_err_set(e, -ENOEXEC,
+        return jh__err_set(e, -ENOEXEC,
                           "%s: not a jobhost plugin: bad magic 0x%08x in \"%s\" (expected "
                           "0x%08x; build it with JH_PLUGIN_DESC from jobhost.h)",
                           path, (unsigned)h->magic, JH_PLUGIN_SYMBOL, JH_PLUGIN_MAGIC);
     if (h->abi_major != JH_ABI_MAJOR)
-        return jh_err_set(e, -EPROTO,
+        return jh__err_set(e, -EPROTO,
                           "%s: incompatible plugin ABI: built for jobhost ABI %u.%u, this "
                           "host provides ABI %d.%d (major versions must match; %s)",
                           path, h->abi_major, h->abi_minor, JH_ABI_MAJOR, JH_ABI_MINOR,
                           rebuild);
     if (h->abi_minor > JH_ABI_MINOR)
-        return jh_err_set(e, -EPROTO,
+        return jh__err_set(e, -EPROTO,
                           "%s: incompatible plugin ABI: built for jobhost ABI %u.%u, this "
                           "host provides ABI %d.%d (the plugin is newer than the host; %s "
                           "or upgrade the host)",
@@ -364,7 +364,7 @@ int jh_plugin_head_check(const jh_plugin_head *h, const char *path, jh_err *e)
                           rebuild);
     if (h->size < JH_DESC_SIZE_1_0 || h->handler_size < JH_HANDLER_SIZE_1_0 ||
         h->config_key_size < JH_CONFIG_KEY_SIZE_1_0)
-        return jh_err_set(e, -EPROTO,
+        return jh__err_set(e, -EPROTO,
                           "%s: incompatible plugin ABI: struct sizes descriptor=%u "
                           "handler=%u config_key=%u are smaller than ABI 1.0's (%zu, %zu, "
                           "%zu); built for jobhost ABI %u.%u, this host provides ABI %d.%d "
@@ -373,16 +373,16 @@ int jh_plugin_head_check(const jh_plugin_head *h, const char *path, jh_err *e)
                           JH_DESC_SIZE_1_0, JH_HANDLER_SIZE_1_0, JH_CONFIG_KEY_SIZE_1_0,
                           h->abi_major, h->abi_minor, JH_ABI_MAJOR, JH_ABI_MINOR, rebuild);
     if (h->sym_size < h->size)
-        return jh_err_set(e, -EPROTO,
+        return jh__err_set(e, -EPROTO,
                           "%s: not a jobhost plugin: \"%s\" is %llu bytes but its size field "
                           "says %u (build it with JH_PLUGIN_DESC from jobhost.h)",
                           path, JH_PLUGIN_SYMBOL, (unsigned long long)h->sym_size, h->size);
     return 0;
 }
 
-int jh_elf_precheck(int fd, const char *path, jh_plugin_head *out, jh_err *e)
+int jh__elf_precheck(int fd, const char *path, jh__plugin_head *out, jh_err *e)
 {
-    int rc = jh_elf_plugin_head_fd(fd, path, out, e);
+    int rc = jh__elf_plugin_head_fd(fd, path, out, e);
 
-    return rc < 0 ? rc : jh_plugin_head_check(out, path, e);
+    return rc < 0 ? rc : jh__plugin_head_check(out, path, e);
 }

@@ -38,7 +38,7 @@
 #define JH_CONFIG_KEY_SIZE_1_0 (offsetof(jh_config_key, secret) + sizeof(int))
 
 /* The descriptor fields that are checked before dlopen(). */
-typedef struct jh_plugin_head {
+typedef struct jh__plugin_head {
     uint32_t magic;
     uint16_t abi_major;
     uint16_t abi_minor;
@@ -46,7 +46,7 @@ typedef struct jh_plugin_head {
     uint32_t handler_size;
     uint32_t config_key_size;
     uint64_t sym_size;    /* st_size of `jobhost_plugin` in .dynsym */
-} jh_plugin_head;
+} jh__plugin_head;
 
 /* Bytes of the header fields above as laid out in jh_plugin_desc. */
 #define JH_PLUGIN_HEAD_BYTES 20
@@ -57,12 +57,12 @@ typedef struct jh_plugin_head {
  * this machine, malformed or truncated), -ENOENT (no such symbol, or it is
  * not a defined data object), with a message naming `path`.
  */
-int jh_elf_plugin_head(const unsigned char *buf, size_t len, const char *path,
-                       jh_plugin_head *out, jh_err *e);
+int jh__elf_plugin_head(const unsigned char *buf, size_t len, const char *path,
+                       jh__plugin_head *out, jh_err *e);
 
 /* Same on an open file (mapped read-only for the duration of the call, so
  * nobody may truncate it meanwhile: use it on a private copy). */
-int jh_elf_plugin_head_fd(int fd, const char *path, jh_plugin_head *out, jh_err *e);
+int jh__elf_plugin_head_fd(int fd, const char *path, jh__plugin_head *out, jh_err *e);
 
 /*
  * The ABI policy: magic (-ENOEXEC: not a jobhost plugin), then major (must
@@ -71,9 +71,9 @@ int jh_elf_plugin_head_fd(int fd, const char *path, jh_plugin_head *out, jh_err 
  * as the descriptor claims); those fail with -EPROTO.  Messages name
  * `path`, the plugin's ABI and the host's.
  */
-int jh_plugin_head_check(const jh_plugin_head *h, const char *path, jh_err *e);
+int jh__plugin_head_check(const jh__plugin_head *h, const char *path, jh_err *e);
 
-/* jh_elf_plugin_head_fd() + jh_plugin_head_check(). */
-int jh_elf_precheck(int fd, const char *path, jh_plugin_head *out, jh_err *e);
+/* jh__elf_plugin_head_fd() + jh__plugin_head_check(). */
+int jh__elf_precheck(int fd, const char *path, jh__plugin_head *out, jh_err *e);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * plugin.c - load a plugin from a private copy, check it, init, refcount.
  *
- * jh_plugin_open():
+ * jh__plugin_open():
  *   1. copy the file into a sealed memfd (copy_and_seal)
  *   2. check the copy's ELF and descriptor header (elfcheck.c): no plugin
  *      code has run yet, and the bytes checked are the bytes loaded
@@ -31,28 +31,28 @@
 #define NAME_MAX_LEN 64
 #define TABLE_MAX 4096
 
-struct jh_plugin {
+struct jh__plugin {
     atomic_int refs;
-    int init_called;          /* jh_plugin_init ran (successfully or not) */
+    int init_called;          /* jh__plugin_init ran (successfully or not) */
     int initialized;          /* init succeeded: fini is due */
     void *dl;
     int memfd;                /* open while dl is loaded: see load_copy() */
     char *path;
-    jh_file_id fid;
+    jh__file_id fid;
     const jh_plugin_desc *orig; /* the plugin's own descriptor */
     jh_plugin_desc desc;      /* host-side copy pointing at the arrays below */
     jh_handler *handlers;
     jh_config_key *keys;
     void *state;
-    jh_conf_plugin *section;  /* own copy (one block), or NULL */
-    const jh_host_env *env;
-    jh_services *svc;         /* backends bound by the host, or NULL */
-    void (*svc_release)(jh_services *svc);
+    jh__conf_plugin *section;  /* own copy (one block), or NULL */
+    const jh__host_env *env;
+    jh__services *svc;         /* backends bound by the host, or NULL */
+    void (*svc_release)(jh__services *svc);
 };
 
 /* ---- file identity --------------------------------------------------- */
 
-static void file_id_from_stat(const struct stat *st, jh_file_id *out)
+static void file_id_from_stat(const struct stat *st, jh__file_id *out)
 {
     out->dev = st->st_dev;
     out->ino = st->st_ino;
@@ -60,17 +60,17 @@ static void file_id_from_stat(const struct stat *st, jh_file_id *out)
     out->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
-int jh_file_id_of(const char *path, jh_file_id *out, jh_err *e)
+int jh__file_id_of(const char *path, jh__file_id *out, jh_err *e)
 {
     struct stat st;
 
     if (stat(path, &st) < 0)
-        return jh_err_set(e, -errno, "%s: %s", path, strerror(errno));
+        return jh__err_set(e, -errno, "%s: %s", path, strerror(errno));
     file_id_from_stat(&st, out);
     return 0;
 }
 
-int jh_file_id_equal(const jh_file_id *a, const jh_file_id *b)
+int jh__file_id_equal(const jh__file_id *a, const jh__file_id *b)
 {
     return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
            a->mtime_ns == b->mtime_ns;
@@ -131,10 +131,10 @@ static int new_memfd(const char *path)
  * and after.  A file replaced with mv does not count: our fd keeps the
  * old inode, whose bytes do not change.
  */
-static int copy_once(int src, const char *path, int *memfd, jh_file_id *fid, int *changed)
+static int copy_once(int src, const char *path, int *memfd, jh__file_id *fid, int *changed)
 {
     struct stat before, after, copied;
-    jh_file_id a;
+    jh__file_id a;
     int fd, rc;
 
     if (fstat(src, &before) < 0 || lseek(src, 0, SEEK_SET) < 0)
@@ -149,12 +149,12 @@ static int copy_once(int src, const char *path, int *memfd, jh_file_id *fid, int
     }
     file_id_from_stat(&before, fid);
     file_id_from_stat(&after, &a);
-    *changed = !jh_file_id_equal(fid, &a) || copied.st_size != after.st_size;
+    *changed = !jh__file_id_equal(fid, &a) || copied.st_size != after.st_size;
     *memfd = fd;
     return 0;
 }
 
-static int copy_and_seal(const char *path, int *memfd, jh_file_id *fid, jh_err *e)
+static int copy_and_seal(const char *path, int *memfd, jh__file_id *fid, jh_err *e)
 {
     struct stat st;
     int src, rc = 0, changed = 1;
@@ -162,13 +162,13 @@ static int copy_and_seal(const char *path, int *memfd, jh_file_id *fid, jh_err *
     /* O_NONBLOCK: a FIFO dropped into plugins/ must not hang the host. */
     src = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (src < 0)
-        return jh_err_set(e, -errno, "%s: cannot open: %s", path, strerror(errno));
+        return jh__err_set(e, -errno, "%s: cannot open: %s", path, strerror(errno));
     if (fstat(src, &st) < 0) {
-        rc = jh_err_set(e, -errno, "%s: %s", path, strerror(errno));
+        rc = jh__err_set(e, -errno, "%s: %s", path, strerror(errno));
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
-        rc = jh_err_set(e, -EINVAL, "%s: not a regular file", path);
+        rc = jh__err_set(e, -EINVAL, "%s: not a regular file", path);
         goto out;
     }
     for (int tries = 0; tries < 3 && changed; tries++) {
@@ -177,14 +177,14 @@ static int copy_and_seal(const char *path, int *memfd, jh_file_id *fid, jh_err *
             *memfd = -1;
         }
         if ((rc = copy_once(src, path, memfd, fid, &changed)) < 0) {
-            jh_err_set(e, rc, "%s: cannot copy: %s", path, strerror(-rc));
+            jh__err_set(e, rc, "%s: cannot copy: %s", path, strerror(-rc));
             goto out;
         }
     }
     if (changed) {
         close(*memfd);
         *memfd = -1;
-        rc = jh_err_set(e, -EAGAIN,
+        rc = jh__err_set(e, -EAGAIN,
                         "%s: the file kept changing while it was read; deploy plugins by "
                         "writing elsewhere and then mv(1) into place", path);
         goto out;
@@ -221,7 +221,7 @@ static const char *dlerror_text(const char *procname)
  * C++ unique symbols) is detected with RTLD_NOLOAD and avoided by moving
  * our fd to a higher number.
  */
-static int load_copy(jh_plugin *p, jh_err *e)
+static int load_copy(jh__plugin *p, jh_err *e)
 {
     char name[64];
     void *old;
@@ -235,7 +235,7 @@ static int load_copy(jh_plugin *p, jh_err *e)
         if (fd < 0 || tries == 16) {
             if (fd >= 0)
                 close(fd);
-            return jh_err_set(e, -EMFILE, "%s: cannot find a free name to load it under",
+            return jh__err_set(e, -EMFILE, "%s: cannot find a free name to load it under",
                               p->path);
         }
         close(p->memfd);
@@ -244,13 +244,13 @@ static int load_copy(jh_plugin *p, jh_err *e)
     dlerror();
     p->dl = dlopen(name, RTLD_NOW | RTLD_LOCAL);
     if (p->dl == NULL)
-        return jh_err_set(e, -ENOEXEC, "%s: cannot load: %s", p->path, dlerror_text(name));
+        return jh__err_set(e, -ENOEXEC, "%s: cannot load: %s", p->path, dlerror_text(name));
     return 0;
 }
 
 /* ---- 4. descriptor --------------------------------------------------- */
 
-static int bind_desc(jh_plugin *p, const jh_plugin_head *h, jh_err *e)
+static int bind_desc(jh__plugin *p, const jh__plugin_head *h, jh_err *e)
 {
     const jh_plugin_desc *d = dlsym(p->dl, JH_PLUGIN_SYMBOL);
 
@@ -259,7 +259,7 @@ static int bind_desc(jh_plugin *p, const jh_plugin_head *h, jh_err *e)
     if (d == NULL || d->magic != h->magic || d->abi_major != h->abi_major ||
         d->abi_minor != h->abi_minor || d->size != h->size ||
         d->handler_size != h->handler_size || d->config_key_size != h->config_key_size)
-        return jh_err_set(e, -ENOEXEC,
+        return jh__err_set(e, -ENOEXEC,
                           "%s: not a jobhost plugin: the loaded \"%s\" differs from the one "
                           "in the file", p->path, JH_PLUGIN_SYMBOL);
     p->orig = d;
@@ -313,9 +313,9 @@ static const char *find_duplicate(const char **names, size_t n)
     return NULL;
 }
 
-static int bad(const jh_plugin *p, jh_err *e, const char *fmt, ...)
+static int bad(const jh__plugin *p, jh_err *e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static int bad(const jh_plugin *p, jh_err *e, const char *fmt, ...)
+static int bad(const jh__plugin *p, jh_err *e, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -323,7 +323,7 @@ static int bad(const jh_plugin *p, jh_err *e, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return jh_err_set(e, -EINVAL, "%s: invalid plugin descriptor: %s", p->path, msg);
+    return jh__err_set(e, -EINVAL, "%s: invalid plugin descriptor: %s", p->path, msg);
 }
 
 /*
@@ -331,7 +331,7 @@ static int bad(const jh_plugin *p, jh_err *e, const char *fmt, ...)
  * (handler_size), reading only the members both sides know, so nothing
  * after this touches the plugin's array layout.
  */
-static int copy_handlers(jh_plugin *p, jh_err *e)
+static int copy_handlers(jh__plugin *p, jh_err *e)
 {
     size_t n = p->desc.n_handlers, stride = p->orig->handler_size;
     size_t take = stride < sizeof(jh_handler) ? stride : sizeof(jh_handler);
@@ -346,7 +346,7 @@ static int copy_handlers(jh_plugin *p, jh_err *e)
     p->handlers = calloc(n, sizeof(jh_handler));
     names = calloc(n, sizeof(*names));
     if (p->handlers == NULL || names == NULL) {
-        rc = jh_err_set(e, -ENOMEM, "%s: out of memory", p->path);
+        rc = jh__err_set(e, -ENOMEM, "%s: out of memory", p->path);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -375,7 +375,7 @@ out:
     return rc;
 }
 
-static int copy_keys(jh_plugin *p, jh_err *e)
+static int copy_keys(jh__plugin *p, jh_err *e)
 {
     size_t n = p->desc.n_config_keys, stride = p->orig->config_key_size;
     size_t take = stride < sizeof(jh_config_key) ? stride : sizeof(jh_config_key);
@@ -393,7 +393,7 @@ static int copy_keys(jh_plugin *p, jh_err *e)
     p->keys = calloc(n, sizeof(jh_config_key));
     names = calloc(n, sizeof(*names));
     if (p->keys == NULL || names == NULL) {
-        rc = jh_err_set(e, -ENOMEM, "%s: out of memory", p->path);
+        rc = jh__err_set(e, -ENOMEM, "%s: out of memory", p->path);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -416,7 +416,7 @@ out:
     return rc;
 }
 
-static int copy_tables(jh_plugin *p, jh_err *e)
+static int copy_tables(jh__plugin *p, jh_err *e)
 {
     char b[NAME_MAX_LEN + 1];
     int rc;
@@ -434,16 +434,16 @@ static int copy_tables(jh_plugin *p, jh_err *e)
 
 /* ---- open / unref ---------------------------------------------------- */
 
-static void run_fini(jh_plugin *p)
+static void run_fini(jh__plugin *p)
 {
     struct jh_ctx c;
 
-    jh_ctx_init(&c, p->env, p, NULL, NULL, 0, 0, INT64_MAX, NULL);
+    jh__ctx_init(&c, p->env, p, NULL, NULL, 0, 0, INT64_MAX, NULL);
     p->desc.fini(&c, p->state);
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
 }
 
-static void destroy(jh_plugin *p)
+static void destroy(jh__plugin *p)
 {
     if (p->initialized && p->desc.fini != NULL)
         run_fini(p);
@@ -462,21 +462,21 @@ static void destroy(jh_plugin *p)
     free(p);
 }
 
-int jh_plugin_open(const char *path, jh_plugin **out, jh_err *e)
+int jh__plugin_open(const char *path, jh__plugin **out, jh_err *e)
 {
-    jh_plugin_head head;
-    jh_plugin *p;
+    jh__plugin_head head;
+    jh__plugin *p;
     int rc;
 
     *out = NULL;
     if ((p = calloc(1, sizeof(*p))) == NULL || (p->path = strdup(path)) == NULL) {
         free(p);
-        return jh_err_set(e, -ENOMEM, "%s: out of memory", path);
+        return jh__err_set(e, -ENOMEM, "%s: out of memory", path);
     }
     atomic_init(&p->refs, 1);
     p->memfd = -1;
     if ((rc = copy_and_seal(path, &p->memfd, &p->fid, e)) < 0 ||
-        (rc = jh_elf_precheck(p->memfd, path, &head, e)) < 0 ||
+        (rc = jh__elf_precheck(p->memfd, path, &head, e)) < 0 ||
         (rc = load_copy(p, e)) < 0 || (rc = bind_desc(p, &head, e)) < 0 ||
         (rc = copy_tables(p, e)) < 0) {
         destroy(p);
@@ -486,12 +486,12 @@ int jh_plugin_open(const char *path, jh_plugin **out, jh_err *e)
     return 0;
 }
 
-void jh_plugin_ref(jh_plugin *p)
+void jh__plugin_ref(jh__plugin *p)
 {
     atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
 }
 
-void jh_plugin_unref(jh_plugin *p)
+void jh__plugin_unref(jh__plugin *p)
 {
     if (p == NULL)
         return;
@@ -522,13 +522,13 @@ static const char *put_str(char **w, const char *s)
 
 /* Deep copy of a section into one block: the conf snapshot it came from
  * may be freed by a reload while this plugin copy lives on. */
-static jh_conf_plugin *copy_section(const jh_conf_plugin *s)
+static jh__conf_plugin *copy_section(const jh__conf_plugin *s)
 {
-    size_t kvs = s->n_kv * sizeof(jh_conf_kv);
+    size_t kvs = s->n_kv * sizeof(jh__conf_kv);
     size_t strs = str_size(s->name) + str_size(s->pos.file) + str_size(s->mysql) +
                   str_size(s->redis) + str_size(s->events) + str_size(s->mysql_pos.file) +
                   str_size(s->redis_pos.file) + str_size(s->events_pos.file);
-    jh_conf_plugin *c;
+    jh__conf_plugin *c;
     char *w;
 
     for (size_t i = 0; i < s->n_kv; i++)
@@ -537,7 +537,7 @@ static jh_conf_plugin *copy_section(const jh_conf_plugin *s)
     if ((c = malloc(sizeof(*c) + kvs + strs)) == NULL)
         return NULL;
     *c = *s;
-    c->kv = (jh_conf_kv *)(void *)(c + 1);
+    c->kv = (jh__conf_kv *)(void *)(c + 1);
     w = (char *)c->kv + kvs;
     c->name = put_str(&w, s->name);
     c->pos.file = put_str(&w, s->pos.file);
@@ -556,7 +556,7 @@ static jh_conf_plugin *copy_section(const jh_conf_plugin *s)
     return c;
 }
 
-static int init_failed(jh_plugin *p, int rc, const char *msg, jh_err *e)
+static int init_failed(jh__plugin *p, int rc, const char *msg, jh_err *e)
 {
     char num[32];
 
@@ -564,33 +564,33 @@ static int init_failed(jh_plugin *p, int rc, const char *msg, jh_err *e)
         snprintf(num, sizeof(num), "returned %d", rc);
         msg = rc < 0 ? strerror(-rc) : num;
     }
-    return jh_err_set(e, rc < 0 ? rc : -EINVAL, "plugin %s (%s): init failed: %s",
+    return jh__err_set(e, rc < 0 ? rc : -EINVAL, "plugin %s (%s): init failed: %s",
                       p->desc.name, p->path, msg);
 }
 
-int jh_plugin_init(jh_plugin *p, const jh_conf_plugin *section,
-                   const struct jh_host_env *env, jh_err *e)
+int jh__plugin_init(jh__plugin *p, const jh__conf_plugin *section,
+                   const struct jh__host_env *env, jh_err *e)
 {
     struct jh_ctx c;
     void *state = NULL;
     int rc;
 
     if (p->init_called)
-        return jh_err_set(e, -EALREADY, "plugin %s (%s): init called twice", p->desc.name,
+        return jh__err_set(e, -EALREADY, "plugin %s (%s): init called twice", p->desc.name,
                           p->path);
     p->init_called = 1;
     p->env = env;
     if (section != NULL && (p->section = copy_section(section)) == NULL)
-        return jh_err_set(e, -ENOMEM, "plugin %s (%s): out of memory", p->desc.name, p->path);
+        return jh__err_set(e, -ENOMEM, "plugin %s (%s): out of memory", p->desc.name, p->path);
     if (p->desc.init == NULL) {
         p->initialized = 1;
         return 0;
     }
-    jh_ctx_init(&c, env, p, NULL, NULL, 0, 0, INT64_MAX, NULL);
+    jh__ctx_init(&c, env, p, NULL, NULL, 0, 0, INT64_MAX, NULL);
     rc = p->desc.init(&c, &state);
     if (rc != 0)
         rc = init_failed(p, rc, c.errmsg, e);
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     if (rc == 0) {
         p->state = state;
         p->initialized = 1;
@@ -598,7 +598,7 @@ int jh_plugin_init(jh_plugin *p, const jh_conf_plugin *section,
     return rc;
 }
 
-const char *jh_plugin_config(const jh_plugin *p, const char *key)
+const char *jh__plugin_config(const jh__plugin *p, const char *key)
 {
     const jh_config_key *k = NULL;
 
@@ -615,20 +615,20 @@ const char *jh_plugin_config(const jh_plugin *p, const char *key)
 
 /* ---- accessors ------------------------------------------------------- */
 
-const jh_plugin_desc *jh_plugin_desc_of(const jh_plugin *p) { return &p->desc; }
-const char *jh_plugin_name(const jh_plugin *p) { return p->desc.name; }
-const char *jh_plugin_path(const jh_plugin *p) { return p->path; }
-const jh_file_id *jh_plugin_file_id(const jh_plugin *p) { return &p->fid; }
-void *jh_plugin_state(const jh_plugin *p) { return p->state; }
-const jh_conf_plugin *jh_plugin_section(const jh_plugin *p) { return p->section; }
-size_t jh_plugin_n_handlers(const jh_plugin *p) { return p->desc.n_handlers; }
+const jh_plugin_desc *jh__plugin_desc_of(const jh__plugin *p) { return &p->desc; }
+const char *jh__plugin_name(const jh__plugin *p) { return p->desc.name; }
+const char *jh__plugin_path(const jh__plugin *p) { return p->path; }
+const jh__file_id *jh__plugin_file_id(const jh__plugin *p) { return &p->fid; }
+void *jh__plugin_state(const jh__plugin *p) { return p->state; }
+const jh__conf_plugin *jh__plugin_section(const jh__plugin *p) { return p->section; }
+size_t jh__plugin_n_handlers(const jh__plugin *p) { return p->desc.n_handlers; }
 
-const jh_handler *jh_plugin_handler_at(const jh_plugin *p, size_t i)
+const jh_handler *jh__plugin_handler_at(const jh__plugin *p, size_t i)
 {
     return i < p->desc.n_handlers ? &p->handlers[i] : NULL;
 }
 
-const jh_handler *jh_plugin_handler(const jh_plugin *p, const char *name)
+const jh_handler *jh__plugin_handler(const jh__plugin *p, const char *name)
 {
     for (size_t i = 0; i < p->desc.n_handlers; i++)
         if (strcmp(p->handlers[i].name, name) == 0)
@@ -636,13 +636,13 @@ const jh_handler *jh_plugin_handler(const jh_plugin *p, const char *name)
     return NULL;
 }
 
-void jh_plugin_set_services(jh_plugin *p, jh_services *svc, void (*release)(jh_services *svc))
+void jh__plugin_set_services(jh__plugin *p, jh__services *svc, void (*release)(jh__services *svc))
 {
     p->svc = svc;
     p->svc_release = release;
 }
 
-const jh_services *jh_plugin_services(const jh_plugin *p)
+const jh__services *jh__plugin_services(const jh__plugin *p)
 {
     return p != NULL ? p->svc : NULL;
 }

@@ -21,7 +21,7 @@
  *   plugins/new.so: incompatible plugin ABI: built for jobhost ABI 1.3, this host provides ABI 1.0 (the plugin is newer than the host; rebuild the plugin against this host's jobhost.h or upgrade the host)
  *   plugins/x.so: not a jobhost plugin: no "jobhost_plugin" symbol (build it with JH_PLUGIN_DESC from jobhost.h)
  *
- * A jh_plugin is reference counted: the loader holds one reference, every
+ * A jh__plugin is reference counted: the loader holds one reference, every
  * scheduled job and every in-flight run holds one.  When the last is
  * dropped, fini() runs and the copy is dlclose()d, so in-flight runs of a
  * replaced or removed plugin finish on the old code.
@@ -42,19 +42,19 @@
 #include "jobhost.h"
 #include "runtime/services.h"
 
-typedef struct jh_plugin jh_plugin;
-struct jh_host_env; /* see ctx.h */
+typedef struct jh__plugin jh__plugin;
+struct jh__host_env; /* see ctx.h */
 
 /* Identity of a file on disk, to tell whether a reload must load it again. */
-typedef struct jh_file_id {
+typedef struct jh__file_id {
     dev_t dev;
     ino_t ino;
     off_t size;
     int64_t mtime_ns;
-} jh_file_id;
+} jh__file_id;
 
-int jh_file_id_of(const char *path, jh_file_id *out, jh_err *e);
-int jh_file_id_equal(const jh_file_id *a, const jh_file_id *b);
+int jh__file_id_of(const char *path, jh__file_id *out, jh_err *e);
+int jh__file_id_equal(const jh__file_id *a, const jh__file_id *b);
 
 /*
  * Load `path` (private copy, ELF pre-check, dlopen, descriptor checks: name
@@ -66,53 +66,53 @@ int jh_file_id_equal(const jh_file_id *a, const jh_file_id *b);
  * (incompatible ABI), -EINVAL (bad descriptor), -EAGAIN (file kept
  * changing) or another -errno.
  */
-int jh_plugin_open(const char *path, jh_plugin **out, jh_err *e);
+int jh__plugin_open(const char *path, jh__plugin **out, jh_err *e);
 
 /*
  * Call the plugin's init with its config section (may be NULL = none; keys
- * must already have passed jh_conf_check_plugin).  The section is copied.
+ * must already have passed jh__conf_check_plugin).  The section is copied.
  * `env` gives init's (and later fini's) context its logger and repository;
  * it must outlive the plugin.  A non-zero return is an error naming the
  * plugin, file and the message it attached ("plugin NAME (FILE): init
  * failed: MESSAGE"); the plugin then stays uninitialised (no fini) and
- * should be unref'd.  Called at most once per jh_plugin (-EALREADY).
+ * should be unref'd.  Called at most once per jh__plugin (-EALREADY).
  */
-int jh_plugin_init(jh_plugin *p, const jh_conf_plugin *section,
-                   const struct jh_host_env *env, jh_err *e);
+int jh__plugin_init(jh__plugin *p, const jh__conf_plugin *section,
+                   const struct jh__host_env *env, jh_err *e);
 
-void jh_plugin_ref(jh_plugin *p);
+void jh__plugin_ref(jh__plugin *p);
 /* Drop a reference; the last one runs fini (if init succeeded) and
  * dlclose()s.  Thread-safe (atomic count), but fini runs on the thread
  * that drops the last reference.  Logging plugin.unload is the caller's. */
-void jh_plugin_unref(jh_plugin *p);
+void jh__plugin_unref(jh__plugin *p);
 
 /* A host-side copy of the descriptor: handlers/config_keys point at
  * host-side arrays with this host's element sizes (handler_size and
  * config_key_size say so); strings point into the plugin and stay valid
  * while it is loaded. */
-const jh_plugin_desc *jh_plugin_desc_of(const jh_plugin *p);
-const char *jh_plugin_name(const jh_plugin *p);
-const char *jh_plugin_path(const jh_plugin *p);
-const jh_file_id *jh_plugin_file_id(const jh_plugin *p);
-void *jh_plugin_state(const jh_plugin *p);
-const jh_conf_plugin *jh_plugin_section(const jh_plugin *p);
+const jh_plugin_desc *jh__plugin_desc_of(const jh__plugin *p);
+const char *jh__plugin_name(const jh__plugin *p);
+const char *jh__plugin_path(const jh__plugin *p);
+const jh__file_id *jh__plugin_file_id(const jh__plugin *p);
+void *jh__plugin_state(const jh__plugin *p);
+const jh__conf_plugin *jh__plugin_section(const jh__plugin *p);
 
 /* Value of a declared config key: the section's value, else the declared
  * default, else NULL.  NULL also for an undeclared key. */
-const char *jh_plugin_config(const jh_plugin *p, const char *key);
+const char *jh__plugin_config(const jh__plugin *p, const char *key);
 
 /* Handler by name, or NULL.  Host-side copy: safe whatever the plugin's
  * handler_size was. */
-const jh_handler *jh_plugin_handler(const jh_plugin *p, const char *name);
-size_t jh_plugin_n_handlers(const jh_plugin *p);
-const jh_handler *jh_plugin_handler_at(const jh_plugin *p, size_t i);
+const jh_handler *jh__plugin_handler(const jh__plugin *p, const char *name);
+size_t jh__plugin_n_handlers(const jh__plugin *p);
+const jh_handler *jh__plugin_handler_at(const jh__plugin *p, size_t i);
 
 /*
  * Attach the backends the host bound to this copy (before init, which may
  * use them).  The copy owns svc: `release` runs once, after fini, when the
  * last reference goes.  NULL when none were attached.
  */
-void jh_plugin_set_services(jh_plugin *p, jh_services *svc, void (*release)(jh_services *svc));
-const jh_services *jh_plugin_services(const jh_plugin *p);
+void jh__plugin_set_services(jh__plugin *p, jh__services *svc, void (*release)(jh__services *svc));
+const jh__services *jh__plugin_services(const jh__plugin *p);
 
 #endif

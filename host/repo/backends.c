@@ -15,16 +15,16 @@ enum { KIND_DB = 0, KIND_REDIS = 1 };
 struct entry {
     int kind;
     const char *name;   /* in the conf of the state owning the set */
-    const void *conf;   /* jh_conf_mysql / jh_conf_redis in that conf */
-    void *obj;          /* jh_db / jh_redis: one reference */
+    const void *conf;   /* jh__conf_mysql / jh__conf_redis in that conf */
+    void *obj;          /* jh__db / jh__redis: one reference */
 };
 
-struct jh_backends {
+struct jh__backends {
     struct entry *v;
     size_t n, cap;
 };
 
-int jh_backends_new(jh_backends **out)
+int jh__backends_new(jh__backends **out)
 {
     return (*out = calloc(1, sizeof(**out))) == NULL ? -ENOMEM : 0;
 }
@@ -32,20 +32,20 @@ int jh_backends_new(jh_backends **out)
 static void obj_ref(int kind, void *obj)
 {
     if (kind == KIND_DB)
-        jh_db_ref(obj);
+        jh__db_ref(obj);
     else
-        jh_redis_ref(obj);
+        jh__redis_ref(obj);
 }
 
 static void obj_unref(int kind, void *obj)
 {
     if (kind == KIND_DB)
-        jh_db_unref(obj);
+        jh__db_unref(obj);
     else
-        jh_redis_unref(obj);
+        jh__redis_unref(obj);
 }
 
-void jh_backends_free(jh_backends *b)
+void jh__backends_free(jh__backends *b)
 {
     if (b == NULL)
         return;
@@ -55,7 +55,7 @@ void jh_backends_free(jh_backends *b)
     free(b);
 }
 
-static struct entry *find(const jh_backends *b, int kind, const char *name)
+static struct entry *find(const jh__backends *b, int kind, const char *name)
 {
     for (size_t i = 0; b != NULL && i < b->n; i++)
         if (b->v[i].kind == kind && strcmp(b->v[i].name, name) == 0)
@@ -67,10 +67,10 @@ static int same_conf(int kind, const void *a, const void *b)
 {
     if (a == NULL || b == NULL)
         return 0;
-    return kind == KIND_DB ? jh_conf_mysql_equal(a, b) : jh_conf_redis_equal(a, b);
+    return kind == KIND_DB ? jh__conf_mysql_equal(a, b) : jh__conf_redis_equal(a, b);
 }
 
-static int add(jh_backends *set, int kind, const char *name, const void *conf, void *obj,
+static int add(jh__backends *set, int kind, const char *name, const void *conf, void *obj,
                jh_err *e);
 
 /*
@@ -78,23 +78,23 @@ static int add(jh_backends *set, int kind, const char *name, const void *conf, v
  * set's if its settings are unchanged, else a new one.  Returns it with a
  * reference for the caller.
  */
-static int get_obj(jh_backends *set, const jh_backends *old, int kind, const char *name,
+static int get_obj(jh__backends *set, const jh__backends *old, int kind, const char *name,
                    const void *conf, void **obj, jh_err *e)
 {
     struct entry *en = find(set, kind, name), *o;
     int rc;
 
     if (en == NULL) {
-        const char *sname = kind == KIND_DB ? ((const jh_conf_mysql *)conf)->name
-                                            : ((const jh_conf_redis *)conf)->name;
+        const char *sname = kind == KIND_DB ? ((const jh__conf_mysql *)conf)->name
+                                            : ((const jh__conf_redis *)conf)->name;
         o = find(old, kind, name);
         if (o != NULL && same_conf(kind, o->conf, conf)) {
             obj_ref(kind, o->obj);
             *obj = o->obj;
         } else if (kind == KIND_DB) {
-            if ((rc = jh_db_new(conf, (jh_db **)obj, e)) < 0)
+            if ((rc = jh__db_new(conf, (jh__db **)obj, e)) < 0)
                 return rc;
-        } else if ((rc = jh_redis_new(conf, (jh_redis **)obj, e)) < 0) {
+        } else if ((rc = jh__redis_new(conf, (jh__redis **)obj, e)) < 0) {
             return rc;
         }
         /* add() takes the set's own reference; drop the one made above. */
@@ -109,7 +109,7 @@ static int get_obj(jh_backends *set, const jh_backends *old, int kind, const cha
     return 0;
 }
 
-static int add(jh_backends *set, int kind, const char *name, const void *conf, void *obj,
+static int add(jh__backends *set, int kind, const char *name, const void *conf, void *obj,
                jh_err *e)
 {
     if (find(set, kind, name) != NULL)
@@ -118,7 +118,7 @@ static int add(jh_backends *set, int kind, const char *name, const void *conf, v
         size_t ncap = set->cap ? 2 * set->cap : 4;
         struct entry *nv = realloc(set->v, ncap * sizeof(*nv));
         if (nv == NULL)
-            return jh_err_set(e, -ENOMEM, "out of memory");
+            return jh__err_set(e, -ENOMEM, "out of memory");
         set->v = nv;
         set->cap = ncap;
     }
@@ -127,8 +127,8 @@ static int add(jh_backends *set, int kind, const char *name, const void *conf, v
     return 0;
 }
 
-int jh_backends_adopt(jh_backends *set, const jh_conf *conf, const jh_services *svc,
-                      const jh_conf_plugin *sec, jh_err *e)
+int jh__backends_adopt(jh__backends *set, const jh__conf *conf, const jh__services *svc,
+                      const jh__conf_plugin *sec, jh_err *e)
 {
     const void *c;
     int rc;
@@ -137,27 +137,27 @@ int jh_backends_adopt(jh_backends *set, const jh_conf *conf, const jh_services *
         return 0;
     /* The copy was reused because these sections are unchanged, so the
      * new conf's section describes the same object. */
-    if (svc->db != NULL && sec->mysql != NULL && (c = jh_conf_find_mysql(conf, sec->mysql)) &&
-        (rc = add(set, KIND_DB, ((const jh_conf_mysql *)c)->name, c, svc->db, e)) < 0)
+    if (svc->db != NULL && sec->mysql != NULL && (c = jh__conf_find_mysql(conf, sec->mysql)) &&
+        (rc = add(set, KIND_DB, ((const jh__conf_mysql *)c)->name, c, svc->db, e)) < 0)
         return rc;
-    if (svc->redis != NULL && sec->redis != NULL && (c = jh_conf_find_redis(conf, sec->redis)) &&
-        (rc = add(set, KIND_REDIS, ((const jh_conf_redis *)c)->name, c, svc->redis, e)) < 0)
+    if (svc->redis != NULL && sec->redis != NULL && (c = jh__conf_find_redis(conf, sec->redis)) &&
+        (rc = add(set, KIND_REDIS, ((const jh__conf_redis *)c)->name, c, svc->redis, e)) < 0)
         return rc;
     return 0;
 }
 
-void jh_services_release(jh_services *svc)
+void jh__services_release(jh__services *svc)
 {
     if (svc == NULL)
         return;
     if (svc->db != NULL)
-        jh_db_unref(svc->db);
+        jh__db_unref(svc->db);
     if (svc->redis != NULL)
-        jh_redis_unref(svc->redis);
+        jh__redis_unref(svc->redis);
     free(svc);
 }
 
-int jh_backends_satisfied(uint32_t requires, const jh_conf_plugin *sec)
+int jh__backends_satisfied(uint32_t requires, const jh__conf_plugin *sec)
 {
     if ((requires & JH_SVC_DB) && (sec == NULL || sec->mysql == NULL))
         return 0;
@@ -166,50 +166,50 @@ int jh_backends_satisfied(uint32_t requires, const jh_conf_plugin *sec)
     return 1;
 }
 
-int jh_backends_same(const jh_conf *a, const jh_conf *b, const jh_conf_plugin *sec)
+int jh__backends_same(const jh__conf *a, const jh__conf *b, const jh__conf_plugin *sec)
 {
     if (sec == NULL)
         return 1;
     if (sec->mysql != NULL &&
-        !same_conf(KIND_DB, jh_conf_find_mysql(a, sec->mysql), jh_conf_find_mysql(b, sec->mysql)))
+        !same_conf(KIND_DB, jh__conf_find_mysql(a, sec->mysql), jh__conf_find_mysql(b, sec->mysql)))
         return 0;
-    if (sec->redis != NULL && !same_conf(KIND_REDIS, jh_conf_find_redis(a, sec->redis),
-                                         jh_conf_find_redis(b, sec->redis)))
+    if (sec->redis != NULL && !same_conf(KIND_REDIS, jh__conf_find_redis(a, sec->redis),
+                                         jh__conf_find_redis(b, sec->redis)))
         return 0;
     return 1;
 }
 
 /* A binding without the declaration, or a requirement without a binding. */
-static int check_decl(const jh_plugin *p, const jh_conf_plugin *sec, unsigned bit,
+static int check_decl(const jh__plugin *p, const jh__conf_plugin *sec, unsigned bit,
                       const char *bound, const char *key, const char *what, jh_err *e)
 {
-    uint32_t req = jh_plugin_desc_of(p)->requires;
-    const char *name = jh_plugin_name(p);
+    uint32_t req = jh__plugin_desc_of(p)->requires;
+    const char *name = jh__plugin_name(p);
 
     /* `redis =` also backs the repository's lock / status / idempotency
      * tables, which every plugin has: binding it needs no declaration. */
     if (bound != NULL && !(req & bit) && bit != JH_SVC_REDIS)
-        return jh_err_set(e, -EINVAL,
+        return jh__err_set(e, -EINVAL,
                           "%s:%d: [plugin %s]: %s = \"%s\": plugin %s (%s) does not use the %s "
                           "service (its descriptor does not require it); remove the key",
                           sec->pos.file ? sec->pos.file : "?", sec->pos.line, name, key, bound,
-                          name, jh_plugin_path(p), what);
+                          name, jh__plugin_path(p), what);
     if (bound == NULL && (req & bit) && bit != JH_SVC_EVENTS)
-        return jh_err_set(e, -ENOENT,
+        return jh__err_set(e, -ENOENT,
                           "plugin %s (%s) requires the %s service: bind one with `%s = NAME` in "
                           "[plugin %s] and a [%s NAME] section",
-                          name, jh_plugin_path(p), what, key, name, key);
+                          name, jh__plugin_path(p), what, key, name, key);
     return 0;
 }
 
-int jh_backends_bind(jh_backends *set, const jh_conf *conf, const jh_backends *old,
-                     const jh_plugin *p, const jh_conf_plugin *sec,
-                     struct jh_events *events, jh_services **out, jh_err *e)
+int jh__backends_bind(jh__backends *set, const jh__conf *conf, const jh__backends *old,
+                     const jh__plugin *p, const jh__conf_plugin *sec,
+                     struct jh__events *events, jh__services **out, jh_err *e)
 {
     const char *my = sec ? sec->mysql : NULL, *rd = sec ? sec->redis : NULL;
     const char *ev = sec ? sec->events : NULL;
     const void *mc = NULL, *rc_ = NULL;
-    jh_services *svc;
+    jh__services *svc;
     void *obj;
     int rc;
 
@@ -218,21 +218,21 @@ int jh_backends_bind(jh_backends *set, const jh_conf *conf, const jh_backends *o
         (rc = check_decl(p, sec, JH_SVC_REDIS, rd, "redis", "redis", e)) < 0 ||
         (rc = check_decl(p, sec, JH_SVC_EVENTS, ev, "events", "events", e)) < 0)
         return rc;
-    if (my != NULL && (mc = jh_conf_find_mysql(conf, my)) == NULL)
-        return jh_err_set(e, -ENOENT, "%s:%d: [plugin %s]: mysql = \"%s\": no [mysql %s] section",
+    if (my != NULL && (mc = jh__conf_find_mysql(conf, my)) == NULL)
+        return jh__err_set(e, -ENOENT, "%s:%d: [plugin %s]: mysql = \"%s\": no [mysql %s] section",
                           sec->mysql_pos.file ? sec->mysql_pos.file : "?", sec->mysql_pos.line,
                           sec->name, my, my);
-    if (rd != NULL && (rc_ = jh_conf_find_redis(conf, rd)) == NULL)
-        return jh_err_set(e, -ENOENT, "%s:%d: [plugin %s]: redis = \"%s\": no [redis %s] section",
+    if (rd != NULL && (rc_ = jh__conf_find_redis(conf, rd)) == NULL)
+        return jh__err_set(e, -ENOENT, "%s:%d: [plugin %s]: redis = \"%s\": no [redis %s] section",
                           sec->redis_pos.file ? sec->redis_pos.file : "?", sec->redis_pos.line,
                           sec->name, rd, rd);
-    if (ev != NULL && jh_conf_find_kafka(conf, ev) == NULL)
-        return jh_err_set(e, -ENOENT, "%s:%d: [plugin %s]: events = \"%s\": no [kafka %s] section",
+    if (ev != NULL && jh__conf_find_kafka(conf, ev) == NULL)
+        return jh__err_set(e, -ENOENT, "%s:%d: [plugin %s]: events = \"%s\": no [kafka %s] section",
                           sec->events_pos.file ? sec->events_pos.file : "?", sec->events_pos.line,
                           sec->name, ev, ev);
     if ((svc = calloc(1, sizeof(*svc))) == NULL)
-        return jh_err_set(e, -ENOMEM, "out of memory");
-    svc->declared = jh_plugin_desc_of(p)->requires;
+        return jh__err_set(e, -ENOMEM, "out of memory");
+    svc->declared = jh__plugin_desc_of(p)->requires;
     svc->events = events;
     if (mc != NULL) {
         if ((rc = get_obj(set, old, KIND_DB, my, mc, &obj, e)) < 0)
@@ -247,6 +247,6 @@ int jh_backends_bind(jh_backends *set, const jh_conf *conf, const jh_backends *o
     *out = svc;
     return 0;
 fail:
-    jh_services_release(svc);
+    jh__services_release(svc);
     return rc;
 }

@@ -2,7 +2,7 @@
  * backends.h - turning a [plugin] section's bindings (mysql = main,
  * redis = cache, events = bus) into live backend objects.
  *
- * Each host state (reload.h) owns one jh_backends: the db and redis
+ * Each host state (reload.h) owns one jh__backends: the db and redis
  * objects its plugins are bound to, by section name, so that plugins
  * naming the same section share one object (one connection pool).  When a
  * reload builds the next state it passes the running state's set as `old`:
@@ -31,35 +31,35 @@
 #include "plugin/plugin.h"
 #include "runtime/services.h"
 
-typedef struct jh_backends jh_backends;
-struct jh_events;
+typedef struct jh__backends jh__backends;
+struct jh__events;
 
-int jh_backends_new(jh_backends **out);
+int jh__backends_new(jh__backends **out);
 /* Drop the set's references (objects still bound to plugins live on). */
-void jh_backends_free(jh_backends *b);
+void jh__backends_free(jh__backends *b);
 
 /*
  * Services for plugin `p` under configuration `conf` (its section `sec`,
  * may be NULL).  `old` / `old_conf` (may be NULL) offer objects to reuse.
- * On success *out must be attached with jh_plugin_set_services(p, *out,
- * jh_services_release).
+ * On success *out must be attached with jh__plugin_set_services(p, *out,
+ * jh__services_release).
  */
-int jh_backends_bind(jh_backends *set, const jh_conf *conf, const jh_backends *old,
-                     const jh_plugin *p, const jh_conf_plugin *sec,
-                     struct jh_events *events, jh_services **out, jh_err *e);
-void jh_services_release(jh_services *svc);
+int jh__backends_bind(jh__backends *set, const jh__conf *conf, const jh__backends *old,
+                     const jh__plugin *p, const jh__conf_plugin *sec,
+                     struct jh__events *events, jh__services **out, jh_err *e);
+void jh__services_release(jh__services *svc);
 
 /* Put the objects of a reused copy's services (bound by `sec` of `conf`)
  * into `set`, so later binds in the same state share them. */
-int jh_backends_adopt(jh_backends *set, const jh_conf *conf, const jh_services *svc,
-                      const jh_conf_plugin *sec, jh_err *e);
+int jh__backends_adopt(jh__backends *set, const jh__conf *conf, const jh__services *svc,
+                      const jh__conf_plugin *sec, jh_err *e);
 
 /* 1 if every service `requires` names is bound by `sec` (events always
  * is): what `enabled = auto` loads a plugin on. */
-int jh_backends_satisfied(uint32_t requires, const jh_conf_plugin *sec);
+int jh__backends_satisfied(uint32_t requires, const jh__conf_plugin *sec);
 
 /* 1 if the backend sections `sec` binds have equal settings in a and b
  * (a reload may then keep a plugin copy bound to the old objects). */
-int jh_backends_same(const jh_conf *a, const jh_conf *b, const jh_conf_plugin *sec);
+int jh__backends_same(const jh__conf *a, const jh__conf *b, const jh__conf_plugin *sec);
 
 #endif

@@ -5,12 +5,12 @@
  *   library / thread set-up  mysql_library_init once; mysql_thread_init on a
  *                            thread's first use, mysql_thread_end from a
  *                            pthread key destructor when the thread exits
- *   jh_db                    settings (copied), the idle connection pool
+ *   jh__db                    settings (copied), the idle connection pool
  *   watchdog                 enforces a run's deadline on a blocking call
  *   run state                c->db_run: the run's connection, statements,
  *                            transaction flag
  *   statements               binds, execute, result buffers, getters
- *   jh_db_run_end            what a run leaves behind
+ *   jh__db_run_end            what a run leaves behind
  *
  * Locks: db->mu guards the idle pool, db->wmu the watchdog's list.  They
  * are never held together, and never across a server round trip except
@@ -96,7 +96,7 @@ static int thread_ready(void)
     return 0;
 }
 
-/* ---- jh_db ----------------------------------------------------------- */
+/* ---- jh__db ----------------------------------------------------------- */
 
 /* One blocking call that the watchdog guards (lives on the caller's
  * stack between watch_begin and watch_end). */
@@ -111,7 +111,7 @@ typedef struct watch {
     int active;
 } watch;
 
-struct jh_db {
+struct jh__db {
     atomic_int refs;
     char *name, *host, *socket, *user, *password, *database, *charset;
     int port;
@@ -148,7 +148,7 @@ static int dup_opt(const char *s, char **out)
     return *out != NULL ? 0 : -ENOMEM;
 }
 
-static void db_free(jh_db *db)
+static void db_free(jh__db *db)
 {
     free(db->name);
     free(db->host);
@@ -167,21 +167,21 @@ static void db_free(jh_db *db)
     free(db);
 }
 
-int jh_db_new(const jh_conf_mysql *conf, jh_db **out, jh_err *e)
+int jh__db_new(const jh__conf_mysql *conf, jh__db **out, jh_err *e)
 {
     pthread_condattr_t ca;
-    jh_db *db;
+    jh__db *db;
     int rc = 0;
 
     if (out == NULL || conf == NULL)
-        return jh_err_set(e, -EINVAL, "jh_db_new: NULL argument");
+        return jh__err_set(e, -EINVAL, "jh__db_new: NULL argument");
     *out = NULL;
     if (conf->user == NULL || conf->database == NULL)
-        return jh_err_set(e, -EINVAL, "[mysql %s]: user and database are required",
+        return jh__err_set(e, -EINVAL, "[mysql %s]: user and database are required",
                           conf->name ? conf->name : "?");
     db = calloc(1, sizeof(*db));
     if (db == NULL)
-        return jh_err_set(e, -ENOMEM, "[mysql %s]: out of memory", conf->name ? conf->name : "?");
+        return jh__err_set(e, -ENOMEM, "[mysql %s]: out of memory", conf->name ? conf->name : "?");
     rc |= dup_opt(conf->name ? conf->name : "", &db->name);
     rc |= dup_opt(conf->host ? conf->host : "127.0.0.1", &db->host);
     rc |= dup_opt(conf->socket, &db->socket);
@@ -191,7 +191,7 @@ int jh_db_new(const jh_conf_mysql *conf, jh_db **out, jh_err *e)
     rc |= dup_opt(conf->charset ? conf->charset : "utf8mb4", &db->charset);
     if (rc != 0) {
         db_free(db);
-        return jh_err_set(e, -ENOMEM, "[mysql %s]: out of memory", conf->name ? conf->name : "?");
+        return jh__err_set(e, -ENOMEM, "[mysql %s]: out of memory", conf->name ? conf->name : "?");
     }
     db->port = conf->port > 0 ? conf->port : 3306;
     db->connect_s = ns_to_s(conf->connect_timeout, 5);
@@ -208,18 +208,18 @@ int jh_db_new(const jh_conf_mysql *conf, jh_db **out, jh_err *e)
     return 0;
 }
 
-void jh_db_ref(jh_db *db)
+void jh__db_ref(jh__db *db)
 {
     if (db != NULL)
         atomic_fetch_add(&db->refs, 1);
 }
 
-const char *jh_db_name(const jh_db *db)
+const char *jh__db_name(const jh__db *db)
 {
     return db != NULL ? db->name : "";
 }
 
-void jh_db_unref(jh_db *db)
+void jh__db_unref(jh__db *db)
 {
     if (db == NULL || atomic_fetch_sub(&db->refs, 1) != 1)
         return;
@@ -244,7 +244,7 @@ void jh_db_unref(jh_db *db)
  * timeout is the section's, shortened to what is left of the run.
  * Returns 0 or -EIO with the client's message (never the password) in err.
  */
-static int db_open(jh_db *db, unsigned connect_s, unsigned read_s, unsigned write_s,
+static int db_open(jh__db *db, unsigned connect_s, unsigned read_s, unsigned write_s,
                    MYSQL **out, char *err, size_t errlen)
 {
     unsigned int off = 0;
@@ -288,7 +288,7 @@ static int conn_alive(MYSQL *m)
     return p.fd >= 0 && poll(&p, 1, 0) == 0;
 }
 
-static MYSQL *pool_take(jh_db *db)
+static MYSQL *pool_take(jh__db *db)
 {
     MYSQL *m = NULL;
 
@@ -306,7 +306,7 @@ static MYSQL *pool_take(jh_db *db)
     return m;
 }
 
-static void pool_put(jh_db *db, MYSQL *m)
+static void pool_put(jh__db *db, MYSQL *m)
 {
     pthread_mutex_lock(&db->mu);
     if (db->n_idle == db->cap_idle) {
@@ -331,7 +331,7 @@ static void pool_put(jh_db *db, MYSQL *m)
  * connection serves runs with different deadlines), and when it fires the
  * query goes on running on the server, holding its locks.  Instead every
  * blocking call of a run with a deadline (or a cancel flag) registers
- * here; one thread per jh_db, started on first need, waits for the
+ * here; one thread per jh__db, started on first need, waits for the
  * earliest deadline and then sends KILL QUERY <id> on its own connection,
  * which stops the work on the server and makes the blocked call return.
  * If the call is still blocked WATCH_GRACE_NS later (a server that cannot
@@ -342,7 +342,7 @@ static void pool_put(jh_db *db, MYSQL *m)
  * last-resort bound for runs without a deadline.
  */
 
-static void kill_query(jh_db *db, unsigned long id)
+static void kill_query(jh__db *db, unsigned long id)
 {
     char sql[64], err[256];
 
@@ -366,12 +366,12 @@ static void kill_query(jh_db *db, unsigned long id)
 
 static void *watchdog_main(void *arg)
 {
-    jh_db *db = arg;
+    jh__db *db = arg;
 
     thread_ready();
     pthread_mutex_lock(&db->wmu);
     while (!db->wstop) {
-        int64_t now = jh_monotonic_ns(), next = INT64_MAX;
+        int64_t now = jh__monotonic_ns(), next = INT64_MAX;
         watch *target = NULL;
 
         for (watch *w = db->watches; w != NULL; w = w->next) {
@@ -421,8 +421,8 @@ static void *watchdog_main(void *arg)
 
 /* ---- run state ------------------------------------------------------- */
 
-struct jh_db_run {
-    jh_db *db;        /* one reference */
+struct jh__db_run {
+    jh__db *db;        /* one reference */
     struct jh_ctx *ctx;
     MYSQL *conn;      /* NULL until the first call needs it */
     jh_stmt *stmts;   /* open statements (doubly linked) */
@@ -432,7 +432,7 @@ struct jh_db_run {
      * outside it in autocommit mode. */
     int txn_lost;
     /* The run's deadline and cancel flag as its calls saw them: run end
-     * must know the run expired even when jh_ctx_finish has cleared the
+     * must know the run expired even when jh__ctx_finish has cleared the
      * context's (so that lock releases are not refused). */
     int64_t deadline;
     atomic_int *cancel;
@@ -440,17 +440,17 @@ struct jh_db_run {
     int killed;       /* the watchdog killed a call: close, never pool */
 };
 
-static void watch_begin(struct jh_db_run *run, watch *w)
+static void watch_begin(struct jh__db_run *run, watch *w)
 {
     jh_ctx *c = run->ctx;
-    jh_db *db = run->db;
+    jh__db *db = run->db;
 
     memset(w, 0, sizeof(*w));
     if (c->deadline == INT64_MAX && c->cancel == NULL)
         return;
     w->due = INT64_MAX;
     if (c->deadline != INT64_MAX) {
-        int64_t mono = jh_monotonic_ns(), left = c->deadline - jh_ctx_now(c);
+        int64_t mono = jh__monotonic_ns(), left = c->deadline - jh__ctx_now(c);
         w->due = left > INT64_MAX - mono ? INT64_MAX : mono + left;
     }
     w->cancel = c->cancel;
@@ -473,9 +473,9 @@ static void watch_begin(struct jh_db_run *run, watch *w)
 }
 
 /* Unregister; returns non-zero if the watchdog killed the call. */
-static int watch_end(struct jh_db_run *run, watch *w)
+static int watch_end(struct jh__db_run *run, watch *w)
 {
-    jh_db *db = run->db;
+    jh__db *db = run->db;
     int fired;
 
     if (!w->active)
@@ -494,12 +494,12 @@ static int watch_end(struct jh_db_run *run, watch *w)
     return fired;
 }
 
-static int killed_error(struct jh_db_run *run, const char *what)
+static int killed_error(struct jh__db_run *run, const char *what)
 {
     jh_ctx *c = run->ctx;
     int cancelled = c->cancel != NULL && atomic_load(c->cancel);
 
-    return jh_ctx_error(c, cancelled ? -ECANCELED : -ETIMEDOUT,
+    return jh__ctx_error(c, cancelled ? -ECANCELED : -ETIMEDOUT,
                         "db %s: %s: %s; the query was killed on the server", run->db->name, what,
                         cancelled ? "the run was cancelled" : "the run's deadline has passed");
 }
@@ -533,28 +533,28 @@ static int is_conn_error(unsigned e)
  * broken (-EIO; the next run opens a new one); errors the server reports
  * for a statement give `code` (-EINVAL for prepare, -EIO otherwise).
  */
-static int db_fail(struct jh_db_run *run, const char *what, unsigned e, const char *msg, int code)
+static int db_fail(struct jh__db_run *run, const char *what, unsigned e, const char *msg, int code)
 {
     /* A deadlock victim's whole transaction is rolled back by InnoDB (a
      * lock wait timeout, 1205, only undoes the statement by default). */
     if (e == ER_LOCK_DEADLOCK && run->in_txn) {
         run->in_txn = 0;
         run->txn_lost = 1;
-        return jh_ctx_error(run->ctx, -EIO,
+        return jh__ctx_error(run->ctx, -EIO,
                             "db %s: %s: %s (%u); the server rolled the transaction back",
                             run->db->name, what, msg, e);
     }
     if (is_conn_error(e)) {
         run->broken = 1;
-        return jh_ctx_error(run->ctx, -EIO,
+        return jh__ctx_error(run->ctx, -EIO,
                             "db %s: %s: %s (%u); connection closed, the next run reconnects",
                             run->db->name, what, msg, e);
     }
-    return jh_ctx_error(run->ctx, code, "db %s: %s: %s (%u)", run->db->name, what, msg, e);
+    return jh__ctx_error(run->ctx, code, "db %s: %s: %s (%u)", run->db->name, what, msg, e);
 }
 
-/* Remember the context's deadline and cancel flag (see jh_db_run). */
-static void run_saw(struct jh_db_run *run, const jh_ctx *c)
+/* Remember the context's deadline and cancel flag (see jh__db_run). */
+static void run_saw(struct jh__db_run *run, const jh_ctx *c)
 {
     if (c->deadline != INT64_MAX)
         run->deadline = c->deadline;
@@ -563,73 +563,73 @@ static void run_saw(struct jh_db_run *run, const jh_ctx *c)
 }
 
 /* May the run make a round trip now?  0, or the reason it may not. */
-static int run_usable(struct jh_db_run *run, const char *what)
+static int run_usable(struct jh__db_run *run, const char *what)
 {
     char where[128];
     int rc;
 
     if (run->broken)
-        return jh_ctx_error(run->ctx, -EIO,
+        return jh__ctx_error(run->ctx, -EIO,
                             "db %s: %s: the connection was lost earlier in this run (the next "
                             "run reconnects)", run->db->name, what);
     if (run->txn_lost)
-        return jh_ctx_error(run->ctx, -EIO,
+        return jh__ctx_error(run->ctx, -EIO,
                             "db %s: %s: transaction rolled back by the server: deadlock "
                             "(commit or roll back first)", run->db->name, what);
     run_saw(run, run->ctx);
     snprintf(where, sizeof(where), "db %s: %s", run->db->name, what);
-    rc = jh_ctx_check(run->ctx, where);
+    rc = jh__ctx_check(run->ctx, where);
     return rc;
 }
 
 /* The run's state with a connection, made on first use.  Checks that the
  * plugin declared and bound the service, and the deadline, first. */
-static int run_get(jh_ctx *c, const char *what, struct jh_db_run **out)
+static int run_get(jh_ctx *c, const char *what, struct jh__db_run **out)
 {
-    struct jh_db_run *run;
-    const jh_services *s;
+    struct jh__db_run *run;
+    const jh__services *s;
     char err[512];
     int rc;
 
-    if ((rc = jh_ctx_need(c, JH_SVC_DB)) != 0)
+    if ((rc = jh__ctx_need(c, JH_SVC_DB)) != 0)
         return rc;
-    s = jh_ctx_services(c);
+    s = jh__ctx_services(c);
     run = c->db_run;
     if (run == NULL) {
         char where[128];
         snprintf(where, sizeof(where), "db %s: %s", s->db->name, what);
-        if ((rc = jh_ctx_check(c, where)) != 0)
+        if ((rc = jh__ctx_check(c, where)) != 0)
             return rc;
         run = calloc(1, sizeof(*run));
         if (run == NULL)
-            return jh_ctx_error(c, -ENOMEM, "db %s: %s: out of memory", s->db->name, what);
+            return jh__ctx_error(c, -ENOMEM, "db %s: %s: out of memory", s->db->name, what);
         run->db = s->db;
         run->deadline = INT64_MAX;
-        jh_db_ref(run->db);
+        jh__db_ref(run->db);
         c->db_run = run;
     }
     run->ctx = c;
     if ((rc = run_usable(run, what)) != 0)
         return rc;
     if (run->conn == NULL) {
-        jh_db *db = run->db;
+        jh__db *db = run->db;
         unsigned ct = db->connect_s;
 
         if ((rc = thread_ready()) != 0)
-            return jh_ctx_error(c, rc, "db %s: cannot initialise the client library", db->name);
+            return jh__ctx_error(c, rc, "db %s: cannot initialise the client library", db->name);
         run->conn = pool_take(db);
         if (run->conn == NULL) {
             if (c->deadline != INT64_MAX) {
-                int64_t left = c->deadline - jh_ctx_now(c);
+                int64_t left = c->deadline - jh__ctx_now(c);
                 unsigned s_left = ns_to_s(left, 1);
                 ct = s_left < ct ? s_left : ct;
             }
             rc = db_open(db, ct, db->read_s, db->write_s, &run->conn, err, sizeof(err));
             if (rc != 0)
                 return db->socket != NULL
-                           ? jh_ctx_error(c, rc, "db %s: connect to %s as %s: %s", db->name,
+                           ? jh__ctx_error(c, rc, "db %s: connect to %s as %s: %s", db->name,
                                           db->socket, db->user, err)
-                           : jh_ctx_error(c, rc, "db %s: connect to %s:%d as %s: %s", db->name,
+                           : jh__ctx_error(c, rc, "db %s: connect to %s:%d as %s: %s", db->name,
                                           db->host, db->port, db->user, err);
         }
     }
@@ -638,7 +638,7 @@ static int run_get(jh_ctx *c, const char *what, struct jh_db_run **out)
 }
 
 /* A plain query on the run's connection (transactions). */
-static int run_query(struct jh_db_run *run, const char *what, const char *sql)
+static int run_query(struct jh__db_run *run, const char *what, const char *sql)
 {
     watch w;
     int r, rc;
@@ -691,7 +691,7 @@ enum { S_PREPARED, S_RESULT, S_ROW, S_DONE };
 
 struct jh_stmt {
     const jh_db_api *api; /* must stay first (struct jh_stmt_head_) */
-    struct jh_db_run *run;
+    struct jh__db_run *run;
     jh_stmt *prev, *next;
     MYSQL_STMT *st;
     unsigned nparams;
@@ -849,7 +849,7 @@ static void result_free(jh_stmt *st)
 
 static void stmt_destroy(jh_stmt *st)
 {
-    struct jh_db_run *run = st->run;
+    struct jh__db_run *run = st->run;
 
     if (st->prev != NULL)
         st->prev->next = st->next;
@@ -871,20 +871,20 @@ static void stmt_destroy(jh_stmt *st)
 
 static int db_prepare(jh_ctx *c, const char *sql, jh_stmt **out)
 {
-    struct jh_db_run *run;
+    struct jh__db_run *run;
     jh_stmt *st;
     int rc;
 
     if (c == NULL)
         return -EINVAL;
     if (out == NULL || sql == NULL)
-        return jh_ctx_error(c, -EINVAL, "db: prepare: NULL %s", out == NULL ? "out" : "sql");
+        return jh__ctx_error(c, -EINVAL, "db: prepare: NULL %s", out == NULL ? "out" : "sql");
     *out = NULL;
     if ((rc = run_get(c, "prepare", &run)) != 0)
         return rc;
     st = calloc(1, sizeof(*st));
     if (st == NULL)
-        return jh_ctx_error(c, -ENOMEM, "db %s: prepare: out of memory", run->db->name);
+        return jh__ctx_error(c, -ENOMEM, "db %s: prepare: out of memory", run->db->name);
     st->api = &api_table;
     st->run = run;
     st->next = run->stmts;
@@ -893,7 +893,7 @@ static int db_prepare(jh_ctx *c, const char *sql, jh_stmt **out)
     run->stmts = st;
     st->st = mysql_stmt_init(run->conn);
     if (st->st == NULL) {
-        rc = jh_ctx_error(c, -ENOMEM, "db %s: prepare: out of memory", run->db->name);
+        rc = jh__ctx_error(c, -ENOMEM, "db %s: prepare: out of memory", run->db->name);
         goto fail;
     }
     {
@@ -916,12 +916,12 @@ static int db_prepare(jh_ctx *c, const char *sql, jh_stmt **out)
         st->params = calloc(st->nparams, sizeof(*st->params));
         st->pbind = calloc(st->nparams, sizeof(*st->pbind));
         if (st->params == NULL || st->pbind == NULL) {
-            rc = jh_ctx_error(c, -ENOMEM, "db %s: prepare: out of memory", run->db->name);
+            rc = jh__ctx_error(c, -ENOMEM, "db %s: prepare: out of memory", run->db->name);
             goto fail;
         }
     }
     if ((rc = cols_setup(st)) != 0) {
-        rc = jh_ctx_error(c, rc, "db %s: prepare: out of memory", run->db->name);
+        rc = jh__ctx_error(c, rc, "db %s: prepare: out of memory", run->db->name);
         goto fail;
     }
     *out = st;
@@ -935,7 +935,7 @@ fail:
 static db_param *param_at(jh_stmt *st, unsigned idx, const char *fn, int *rc)
 {
     if (idx >= st->nparams) {
-        *rc = jh_ctx_error(st->run->ctx, -EINVAL,
+        *rc = jh__ctx_error(st->run->ctx, -EINVAL,
                            "db %s: %s: parameter %u out of range (the statement has %u)",
                            st->run->db->name, fn, idx, st->nparams);
         return NULL;
@@ -996,15 +996,15 @@ static int bind_bytes(jh_stmt *st, unsigned idx, const char *fn, enum enum_field
     if ((p = param_at(st, idx, fn, &rc)) == NULL)
         return rc;
     if (v == NULL && len > 0)
-        return jh_ctx_error(st->run->ctx, -EINVAL, "db %s: %s: parameter %u: NULL value",
+        return jh__ctx_error(st->run->ctx, -EINVAL, "db %s: %s: parameter %u: NULL value",
                             st->run->db->name, fn, idx);
     if (len > ULONG_MAX - 1)
-        return jh_ctx_error(st->run->ctx, -EINVAL, "db %s: %s: parameter %u: value too long",
+        return jh__ctx_error(st->run->ctx, -EINVAL, "db %s: %s: parameter %u: value too long",
                             st->run->db->name, fn, idx);
     if (p->cap < len + 1) {
         char *n = realloc(p->buf, len + 1);
         if (n == NULL)
-            return jh_ctx_error(st->run->ctx, -ENOMEM, "db %s: %s: out of memory",
+            return jh__ctx_error(st->run->ctx, -ENOMEM, "db %s: %s: out of memory",
                                 st->run->db->name, fn);
         p->buf = n;
         p->cap = len + 1;
@@ -1055,7 +1055,7 @@ static int db_bind_null(jh_stmt *st, unsigned idx)
 
 static int db_execute(jh_stmt *st)
 {
-    struct jh_db_run *run;
+    struct jh__db_run *run;
     watch w;
     int r, rc;
 
@@ -1064,7 +1064,7 @@ static int db_execute(jh_stmt *st)
     run = st->run;
     for (unsigned i = 0; i < st->nparams; i++)
         if (!st->params[i].set)
-            return jh_ctx_error(run->ctx, -EINVAL,
+            return jh__ctx_error(run->ctx, -EINVAL,
                                 "db %s: execute: parameter %u of %u is not bound",
                                 run->db->name, i, st->nparams);
     if ((rc = run_usable(run, "execute")) != 0)
@@ -1088,7 +1088,7 @@ static int db_execute(jh_stmt *st)
     st->insert_id = mysql_stmt_insert_id(st->st);
     if (st->has_result) {
         if (mysql_stmt_field_count(st->st) != st->ncols && (rc = cols_setup(st)) != 0)
-            return jh_ctx_error(run->ctx, rc, "db %s: execute: out of memory", run->db->name);
+            return jh__ctx_error(run->ctx, rc, "db %s: execute: out of memory", run->db->name);
         if (mysql_stmt_bind_result(st->st, st->rbind) != 0)
             return db_fail(run, "execute", mysql_stmt_errno(st->st), mysql_stmt_error(st->st),
                            -EIO);
@@ -1110,7 +1110,7 @@ static int refetch_truncated(jh_stmt *st)
             continue;
         char *n = realloc(col->buf, (size_t)col->len + 1);
         if (n == NULL)
-            return jh_ctx_error(st->run->ctx, -ENOMEM, "db %s: fetch: out of memory",
+            return jh__ctx_error(st->run->ctx, -ENOMEM, "db %s: fetch: out of memory",
                                 st->run->db->name);
         col->buf = n;
         col->cap = (size_t)col->len + 1;
@@ -1135,7 +1135,7 @@ static int db_fetch(jh_stmt *st)
     if (st->state == S_DONE)
         return 0;
     if (st->state != S_RESULT && st->state != S_ROW)
-        return jh_ctx_error(st->run->ctx, -EINVAL,
+        return jh__ctx_error(st->run->ctx, -EINVAL,
                             "db %s: fetch: no result set (execute a statement that returns rows "
                             "first)", st->run->db->name);
     r = mysql_stmt_fetch(st->st);
@@ -1162,13 +1162,13 @@ static int db_column_count(jh_stmt *st)
 static db_col *col_at(jh_stmt *st, unsigned col, const char *fn, int *rc)
 {
     if (st->state != S_ROW) {
-        *rc = jh_ctx_error(st->run->ctx, -EINVAL, "db %s: %s: no current row (fetch returned %s)",
+        *rc = jh__ctx_error(st->run->ctx, -EINVAL, "db %s: %s: no current row (fetch returned %s)",
                            st->run->db->name, fn,
                            st->state == S_DONE ? "0: no more rows" : "nothing yet");
         return NULL;
     }
     if (col >= st->ncols) {
-        *rc = jh_ctx_error(st->run->ctx, -EINVAL,
+        *rc = jh__ctx_error(st->run->ctx, -EINVAL,
                            "db %s: %s: column %u out of range (the result has %u)",
                            st->run->db->name, fn, col, st->ncols);
         return NULL;
@@ -1187,14 +1187,14 @@ static db_col *get_col(jh_stmt *st, unsigned i, const void *v, const char *fn, i
         return NULL;
     }
     if (v == NULL) {
-        *rc = jh_ctx_error(st->run->ctx, -EINVAL, "db %s: %s: NULL output pointer",
+        *rc = jh__ctx_error(st->run->ctx, -EINVAL, "db %s: %s: NULL output pointer",
                            st->run->db->name, fn);
         return NULL;
     }
     if ((col = col_at(st, i, fn, rc)) == NULL)
         return NULL;
     if (col->is_null) {
-        *rc = jh_ctx_error(st->run->ctx, -ENODATA, "db %s: %s: column %u (%s) is NULL",
+        *rc = jh__ctx_error(st->run->ctx, -ENODATA, "db %s: %s: column %u (%s) is NULL",
                            st->run->db->name, fn, i, col->name);
         return NULL;
     }
@@ -1204,7 +1204,7 @@ static db_col *get_col(jh_stmt *st, unsigned i, const void *v, const char *fn, i
 static int wrong_type(jh_stmt *st, unsigned i, const db_col *col, const char *fn,
                       const char *want)
 {
-    return jh_ctx_error(st->run->ctx, -EINVAL, "db %s: %s: column %u (%s) is %s%s, not %s",
+    return jh__ctx_error(st->run->ctx, -EINVAL, "db %s: %s: column %u (%s) is %s%s, not %s",
                         st->run->db->name, fn, i, col->name,
                         col->kind == K_INT && col->is_unsigned ? "UNSIGNED " : "",
                         type_name(col->type), want);
@@ -1232,7 +1232,7 @@ static int db_get_i64(jh_stmt *st, unsigned i, int64_t *v)
     if (col->kind != K_INT)
         return wrong_type(st, i, col, "get_i64", "an integer column");
     if (col->is_unsigned && col->num.u > (unsigned long long)INT64_MAX)
-        return jh_ctx_error(st->run->ctx, -ERANGE,
+        return jh__ctx_error(st->run->ctx, -ERANGE,
                             "db %s: get_i64: column %u (%s): %llu does not fit in int64",
                             st->run->db->name, i, col->name, col->num.u);
     *v = (int64_t)col->num.i;
@@ -1249,7 +1249,7 @@ static int db_get_u64(jh_stmt *st, unsigned i, uint64_t *v)
     if (col->kind != K_INT)
         return wrong_type(st, i, col, "get_u64", "an integer column");
     if (!col->is_unsigned && col->num.i < 0)
-        return jh_ctx_error(st->run->ctx, -ERANGE,
+        return jh__ctx_error(st->run->ctx, -ERANGE,
                             "db %s: get_u64: column %u (%s): %lld does not fit in uint64",
                             st->run->db->name, i, col->name, col->num.i);
     *v = (uint64_t)col->num.u;
@@ -1331,7 +1331,7 @@ static void db_close(jh_stmt *st)
 
 static int db_begin(jh_ctx *c)
 {
-    struct jh_db_run *run;
+    struct jh__db_run *run;
     int rc;
 
     if (c == NULL)
@@ -1340,7 +1340,7 @@ static int db_begin(jh_ctx *c)
         return rc;
     /* START TRANSACTION inside one would silently commit the first. */
     if (run->in_txn || run->txn_lost)
-        return jh_ctx_error(c, -EINVAL, "db %s: begin: a transaction is already open%s",
+        return jh__ctx_error(c, -EINVAL, "db %s: begin: a transaction is already open%s",
                             run->db->name,
                             run->txn_lost ? " (rolled back by the server: deadlock; commit or "
                                             "roll back first)" : "");
@@ -1352,23 +1352,23 @@ static int db_begin(jh_ctx *c)
 
 static int db_commit(jh_ctx *c)
 {
-    struct jh_db_run *run;
+    struct jh__db_run *run;
     int rc;
 
     if (c == NULL)
         return -EINVAL;
-    if ((rc = jh_ctx_need(c, JH_SVC_DB)) != 0)
+    if ((rc = jh__ctx_need(c, JH_SVC_DB)) != 0)
         return rc;
     run = c->db_run;
     if (run != NULL && run->txn_lost) {
         run->txn_lost = 0;
-        return jh_ctx_error(c, -EIO,
+        return jh__ctx_error(c, -EIO,
                             "db %s: commit: transaction rolled back by the server: deadlock",
                             run->db->name);
     }
     if (run == NULL || !run->in_txn)
-        return jh_ctx_error(c, -EINVAL, "db %s: commit: no transaction is open",
-                            jh_ctx_services(c)->db->name);
+        return jh__ctx_error(c, -EINVAL, "db %s: commit: no transaction is open",
+                            jh__ctx_services(c)->db->name);
     run->ctx = c;
     run_saw(run, c);
     if ((rc = run_query(run, "commit", "COMMIT")) != 0) {
@@ -1383,12 +1383,12 @@ static int db_commit(jh_ctx *c)
  * call it unconditionally. */
 static int db_rollback(jh_ctx *c)
 {
-    struct jh_db_run *run;
+    struct jh__db_run *run;
     int rc;
 
     if (c == NULL)
         return -EINVAL;
-    if ((rc = jh_ctx_need(c, JH_SVC_DB)) != 0)
+    if ((rc = jh__ctx_need(c, JH_SVC_DB)) != 0)
         return rc;
     run = c->db_run;
     if (run != NULL && run->txn_lost) {
@@ -1432,38 +1432,38 @@ static const jh_db_api api_table = {
     .rollback = db_rollback,
 };
 
-const jh_db_api *jh_db_api_table(void)
+const jh_db_api *jh__db_api_table(void)
 {
     return &api_table;
 }
 
 /* ---- end of a run ---------------------------------------------------- */
 
-static void warn_rollback(struct jh_ctx *c, struct jh_db_run *run, const char *how)
+static void warn_rollback(struct jh_ctx *c, struct jh__db_run *run, const char *how)
 {
-    jh_logger *log = c->env != NULL ? c->env->log : NULL;
+    jh__logger *log = c->env != NULL ? c->env->log : NULL;
 
-    if (jh_log_enabled(log, JH_LOG_WARN)) {
-        jh_kv kv[5];
+    if (jh__log_enabled(log, JH_LOG_WARN)) {
+        jh__kv kv[5];
         size_t n = 0;
         kv[n++] = JH_KV_S("db", run->db->name);
         if (c->job != NULL)
             kv[n++] = JH_KV_S("job", c->job);
         if (c->plugin != NULL)
-            kv[n++] = JH_KV_S("plugin", jh_plugin_name(c->plugin));
+            kv[n++] = JH_KV_S("plugin", jh__plugin_name(c->plugin));
         if (c->run_id != 0)
             kv[n++] = JH_KV_U("run_id", c->run_id);
         kv[n++] = JH_KV_S("msg", how);
-        jh_log_kv(log, JH_LOG_WARN, "db.rollback", kv, n);
+        jh__log_kv(log, JH_LOG_WARN, "db.rollback", kv, n);
     }
     /* Keep the handler's own last error if it had one. */
     if (c->lasterr[0] == '\0')
-        jh_ctx_error(c, 0, "db %s: %s", run->db->name, how);
+        jh__ctx_error(c, 0, "db %s: %s", run->db->name, how);
 }
 
 /* ROLLBACK or COM_RESET_CONNECTION at run end, under the watchdog like
  * any call of the run; 0 if it worked. */
-static int end_query(struct jh_db_run *run, int reset)
+static int end_query(struct jh__db_run *run, int reset)
 {
     watch w;
     int r;
@@ -1485,9 +1485,9 @@ static int end_query(struct jh_db_run *run, int reset)
  * gets no more round trips: its connection is closed instead (the next
  * run opens one), so a hung server cannot hold a finished run.
  */
-void jh_db_run_end(struct jh_ctx *c)
+void jh__db_run_end(struct jh_ctx *c)
 {
-    struct jh_db_run *run = c != NULL ? c->db_run : NULL;
+    struct jh__db_run *run = c != NULL ? c->db_run : NULL;
     int healthy, expired;
 
     if (run == NULL)
@@ -1498,7 +1498,7 @@ void jh_db_run_end(struct jh_ctx *c)
         stmt_destroy(run->stmts);
     run_saw(run, c);
     expired = (run->cancel != NULL && atomic_load(run->cancel)) ||
-              (run->deadline != INT64_MAX && jh_ctx_now(c) >= run->deadline);
+              (run->deadline != INT64_MAX && jh__ctx_now(c) >= run->deadline);
     healthy = run->conn != NULL && !run->broken && !run->killed && !expired;
     if (run->in_txn) {
         if (healthy && end_query(run, 0) != 0)
@@ -1515,6 +1515,6 @@ void jh_db_run_end(struct jh_ctx *c)
         else
             mysql_close(run->conn);
     }
-    jh_db_unref(run->db);
+    jh__db_unref(run->db);
     free(run);
 }

@@ -48,7 +48,7 @@
  * reason, purges and destroys the producer, drops every record it holds
  * (they are all still unacknowledged on disk), creates a new producer
  * from a copy of the first one's configuration and rewinds the outbox
- * reader to the oldest unacknowledged record (jh_outbox_rewind).  Records
+ * reader to the oldest unacknowledged record (jh__outbox_rewind).  Records
  * whose delivery report was lost with the old producer may be delivered
  * twice (at-least-once, as after a restart).
  *
@@ -62,7 +62,7 @@
  * memory, simpler than re-reading them from disk).
  *
  * send_batch checks every message first, then records them all with one
- * outbox append (jh_outbox_append_batch: consecutive seqs, one write, one
+ * outbox append (jh__outbox_append_batch: consecutive seqs, one write, one
  * fsync in always mode); the delivery side sees ordinary records.
  *
  * Keys and payloads are opaque bytes: a key need not be valid UTF-8 or
@@ -115,10 +115,10 @@ typedef struct pend {
     unsigned char data[];
 } pend;
 
-struct jh_events {
-    jh_outbox *ob;
+struct jh__events {
+    jh__outbox *ob;
     size_t max_bytes;
-    jh_logger *log;
+    jh__logger *log;
     char *name;                 /* the [kafka NAME], for messages */
     char *dead_path;            /* STATE/outbox/dead.log */
     atomic_int closing;         /* sends refused */
@@ -159,7 +159,7 @@ static size_t pend_size(const pend *p)
 }
 
 /* Count p in (sign 1) or out of (-1) the heap's totals. */
-static void account(jh_events *ev, const pend *p, int sign)
+static void account(jh__events *ev, const pend *p, int sign)
 {
     size_t *n = p->retry ? &ev->nretry : &ev->ndelay;
     size_t *b = p->retry ? &ev->retry_bytes : &ev->delay_bytes;
@@ -173,7 +173,7 @@ static void account(jh_events *ev, const pend *p, int sign)
     }
 }
 
-static int heap_push(jh_events *ev, pend *p)
+static int heap_push(jh__events *ev, pend *p)
 {
     size_t i;
 
@@ -192,7 +192,7 @@ static int heap_push(jh_events *ev, pend *p)
     return 0;
 }
 
-static pend *heap_pop(jh_events *ev)
+static pend *heap_pop(jh__events *ev)
 {
     pend *top = ev->heap[0], *last = ev->heap[--ev->nheap];
     size_t i = 0, n = ev->nheap;
@@ -245,7 +245,7 @@ static pend *pend_new(int64_t at, uint64_t seq, const char *id, const char *topi
 
 /* Hand one record to librdkafka (it copies).  0, or the librdkafka error
  * (RD_KAFKA_RESP_ERR__QUEUE_FULL: try again after a poll). */
-static rd_kafka_resp_err_t produce(jh_events *ev, const char *topic, const char *id,
+static rd_kafka_resp_err_t produce(jh__events *ev, const char *topic, const char *id,
                                    uint64_t seq, const void *key, size_t kl,
                                    const void *payload, size_t pl)
 {
@@ -268,17 +268,17 @@ static rd_kafka_resp_err_t produce(jh_events *ev, const char *topic, const char 
     return err;
 }
 
-static void log_failure(jh_events *ev, const char *what, const char *topic, uint64_t seq,
+static void log_failure(jh__events *ev, const char *what, const char *topic, uint64_t seq,
                         const char *why)
 {
-    int64_t now = jh_realtime_ns();
+    int64_t now = jh__realtime_ns();
 
     /* One line a second: an outage fails thousands of records at once. */
     if (now - ev->fail_logged < NS) {
         ev->fail_quiet++;
         return;
     }
-    jh_log_f(ev->log, JH_LOG_WARN, what, "kafka=%s topic=%s seq=%" PRIu64
+    jh__log_f(ev->log, JH_LOG_WARN, what, "kafka=%s topic=%s seq=%" PRIu64
              " error=\"%s\" suppressed=%zu retry_in_ms=%lld", ev->name, topic, seq, why,
              ev->fail_quiet, (long long)(ev->retry_ns / MS));
     ev->fail_logged = now;
@@ -307,7 +307,7 @@ static int permanent(rd_kafka_resp_err_t err)
  * acknowledge it.  Returns 0, or < 0 (nothing acknowledged) when the file
  * cannot be written.
  */
-static int dead_letter(jh_events *ev, uint64_t seq, const char *id, const char *topic,
+static int dead_letter(jh__events *ev, uint64_t seq, const char *id, const char *topic,
                        const void *key, size_t kl, const void *payload, size_t pl,
                        const char *reason)
 {
@@ -317,18 +317,18 @@ static int dead_letter(jh_events *ev, uint64_t seq, const char *id, const char *
     if (f == NULL) {
         rc = -errno;
     } else {
-        fprintf(f, "dead_at=%lld seq=%" PRIu64 " id=%.32s topic=", (long long)jh_realtime_ns(), seq,
+        fprintf(f, "dead_at=%lld seq=%" PRIu64 " id=%.32s topic=", (long long)jh__realtime_ns(), seq,
                 id);
-        jh_outbox_put_quoted(f, topic, strlen(topic));
+        jh__outbox_put_quoted(f, topic, strlen(topic));
         fputs(" key=", f);
         if (key != NULL)
-            jh_outbox_put_quoted(f, key, kl);
+            jh__outbox_put_quoted(f, key, kl);
         else
             fputc('-', f);
         fputs(" payload=", f);
-        jh_outbox_put_quoted(f, payload, pl);
+        jh__outbox_put_quoted(f, payload, pl);
         fputs(" reason=", f);
-        jh_outbox_put_quoted(f, reason, strlen(reason));
+        jh__outbox_put_quoted(f, reason, strlen(reason));
         fputc('\n', f);
         if (fflush(f) != 0 || fdatasync(fileno(f)) < 0)
             rc = -errno;
@@ -336,24 +336,24 @@ static int dead_letter(jh_events *ev, uint64_t seq, const char *id, const char *
             rc = -errno;
     }
     if (rc < 0) {
-        jh_log_f(ev->log, JH_LOG_ERROR, "events.dead_failed", "kafka=%s topic=%s seq=%" PRIu64
+        jh__log_f(ev->log, JH_LOG_ERROR, "events.dead_failed", "kafka=%s topic=%s seq=%" PRIu64
                  " id=%.32s reason=\"%s\" error=\"%s: %s\" action=retry", ev->name, topic, seq,
                  id, reason, ev->dead_path, strerror(-rc));
         return rc;
     }
-    jh_log_f(ev->log, JH_LOG_ERROR, "events.dead", "kafka=%s topic=%s seq=%" PRIu64 " id=%.32s "
+    jh__log_f(ev->log, JH_LOG_ERROR, "events.dead", "kafka=%s topic=%s seq=%" PRIu64 " id=%.32s "
              "reason=\"%s\" key_bytes=%zu payload_bytes=%zu file=%s", ev->name, topic, seq, id,
              reason, kl, pl, ev->dead_path);
-    jh_outbox_ack(ev->ob, seq);
+    jh__outbox_ack(ev->ob, seq);
     return 0;
 }
 
 /* Put p on the heap to be produced again after the backoff, which then
  * doubles.  Takes p. */
-static void retry_later(jh_events *ev, pend *p)
+static void retry_later(jh__events *ev, pend *p)
 {
     p->retry = 1;
-    p->at = jh_realtime_ns() + ev->retry_ns;
+    p->at = jh__realtime_ns() + ev->retry_ns;
     if (heap_push(ev, p) < 0)
         free(p); /* stays unacked on disk: delivered after a restart */
     if (ev->retry_ns < RETRY_MAX_NS)
@@ -362,7 +362,7 @@ static void retry_later(jh_events *ev, pend *p)
 
 /* A record librdkafka refused or failed to deliver: dead-letter it or
  * retry it.  Takes p. */
-static void failed(jh_events *ev, pend *p, rd_kafka_resp_err_t err, const char *what)
+static void failed(jh__events *ev, pend *p, rd_kafka_resp_err_t err, const char *what)
 {
     if (err == RD_KAFKA_RESP_ERR__FATAL)
         atomic_store(&ev->fatal, 1); /* p is dropped with the producer */
@@ -378,7 +378,7 @@ static void failed(jh_events *ev, pend *p, rd_kafka_resp_err_t err, const char *
 
 /* Produce a held or due record.  -EAGAIN: the producer's queue is full,
  * p is still the caller's; otherwise p is taken. */
-static int produce_pend(jh_events *ev, pend *p)
+static int produce_pend(jh__events *ev, pend *p)
 {
     rd_kafka_resp_err_t err = produce(ev, p->topic, p->id, p->seq, p->has_key ? p->key : NULL,
                                       p->key_len, p->payload, p->payload_len);
@@ -395,7 +395,7 @@ static int produce_pend(jh_events *ev, pend *p)
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
-    jh_events *ev = opaque;
+    jh__events *ev = opaque;
     uint64_t seq = (uint64_t)(uintptr_t)m->_private;
     rd_kafka_headers_t *h = NULL;
     const void *id = NULL;
@@ -407,7 +407,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     if (ev->inflight > 0)
         ev->inflight--;
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        jh_outbox_ack(ev->ob, seq);
+        jh__outbox_ack(ev->ob, seq);
         ev->retry_ns = RETRY_MIN_NS;
         return;
     }
@@ -427,25 +427,25 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 
 static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-    jh_events *ev = rd_kafka_opaque(rk);
+    jh__events *ev = rd_kafka_opaque(rk);
     int lvl = level <= 3 ? JH_LOG_ERROR : level <= 5 ? JH_LOG_WARN : level == 6 ? JH_LOG_INFO
                                                                                : JH_LOG_DEBUG;
 
-    if (ev != NULL && jh_log_enabled(ev->log, lvl)) {
-        jh_kv kv[3] = {JH_KV_S("kafka", ev->name), JH_KV_S("facility", fac),
+    if (ev != NULL && jh__log_enabled(ev->log, lvl)) {
+        jh__kv kv[3] = {JH_KV_S("kafka", ev->name), JH_KV_S("facility", fac),
                        JH_KV_S("msg", buf)};
-        jh_log_kv(ev->log, lvl, "kafka.log", kv, 3);
+        jh__log_kv(ev->log, lvl, "kafka.log", kv, 3);
     }
 }
 
 static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
-    jh_events *ev = opaque;
-    jh_kv kv[3] = {JH_KV_S("kafka", ev->name), JH_KV_S("error", rd_kafka_err2name(err)),
+    jh__events *ev = opaque;
+    jh__kv kv[3] = {JH_KV_S("kafka", ev->name), JH_KV_S("error", rd_kafka_err2name(err)),
                    JH_KV_S("reason", reason)};
 
     (void)rk;
-    jh_log_kv(ev->log, JH_LOG_WARN, "kafka.error", kv, 3);
+    jh__log_kv(ev->log, JH_LOG_WARN, "kafka.error", kv, 3);
     if (err == RD_KAFKA_RESP_ERR__FATAL)
         atomic_store(&ev->fatal, 1);
 }
@@ -455,36 +455,36 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *op
 static void queue_event_cb(rd_kafka_t *rk, void *opaque)
 {
     (void)rk;
-    jh_outbox_wake(((jh_events *)opaque)->ob);
+    jh__outbox_wake(((jh__events *)opaque)->ob);
 }
 
 /* ---- the delivery thread ------------------------------------------------ */
 
 /* What to wait for in the outbox: until the first delayed record is due,
  * at most a second. */
-static int64_t wait_ns(jh_events *ev)
+static int64_t wait_ns(jh__events *ev)
 {
     int64_t w = NS;
 
     if (ev->nheap > 0) {
-        int64_t d = ev->heap[0]->at - jh_realtime_ns();
+        int64_t d = ev->heap[0]->at - jh__realtime_ns();
         w = d < 0 ? 0 : d < w ? d : w;
     }
     return w;
 }
 
-static void deliver_one(jh_events *ev, const jh_outbox_rec *r)
+static void deliver_one(jh__events *ev, const jh__outbox_rec *r)
 {
-    int delayed = r->deliver_at_ns > jh_realtime_ns();
+    int delayed = r->deliver_at_ns > jh__realtime_ns();
     char topic[TOPIC_MAX + 1];
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
     pend *p;
 
     if (r->topic_len > TOPIC_MAX) {
         /* Sends check topics; only a foreign outbox file can hold this. */
-        jh_log_f(ev->log, JH_LOG_ERROR, "events.bad_record", "seq=%" PRIu64 " id=%s "
+        jh__log_f(ev->log, JH_LOG_ERROR, "events.bad_record", "seq=%" PRIu64 " id=%s "
                  "error=\"topic longer than 249 bytes; dropped\"", r->seq, r->id);
-        jh_outbox_ack(ev->ob, r->seq);
+        jh__outbox_ack(ev->ob, r->seq);
         return;
     }
     if (!delayed) {
@@ -509,7 +509,7 @@ static void deliver_one(jh_events *ev, const jh_outbox_rec *r)
     }
 }
 
-static void kafka_drop(jh_events *ev)
+static void kafka_drop(jh__events *ev)
 {
     /* Reports arriving now still ack (this thread is the reader); what
      * is still in flight is purged and read again later. */
@@ -524,13 +524,13 @@ static void kafka_drop(jh_events *ev)
 
 /* The producer hit a fatal error: start over with a new one from the
  * oldest unacknowledged record (see the top of the file). */
-static void kafka_recreate(jh_events *ev)
+static void kafka_recreate(jh__events *ev)
 {
     char reason[512] = "", errstr[512];
     rd_kafka_resp_err_t err = rd_kafka_fatal_error(ev->rk, reason, sizeof(reason));
     rd_kafka_conf_t *conf;
 
-    jh_log_f(ev->log, JH_LOG_ERROR, "events.fatal", "kafka=%s error=%s reason=\"%s\" "
+    jh__log_f(ev->log, JH_LOG_ERROR, "events.fatal", "kafka=%s error=%s reason=\"%s\" "
              "action=\"new producer, resending from the oldest unacknowledged record\"",
              ev->name, rd_kafka_err2name(err), reason);
     ev->resetting = 1;
@@ -548,7 +548,7 @@ static void kafka_recreate(jh_events *ev)
             break;
         if (conf != NULL)
             rd_kafka_conf_destroy(conf);
-        jh_log_f(ev->log, JH_LOG_ERROR, "events.fatal", "kafka=%s error=\"cannot create the "
+        jh__log_f(ev->log, JH_LOG_ERROR, "events.fatal", "kafka=%s error=\"cannot create the "
                  "producer: %s\" retry_in_ms=1000", ev->name, conf ? errstr : "out of memory");
         struct timespec ts = {1, 0};
         nanosleep(&ts, NULL);
@@ -557,13 +557,13 @@ static void kafka_recreate(jh_events *ev)
     }
     ev->mainq = rd_kafka_queue_get_main(ev->rk);
     rd_kafka_queue_cb_event_enable(ev->mainq, queue_event_cb, ev);
-    jh_outbox_rewind(ev->ob);
+    jh__outbox_rewind(ev->ob);
 }
 
 static void *deliver_main(void *arg)
 {
-    jh_events *ev = arg;
-    jh_outbox_rec rec;
+    jh__events *ev = arg;
+    jh__outbox_rec rec;
 
     unsigned n = 0;
 
@@ -588,7 +588,7 @@ static void *deliver_main(void *arg)
             }
         }
         while (ev->held == NULL && ev->nheap > 0 && ev->inflight < MAX_INFLIGHT &&
-               ev->heap[0]->at <= jh_realtime_ns()) {
+               ev->heap[0]->at <= jh__realtime_ns()) {
             pend *p = heap_pop(ev);
             if (produce_pend(ev, p) == -EAGAIN)
                 ev->held = p;
@@ -607,11 +607,11 @@ static void *deliver_main(void *arg)
         }
         atomic_store(&ev->parked, ev->nheap);
         atomic_store(&ev->parked_first, ev->nheap > 0 ? ev->heap[0]->at : INT64_MAX);
-        int rc = jh_outbox_next(ev->ob, &rec, wait_ns(ev));
+        int rc = jh__outbox_next(ev->ob, &rec, wait_ns(ev));
         if (rc == 0)
             n = 0; /* idle or woken: poll first thing */
         if (rc < 0) {
-            jh_log_f(ev->log, JH_LOG_ERROR, "events.outbox_read", "error=\"%s\"",
+            jh__log_f(ev->log, JH_LOG_ERROR, "events.outbox_read", "error=\"%s\"",
                      strerror(-rc));
             rd_kafka_poll(ev->rk, 1000);
         } else if (rc > 0) {
@@ -623,27 +623,27 @@ static void *deliver_main(void *arg)
 
 /* ---- setup / shutdown ---------------------------------------------------- */
 
-static int conf_set(rd_kafka_conf_t *conf, const jh_conf_kafka *k, const char *key,
-                    const char *value, const jh_conf_pos *pos, jh_err *e)
+static int conf_set(rd_kafka_conf_t *conf, const jh__conf_kafka *k, const char *key,
+                    const char *value, const jh__conf_pos *pos, jh_err *e)
 {
     char errstr[512];
 
     if (rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr)) == RD_KAFKA_CONF_OK)
         return 0;
     if (pos != NULL && pos->file != NULL)
-        return jh_err_set(e, -EINVAL, "%s:%d: [kafka %s]: rdkafka.%s: %s", pos->file, pos->line,
+        return jh__err_set(e, -EINVAL, "%s:%d: [kafka %s]: rdkafka.%s: %s", pos->file, pos->line,
                           k->name, key, errstr);
-    return jh_err_set(e, -EINVAL, "[kafka %s]: %s: %s", k->name, key, errstr);
+    return jh__err_set(e, -EINVAL, "[kafka %s]: %s: %s", k->name, key, errstr);
 }
 
-static int kafka_new(jh_events *ev, const jh_conf_kafka *k, jh_err *e)
+static int kafka_new(jh__events *ev, const jh__conf_kafka *k, jh_err *e)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char errstr[512], maxb[32];
     int rc;
 
     if (k->brokers == NULL || k->brokers[0] == '\0') {
-        rc = jh_err_set(e, -EINVAL, "[kafka %s]: brokers is required", k->name);
+        rc = jh__err_set(e, -EINVAL, "[kafka %s]: brokers is required", k->name);
         goto fail;
     }
     /* Defaults first, so the section's rdkafka.* keys override them. */
@@ -666,12 +666,12 @@ static int kafka_new(jh_events *ev, const jh_conf_kafka *k, jh_err *e)
     rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
     rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
     if ((ev->conf_tpl = rd_kafka_conf_dup(conf)) == NULL) {
-        rc = jh_err_set(e, -ENOMEM, "[kafka %s]: out of memory", k->name);
+        rc = jh__err_set(e, -ENOMEM, "[kafka %s]: out of memory", k->name);
         goto fail;
     }
     ev->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (ev->rk == NULL) {
-        rc = jh_err_set(e, -EINVAL, "[kafka %s]: cannot create the producer: %s", k->name, errstr);
+        rc = jh__err_set(e, -EINVAL, "[kafka %s]: cannot create the producer: %s", k->name, errstr);
         goto fail;
     }
     /* conf now belongs to rk */
@@ -683,30 +683,30 @@ fail:
     return rc;
 }
 
-int jh_events_new(const jh_events_opts *opts, jh_events **out, jh_err *e)
+int jh__events_new(const jh__events_opts *opts, jh__events **out, jh_err *e)
 {
     char dir[4096];
-    jh_outbox_opts oo = {0};
-    jh_events *ev;
+    jh__outbox_opts oo = {0};
+    jh__events *ev;
     int rc;
 
     *out = NULL;
     if (opts == NULL || opts->state_dir == NULL)
-        return jh_err_set(e, -EINVAL, "events: no state directory given");
+        return jh__err_set(e, -EINVAL, "events: no state directory given");
     if ((size_t)snprintf(dir, sizeof(dir), "%s/outbox", opts->state_dir) >= sizeof(dir))
-        return jh_err_set(e, -ENAMETOOLONG, "events: state directory path too long");
+        return jh__err_set(e, -ENAMETOOLONG, "events: state directory path too long");
     if ((ev = calloc(1, sizeof(*ev))) == NULL)
-        return jh_err_set(e, -ENOMEM, "events: out of memory");
+        return jh__err_set(e, -ENOMEM, "events: out of memory");
     ev->max_bytes = opts->max_bytes > 0 ? opts->max_bytes : (size_t)1 << 20;
     ev->log = opts->log;
     ev->retry_ns = RETRY_MIN_NS;
     ev->name = strdup(opts->kafka != NULL && opts->kafka->name ? opts->kafka->name : "-");
     if (ev->name == NULL) {
-        rc = jh_err_set(e, -ENOMEM, "events: out of memory");
+        rc = jh__err_set(e, -ENOMEM, "events: out of memory");
         goto fail;
     }
     if ((ev->dead_path = malloc(strlen(dir) + sizeof("/dead.log"))) == NULL) {
-        rc = jh_err_set(e, -ENOMEM, "events: out of memory");
+        rc = jh__err_set(e, -ENOMEM, "events: out of memory");
         goto fail;
     }
     sprintf(ev->dead_path, "%s/dead.log", dir);
@@ -714,13 +714,13 @@ int jh_events_new(const jh_events_opts *opts, jh_events **out, jh_err *e)
     oo.sync = opts->sync;
     oo.sync_interval_ns = opts->sync_interval_ns;
     oo.log = opts->log;
-    if ((rc = jh_outbox_open(&oo, &ev->ob, e)) < 0)
+    if ((rc = jh__outbox_open(&oo, &ev->ob, e)) < 0)
         goto fail;
     if (opts->kafka != NULL) {
         if ((rc = kafka_new(ev, opts->kafka, e)) < 0)
             goto fail;
         if ((rc = -pthread_create(&ev->thr, NULL, deliver_main, ev)) < 0) {
-            jh_err_set(e, rc, "events: start the delivery thread: %s", strerror(-rc));
+            jh__err_set(e, rc, "events: start the delivery thread: %s", strerror(-rc));
             goto fail;
         }
         ev->has_thr = 1;
@@ -728,20 +728,20 @@ int jh_events_new(const jh_events_opts *opts, jh_events **out, jh_err *e)
     *out = ev;
     return 0;
 fail:
-    jh_events_close(ev, 0);
+    jh__events_close(ev, 0);
     return rc;
 }
 
 /* Nothing is left, or only delayed records not due before the deadline
  * (waiting for those would only delay the shutdown). */
-static int drained(jh_events *ev, int64_t deadline_rt)
+static int drained(jh__events *ev, int64_t deadline_rt)
 {
-    size_t left = jh_outbox_pending(ev->ob);
+    size_t left = jh__outbox_pending(ev->ob);
     return left == 0 || (left <= atomic_load(&ev->parked) &&
                          atomic_load(&ev->parked_first) > deadline_rt);
 }
 
-size_t jh_events_close(jh_events *ev, int64_t timeout_ns)
+size_t jh__events_close(jh__events *ev, int64_t timeout_ns)
 {
     size_t left;
 
@@ -750,11 +750,11 @@ size_t jh_events_close(jh_events *ev, int64_t timeout_ns)
     atomic_store(&ev->closing, 1);
     if (ev->has_thr) {
         struct timespec pause = {0, 5 * MS};
-        int64_t deadline = jh_realtime_ns() + (timeout_ns > 0 ? timeout_ns : 0);
-        while (!drained(ev, deadline) && jh_realtime_ns() < deadline)
+        int64_t deadline = jh__realtime_ns() + (timeout_ns > 0 ? timeout_ns : 0);
+        while (!drained(ev, deadline) && jh__realtime_ns() < deadline)
             nanosleep(&pause, NULL);
         atomic_store(&ev->stop, 1);
-        jh_outbox_wake(ev->ob);
+        jh__outbox_wake(ev->ob);
         pthread_join(ev->thr, NULL);
     }
     atomic_store(&ev->stop, 1);
@@ -766,8 +766,8 @@ size_t jh_events_close(jh_events *ev, int64_t timeout_ns)
     }
     if (ev->conf_tpl != NULL)
         rd_kafka_conf_destroy(ev->conf_tpl);
-    left = ev->ob != NULL ? jh_outbox_pending(ev->ob) : 0;
-    jh_outbox_close(ev->ob);
+    left = ev->ob != NULL ? jh__outbox_pending(ev->ob) : 0;
+    jh__outbox_close(ev->ob);
     while (ev->nheap > 0)
         free(heap_pop(ev));
     free(ev->heap);
@@ -780,7 +780,7 @@ size_t jh_events_close(jh_events *ev, int64_t timeout_ns)
 
 /* Records the delivery thread holds in memory (its heap) or has handed
  * to librdkafka, as of its last loop (t/service/events.t). */
-size_t jh_events_in_memory(jh_events *ev)
+size_t jh__events_in_memory(jh__events *ev)
 {
     return atomic_load(&ev->in_memory);
 }
@@ -788,14 +788,14 @@ size_t jh_events_in_memory(jh_events *ev)
 /* Raise a fatal error in the producer as the idempotence checks would
  * (t/service/events.t).  Call only while the delivery works normally (not during
  * a recreate). */
-int jh_events_test_fatal(jh_events *ev)
+int jh__events_test_fatal(jh__events *ev)
 {
     return rd_kafka_test_fatal_error(ev->rk, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
                                      "a test of events.fatal") == RD_KAFKA_RESP_ERR_NO_ERROR
                ? 0 : -EINVAL;
 }
 
-jh_outbox *jh_events_outbox(jh_events *ev)
+jh__outbox *jh__events_outbox(jh__events *ev)
 {
     return ev != NULL ? ev->ob : NULL;
 }
@@ -819,45 +819,45 @@ static int topic_ok(const char *t)
 static int send_common(jh_ctx *c, const char *topic, const void *key, size_t keylen,
                        const void *payload, size_t len, int64_t delay_ms, char *id_out)
 {
-    const jh_services *s;
-    jh_events *ev;
+    const jh__services *s;
+    jh__events *ev;
     jh_err err;
     int64_t at = 0;
     int rc;
 
-    if ((rc = jh_ctx_need(c, JH_SVC_EVENTS)) < 0 || (rc = jh_ctx_check(c, "events send")) < 0)
+    if ((rc = jh__ctx_need(c, JH_SVC_EVENTS)) < 0 || (rc = jh__ctx_check(c, "events send")) < 0)
         return rc;
-    s = jh_ctx_services(c);
+    s = jh__ctx_services(c);
     ev = s->events;
     if (topic == NULL)
-        return jh_ctx_error(c, -EINVAL, "events send: topic is NULL");
+        return jh__ctx_error(c, -EINVAL, "events send: topic is NULL");
     if (!topic_ok(topic))
-        return jh_ctx_error(c, -EINVAL, "events send: bad topic \"%.260s\" (want "
+        return jh__ctx_error(c, -EINVAL, "events send: bad topic \"%.260s\" (want "
                             "[A-Za-z0-9._-], 1 to 249 characters, not . or ..)", topic);
     if (payload == NULL && len > 0)
-        return jh_ctx_error(c, -EINVAL, "events send to %s: payload is NULL with length %zu",
+        return jh__ctx_error(c, -EINVAL, "events send to %s: payload is NULL with length %zu",
                             topic, len);
     if (key == NULL && keylen > 0)
-        return jh_ctx_error(c, -EINVAL, "events send to %s: key is NULL with length %zu",
+        return jh__ctx_error(c, -EINVAL, "events send to %s: key is NULL with length %zu",
                             topic, keylen);
     if (delay_ms < 0)
-        return jh_ctx_error(c, -EINVAL, "events send to %s: negative delay %lld ms", topic,
+        return jh__ctx_error(c, -EINVAL, "events send to %s: negative delay %lld ms", topic,
                             (long long)delay_ms);
     if (len > ev->max_bytes)
-        return jh_ctx_error(c, -EMSGSIZE, "events send to %s: payload of %zu bytes exceeds "
+        return jh__ctx_error(c, -EMSGSIZE, "events send to %s: payload of %zu bytes exceeds "
                             "event_max_bytes (%zu)", topic, len, ev->max_bytes);
     /* librdkafka's message.max.bytes is sized for this (kafka_new). */
     if (keylen > KEY_MAX)
-        return jh_ctx_error(c, -EMSGSIZE, "events send to %s: key of %zu bytes exceeds the "
+        return jh__ctx_error(c, -EMSGSIZE, "events send to %s: key of %zu bytes exceeds the "
                             "key limit (%d bytes)", topic, keylen, KEY_MAX);
     if (atomic_load(&ev->closing))
-        return jh_ctx_error(c, -ESHUTDOWN, "events send to %s: the host is shutting down",
+        return jh__ctx_error(c, -ESHUTDOWN, "events send to %s: the host is shutting down",
                             topic);
     if (delay_ms > 0)
-        at = jh_realtime_ns() + (delay_ms > INT64_MAX / MS / 2 ? INT64_MAX / 2 : delay_ms * MS);
-    rc = jh_outbox_append(ev->ob, topic, key, keylen, payload, len, at, id_out, &err);
+        at = jh__realtime_ns() + (delay_ms > INT64_MAX / MS / 2 ? INT64_MAX / 2 : delay_ms * MS);
+    rc = jh__outbox_append(ev->ob, topic, key, keylen, payload, len, at, id_out, &err);
     if (rc < 0)
-        return jh_ctx_error(c, rc, "events send to %s: %s", topic, err.msg);
+        return jh__ctx_error(c, rc, "events send to %s: %s", topic, err.msg);
     return 0;
 }
 
@@ -890,84 +890,84 @@ static int ev_send_delayed(jh_ctx *c, const char *topic, const void *key, size_t
  */
 static int ev_send_batch(jh_ctx *c, const jh_event_msg *msgs, size_t n, size_t msg_size)
 {
-    const jh_services *s;
-    jh_events *ev;
-    jh_outbox_ent *ents = NULL;
+    const jh__services *s;
+    jh__events *ev;
+    jh__outbox_ent *ents = NULL;
     jh_err err;
     int64_t now;
     int rc;
 
-    if ((rc = jh_ctx_need(c, JH_SVC_EVENTS)) < 0 ||
-        (rc = jh_ctx_check(c, "events send_batch")) < 0)
+    if ((rc = jh__ctx_need(c, JH_SVC_EVENTS)) < 0 ||
+        (rc = jh__ctx_check(c, "events send_batch")) < 0)
         return rc;
     if (msg_size < MSG_SIZE_1_1)
-        return jh_ctx_error(c, -EINVAL, "events send_batch: element size %zu is smaller than "
+        return jh__ctx_error(c, -EINVAL, "events send_batch: element size %zu is smaller than "
                             "jh_event_msg (%zu): pass JH_EVENT_MSG_SIZE", msg_size,
                             (size_t)MSG_SIZE_1_1);
     if (n == 0)
         return 0;
     if (msgs == NULL)
-        return jh_ctx_error(c, -EINVAL, "events send_batch: msgs is NULL with n = %zu", n);
+        return jh__ctx_error(c, -EINVAL, "events send_batch: msgs is NULL with n = %zu", n);
     if (n > SIZE_MAX / msg_size || n > SIZE_MAX / sizeof(*ents))
-        return jh_ctx_error(c, -EINVAL, "events send_batch: n = %zu is too large", n);
-    s = jh_ctx_services(c);
+        return jh__ctx_error(c, -EINVAL, "events send_batch: n = %zu is too large", n);
+    s = jh__ctx_services(c);
     ev = s->events;
     if (atomic_load(&ev->closing))
-        return jh_ctx_error(c, -ESHUTDOWN, "events send_batch: the host is shutting down");
+        return jh__ctx_error(c, -ESHUTDOWN, "events send_batch: the host is shutting down");
     if ((ents = malloc(n * sizeof(*ents))) == NULL)
-        return jh_ctx_error(c, -ENOMEM, "events send_batch: out of memory (%zu messages)", n);
-    now = jh_realtime_ns();
+        return jh__ctx_error(c, -ENOMEM, "events send_batch: out of memory (%zu messages)", n);
+    now = jh__realtime_ns();
     for (size_t i = 0; i < n; i++) {
         jh_event_msg m = {0};
         memcpy(&m, (const char *)msgs + i * msg_size,
                msg_size < sizeof(m) ? msg_size : sizeof(m));
         if (m.topic == NULL) {
-            rc = jh_ctx_error(c, -EINVAL, "events: message %zu: topic is NULL", i);
+            rc = jh__ctx_error(c, -EINVAL, "events: message %zu: topic is NULL", i);
             goto out;
         }
         if (!topic_ok(m.topic)) {
-            rc = jh_ctx_error(c, -EINVAL, "events: message %zu: topic \"%.260s\": bad name "
+            rc = jh__ctx_error(c, -EINVAL, "events: message %zu: topic \"%.260s\": bad name "
                               "(want [A-Za-z0-9._-], 1 to 249 characters, not . or ..)",
                               i, m.topic);
             goto out;
         }
         if (m.payload == NULL && m.len > 0) {
-            rc = jh_ctx_error(c, -EINVAL, "events: message %zu: topic \"%s\": payload is NULL "
+            rc = jh__ctx_error(c, -EINVAL, "events: message %zu: topic \"%s\": payload is NULL "
                               "with length %zu", i, m.topic, m.len);
             goto out;
         }
         if (m.key == NULL && m.keylen > 0) {
-            rc = jh_ctx_error(c, -EINVAL, "events: message %zu: topic \"%s\": key is NULL "
+            rc = jh__ctx_error(c, -EINVAL, "events: message %zu: topic \"%s\": key is NULL "
                               "with length %zu", i, m.topic, m.keylen);
             goto out;
         }
         if (m.delay_ms < 0) {
-            rc = jh_ctx_error(c, -EINVAL, "events: message %zu: topic \"%s\": negative delay "
+            rc = jh__ctx_error(c, -EINVAL, "events: message %zu: topic \"%s\": negative delay "
                               "%lld ms", i, m.topic, (long long)m.delay_ms);
             goto out;
         }
         if (m.len > ev->max_bytes) {
-            rc = jh_ctx_error(c, -EMSGSIZE, "events: message %zu: topic \"%s\": payload of %zu "
+            rc = jh__ctx_error(c, -EMSGSIZE, "events: message %zu: topic \"%s\": payload of %zu "
                               "bytes exceeds event_max_bytes (%zu)", i, m.topic, m.len,
                               ev->max_bytes);
             goto out;
         }
         if (m.keylen > KEY_MAX) {
-            rc = jh_ctx_error(c, -EMSGSIZE, "events: message %zu: topic \"%s\": key of %zu "
+            rc = jh__ctx_error(c, -EMSGSIZE, "events: message %zu: topic \"%s\": key of %zu "
                               "bytes exceeds the key limit (%d bytes)", i, m.topic, m.keylen,
                               KEY_MAX);
             goto out;
         }
-        ents[i] = (jh_outbox_ent){
+        ents[i] = (jh__outbox_ent){
             .topic = m.topic, .key = m.key, .key_len = m.keylen, .payload = m.payload,
             .len = m.len, .id_out = m.id_out,
             .deliver_at_ns = m.delay_ms == 0 ? 0
                              : now + (m.delay_ms > INT64_MAX / MS / 2 ? INT64_MAX / 2
                                                                       : m.delay_ms * MS)};
     }
-    rc = jh_outbox_append_batch(ev->ob, ents, n, &err);
+    rc = jh__outbox_append_batch(ev->ob, ents, n, &err);
     if (rc < 0)
-        rc = jh_ctx_error(c, rc, "events send_batch of %zu messages: %s", n, err.msg);
+        rc = jh__ctx_error(c, rc, "events send_batch of %zu messages: %s", n, err.msg);
 out:
     free(ents);
     return rc;
@@ -981,7 +981,7 @@ static const jh_events_api events_api = {
     .send_batch = ev_send_batch,
 };
 
-const jh_events_api *jh_events_api_table(void)
+const jh_events_api *jh__events_api_table(void)
 {
     return &events_api;
 }

@@ -9,7 +9,7 @@
  * header message_id (the outbox record's id).  Without Kafka, events stay
  * in the outbox (jobhostd --outbox-dump).
  *
- * jh_events_api_table() is what plugins call (jobhost.h); it finds this
+ * jh__events_api_table() is what plugins call (jobhost.h); it finds this
  * object through ctx->plugin's services.
  */
 #ifndef JH_EVENTS_H
@@ -24,29 +24,29 @@
 #include "runtime/log.h"
 #include "outbox/outbox.h"
 
-typedef struct jh_events jh_events;
+typedef struct jh__events jh__events;
 
-typedef struct jh_events_opts {
+typedef struct jh__events_opts {
     const char *state_dir;        /* outbox lives in state_dir/outbox */
     int sync;                     /* JH_OUTBOX_SYNC_* */
     int64_t sync_interval_ns;
     size_t max_bytes;             /* per event payload; default 1 MiB */
-    const jh_conf_kafka *kafka;   /* NULL: no delivery */
-    jh_logger *log;
-} jh_events_opts;
+    const jh__conf_kafka *kafka;   /* NULL: no delivery */
+    jh__logger *log;
+} jh__events_opts;
 
-int jh_events_new(const jh_events_opts *opts, jh_events **out, jh_err *e);
+int jh__events_new(const jh__events_opts *opts, jh__events **out, jh_err *e);
 /* Shutdown: stop taking events, give delivery up to timeout_ns to drain the
  * outbox, then close; what is left stays on disk for the next start.
  * Returns the number of records left undelivered. */
-size_t jh_events_close(jh_events *ev, int64_t timeout_ns);
+size_t jh__events_close(jh__events *ev, int64_t timeout_ns);
 
-jh_outbox *jh_events_outbox(jh_events *ev);
+jh__outbox *jh__events_outbox(jh__events *ev);
 
 /* For tests: records held in memory or by librdkafka right now; raise a
  * fatal producer error (the delivery thread recreates the producer). */
-size_t jh_events_in_memory(jh_events *ev);
-int jh_events_test_fatal(jh_events *ev);
-const jh_events_api *jh_events_api_table(void);
+size_t jh__events_in_memory(jh__events *ev);
+int jh__events_test_fatal(jh__events *ev);
+const jh_events_api *jh__events_api_table(void);
 
 #endif

@@ -4,10 +4,10 @@
  * and the lock / status / idempotency operations ctx.c dispatches here.
  *
  * A run takes a connection on its first call (c->redis_run) and keeps it
- * until jh_redis_run_end, so a plugin's MULTI ... EXEC stays on one
+ * until jh__redis_run_end, so a plugin's MULTI ... EXEC stays on one
  * connection.  Any I/O error drops the connection (hiredis's context is
  * unusable after one) and the next call opens a new one, except inside a
- * transaction (see jh_redis_run.lost).  The lock / status / idem
+ * transaction (see jh__redis_run.lost).  The lock / status / idem
  * operations borrow a second pooled connection while the plugin's is in
  * MULTI, WATCH or another db (see op_begin).
  */
@@ -38,7 +38,7 @@ typedef struct conn {
     char sha[2][41];      /* SCRIPT LOAD result per script, "" = not loaded */
 } conn;
 
-struct jh_redis {
+struct jh__redis {
     atomic_int refs;
     char *name, *host, *socket, *password, *prefix;
     int port, db;
@@ -49,8 +49,8 @@ struct jh_redis {
     size_t n_idle;
 };
 
-struct jh_redis_run {
-    jh_redis *r;        /* one reference */
+struct jh__redis_run {
+    jh__redis *r;        /* one reference */
     conn *cn;           /* NULL until first use, or after a failure */
     /* Sticky connection state a raw command left (MULTI, WATCH, SELECT,
      * SUBSCRIBE, ...): such a connection is closed at run end rather than
@@ -96,23 +96,23 @@ static int dup_opt(const char *src, char **dst)
     return *dst != NULL ? 0 : -ENOMEM;
 }
 
-int jh_redis_new(const jh_conf_redis *conf, jh_redis **out, jh_err *e)
+int jh__redis_new(const jh__conf_redis *conf, jh__redis **out, jh_err *e)
 {
-    jh_redis *r;
+    jh__redis *r;
     int rc = -ENOMEM;
 
     *out = NULL;
     if (conf == NULL || conf->name == NULL)
-        return jh_err_set(e, -EINVAL, "redis: no section name");
+        return jh__err_set(e, -EINVAL, "redis: no section name");
     if (conf->db < 0)
-        return jh_err_set(e, -EINVAL, "[redis %s]: db %d is negative", conf->name, conf->db);
+        return jh__err_set(e, -EINVAL, "[redis %s]: db %d is negative", conf->name, conf->db);
     r = calloc(1, sizeof(*r));
     if (r == NULL)
-        return jh_err_set(e, -ENOMEM, "[redis %s]: out of memory", conf->name);
+        return jh__err_set(e, -ENOMEM, "[redis %s]: out of memory", conf->name);
     atomic_init(&r->refs, 1);
     if (pthread_mutex_init(&r->mu, NULL) != 0) {
         free(r);
-        return jh_err_set(e, -ENOMEM, "[redis %s]: cannot create a mutex", conf->name);
+        return jh__err_set(e, -ENOMEM, "[redis %s]: cannot create a mutex", conf->name);
     }
     if (dup_opt(conf->name, &r->name) < 0 ||
         dup_opt(conf->host ? conf->host : "127.0.0.1", &r->host) < 0 ||
@@ -132,17 +132,17 @@ int jh_redis_new(const jh_conf_redis *conf, jh_redis **out, jh_err *e)
     *out = r;
     return 0;
 fail:
-    jh_redis_unref(r);
-    return jh_err_set(e, rc, "[redis %s]: out of memory", conf->name);
+    jh__redis_unref(r);
+    return jh__err_set(e, rc, "[redis %s]: out of memory", conf->name);
 }
 
-void jh_redis_ref(jh_redis *r)
+void jh__redis_ref(jh__redis *r)
 {
     if (r != NULL)
         atomic_fetch_add(&r->refs, 1);
 }
 
-void jh_redis_unref(jh_redis *r)
+void jh__redis_unref(jh__redis *r)
 {
     if (r == NULL || atomic_fetch_sub(&r->refs, 1) != 1)
         return;
@@ -160,7 +160,7 @@ void jh_redis_unref(jh_redis *r)
     free(r);
 }
 
-const char *jh_redis_name(const jh_redis *r)
+const char *jh__redis_name(const jh__redis *r)
 {
     return r != NULL ? r->name : "";
 }
@@ -180,14 +180,14 @@ static struct timeval tv_of(int64_t ns)
 }
 
 /* What is left of the run's time, capped at `cap` ns (> 0 once
- * jh_ctx_check has passed). */
+ * jh__ctx_check has passed). */
 static int64_t budget(struct jh_ctx *c, int64_t cap)
 {
     int64_t left;
 
     if (c->deadline == INT64_MAX)
         return cap;
-    left = c->deadline - jh_ctx_now(c);
+    left = c->deadline - jh__ctx_now(c);
     if (left < 1000)
         left = 1000;
     return left < cap ? left : cap;
@@ -231,12 +231,12 @@ static int conn_stale(const conn *cn)
     return poll(&p, 1, 0) != 0;
 }
 
-static int run_cmd(struct jh_ctx *c, struct jh_redis_run *run, const char *what, int argc,
+static int run_cmd(struct jh_ctx *c, struct jh__redis_run *run, const char *what, int argc,
                    const char **argv, const size_t *argvlen, redisReply **out);
 
-static int conn_open(struct jh_ctx *c, struct jh_redis_run *run)
+static int conn_open(struct jh_ctx *c, struct jh__redis_run *run)
 {
-    jh_redis *r = run->r;
+    jh__redis *r = run->r;
     int64_t t = budget(c, r->connect_timeout);
     redisContext *rc;
     redisReply *rep = NULL;
@@ -251,7 +251,7 @@ static int conn_open(struct jh_ctx *c, struct jh_redis_run *run)
     err = errno;
     if (rc == NULL || rc->err != 0) {
         code = io_code(rc, err);
-        code = jh_ctx_error(c, code, "redis %s (%s): connect: %s", r->name, r->where,
+        code = jh__ctx_error(c, code, "redis %s (%s): connect: %s", r->name, r->where,
                             io_text(rc, code));
         if (rc != NULL)
             redisFree(rc);
@@ -260,7 +260,7 @@ static int conn_open(struct jh_ctx *c, struct jh_redis_run *run)
     cn = calloc(1, sizeof(*cn));
     if (cn == NULL) {
         redisFree(rc);
-        return jh_ctx_error(c, -ENOMEM, "redis %s (%s): connect: out of memory", r->name,
+        return jh__ctx_error(c, -ENOMEM, "redis %s (%s): connect: out of memory", r->name,
                             r->where);
     }
     cn->rc = rc;
@@ -272,7 +272,7 @@ static int conn_open(struct jh_ctx *c, struct jh_redis_run *run)
             return code; /* run_cmd dropped the connection */
         if (rep->type == REDIS_REPLY_ERROR) {
             /* The server's text names no password ("WRONGPASS ..."). */
-            code = jh_ctx_error(c, -EACCES, "redis %s (%s): AUTH: %s", r->name, r->where,
+            code = jh__ctx_error(c, -EACCES, "redis %s (%s): AUTH: %s", r->name, r->where,
                                 rep->str);
             goto drop;
         }
@@ -287,7 +287,7 @@ static int conn_open(struct jh_ctx *c, struct jh_redis_run *run)
         if (code < 0)
             return code;
         if (rep->type == REDIS_REPLY_ERROR) {
-            code = jh_ctx_error(c, -EIO, "redis %s (%s): SELECT %d: %s", r->name, r->where,
+            code = jh__ctx_error(c, -EIO, "redis %s (%s): SELECT %d: %s", r->name, r->where,
                                 r->db, rep->str);
             goto drop;
         }
@@ -302,15 +302,15 @@ drop:
 }
 
 /* The run's state, made on first use. */
-static int run_of(struct jh_ctx *c, jh_redis *r, struct jh_redis_run **out)
+static int run_of(struct jh_ctx *c, jh__redis *r, struct jh__redis_run **out)
 {
-    struct jh_redis_run *run = c->redis_run;
+    struct jh__redis_run *run = c->redis_run;
 
     if (run == NULL) {
         run = calloc(1, sizeof(*run));
         if (run == NULL)
-            return jh_ctx_error(c, -ENOMEM, "redis %s: out of memory", r->name);
-        jh_redis_ref(r);
+            return jh__ctx_error(c, -ENOMEM, "redis %s: out of memory", r->name);
+        jh__redis_ref(r);
         run->r = r;
         c->redis_run = run;
     }
@@ -320,16 +320,16 @@ static int run_of(struct jh_ctx *c, jh_redis *r, struct jh_redis_run **out)
 
 /* Make sure the run has a connection: the pool's, else a new one (not
  * once the run is past its deadline: `what` names the call for that). */
-static int run_conn(struct jh_ctx *c, struct jh_redis_run *run, const char *what)
+static int run_conn(struct jh_ctx *c, struct jh__redis_run *run, const char *what)
 {
-    jh_redis *r = run->r;
+    jh__redis *r = run->r;
 
     if (run->cn == NULL) {
         char where[400];
         int code;
 
         snprintf(where, sizeof(where), "redis %s (%s): %s", r->name, r->where, what);
-        code = jh_ctx_check(c, where);
+        code = jh__ctx_check(c, where);
         if (code < 0)
             return code;
     }
@@ -354,7 +354,7 @@ static int run_conn(struct jh_ctx *c, struct jh_redis_run *run, const char *what
     return 0;
 }
 
-static void run_drop_conn(struct jh_redis_run *run)
+static void run_drop_conn(struct jh__redis_run *run)
 {
     conn_free(run->cn);
     run->cn = NULL;
@@ -367,7 +367,7 @@ static void run_drop_conn(struct jh_redis_run *run)
 
 /* Give a connection back to the pool (`keep`: its state is clean), or
  * close it when it is not reusable or the pool is full. */
-static void pool_put(jh_redis *r, conn *cn, int keep)
+static void pool_put(jh__redis *r, conn *cn, int keep)
 {
     if (cn == NULL)
         return;
@@ -387,13 +387,13 @@ static void pool_put(jh_redis *r, conn *cn, int keep)
  * One command on the run's (open) connection, after the run's deadline
  * check, with the socket timeout cut to the time the run has left.
  * `what` names the command in messages.  Returns 0 with a hiredis reply
- * (maybe a Redis error reply), or a negative code with jh_ctx_error set
+ * (maybe a Redis error reply), or a negative code with jh__ctx_error set
  * and the connection dropped.
  */
-static int run_cmd(struct jh_ctx *c, struct jh_redis_run *run, const char *what, int argc,
+static int run_cmd(struct jh_ctx *c, struct jh__redis_run *run, const char *what, int argc,
                    const char **argv, const size_t *argvlen, redisReply **out)
 {
-    jh_redis *r = run->r;
+    jh__redis *r = run->r;
     char where[400];
     redisReply *rep = NULL;
     int64_t t;
@@ -401,7 +401,7 @@ static int run_cmd(struct jh_ctx *c, struct jh_redis_run *run, const char *what,
 
     *out = NULL;
     snprintf(where, sizeof(where), "redis %s (%s): %s", r->name, r->where, what);
-    code = jh_ctx_check(c, where);
+    code = jh__ctx_check(c, where);
     if (code < 0)
         return code;
     t = budget(c, r->timeout);
@@ -409,7 +409,7 @@ static int run_cmd(struct jh_ctx *c, struct jh_redis_run *run, const char *what,
         /* Only when it changes: a run without a deadline pays one
          * setsockopt per connection, not one per command. */
         if (redisSetTimeout(run->cn->rc, tv_of(t)) != REDIS_OK) {
-            code = jh_ctx_error(c, -EIO, "%s: %s", where, run->cn->rc->errstr);
+            code = jh__ctx_error(c, -EIO, "%s: %s", where, run->cn->rc->errstr);
             run_drop_conn(run);
             return code;
         }
@@ -420,7 +420,7 @@ static int run_cmd(struct jh_ctx *c, struct jh_redis_run *run, const char *what,
     err = errno;
     if (rep == NULL || run->cn->rc->err != 0) {
         code = io_code(run->cn->rc, err);
-        code = jh_ctx_error(c, code, "%s: %s", where, io_text(run->cn->rc, code));
+        code = jh__ctx_error(c, code, "%s: %s", where, io_text(run->cn->rc, code));
         if (rep != NULL)
             freeReplyObject(rep);
         run_drop_conn(run);
@@ -430,9 +430,9 @@ static int run_cmd(struct jh_ctx *c, struct jh_redis_run *run, const char *what,
     return 0;
 }
 
-static jh_redis *bound(struct jh_ctx *c)
+static jh__redis *bound(struct jh_ctx *c)
 {
-    const jh_services *s = jh_ctx_services(c);
+    const jh__services *s = jh__ctx_services(c);
     return s != NULL ? s->redis : NULL;
 }
 
@@ -443,22 +443,22 @@ static jh_redis *bound(struct jh_ctx *c)
  * for one operation only.  On the run's, SET NX inside a MULTI would only
  * be QUEUED (a lock never taken), and after SELECT it would write to
  * another db.  The backend is the one bound to the context's plugin (no
- * jh_ctx_need: these are repository basics every plugin has).
+ * jh__ctx_need: these are repository basics every plugin has).
  */
 typedef struct op_conn {
-    struct jh_redis_run *run; /* what op_cmd / eval_script use */
-    struct jh_redis_run side; /* the second connection's state */
+    struct jh__redis_run *run; /* what op_cmd / eval_script use */
+    struct jh__redis_run side; /* the second connection's state */
 } op_conn;
 
 static int op_begin(struct jh_ctx *c, const char *what, op_conn *o)
 {
-    jh_redis *r = bound(c);
-    struct jh_redis_run *run = NULL;
+    jh__redis *r = bound(c);
+    struct jh__redis_run *run = NULL;
     int code;
 
     memset(o, 0, sizeof(*o));
     if (r == NULL)
-        return jh_ctx_error(c, -ENOSYS, "redis: %s: no redis backend bound", what);
+        return jh__ctx_error(c, -ENOSYS, "redis: %s: no redis backend bound", what);
     code = run_of(c, r, &run);
     if (code < 0)
         return code;
@@ -499,8 +499,8 @@ static int op_cmd(struct jh_ctx *c, op_conn *o, const char *what, int argc, cons
  * fine, the operation is not (WRONGTYPE on a key a plugin reused, ...). */
 static int op_reply_error(struct jh_ctx *c, const char *what, redisReply *rep)
 {
-    jh_redis *r = bound(c);
-    int code = jh_ctx_error(c, -EIO, "redis %s (%s): %s: %s", r ? r->name : "?",
+    jh__redis *r = bound(c);
+    int code = jh__ctx_error(c, -EIO, "redis %s (%s): %s: %s", r ? r->name : "?",
                             r ? r->where : "?", what, rep->str);
     freeReplyObject(rep);
     return code;
@@ -508,8 +508,8 @@ static int op_reply_error(struct jh_ctx *c, const char *what, redisReply *rep)
 
 static int op_unexpected(struct jh_ctx *c, const char *what, redisReply *rep)
 {
-    jh_redis *r = bound(c);
-    int code = jh_ctx_error(c, -EPROTO, "redis %s (%s): %s: unexpected reply type %d",
+    jh__redis *r = bound(c);
+    int code = jh__ctx_error(c, -EPROTO, "redis %s (%s): %s: unexpected reply type %d",
                             r ? r->name : "?", r ? r->where : "?", what, rep->type);
     freeReplyObject(rep);
     return code;
@@ -518,12 +518,12 @@ static int op_unexpected(struct jh_ctx *c, const char *what, redisReply *rep)
 /* prefix + part + id, in a malloc'd string. */
 static char *make_key(struct jh_ctx *c, const char *part, const char *id, size_t *len)
 {
-    jh_redis *r = bound(c);
+    jh__redis *r = bound(c);
     size_t a = strlen(r->prefix), b = strlen(part), n = strlen(id);
     char *k = malloc(a + b + n + 1);
 
     if (k == NULL) {
-        jh_ctx_error(c, -ENOMEM, "redis %s: out of memory", r->name);
+        jh__ctx_error(c, -ENOMEM, "redis %s: out of memory", r->name);
         return NULL;
     }
     memcpy(k, r->prefix, a);
@@ -539,9 +539,9 @@ static int op_check(struct jh_ctx *c, const char *what, const char *arg)
     if (c == NULL)
         return -EINVAL;
     if (arg == NULL)
-        return jh_ctx_error(c, -EINVAL, "redis: %s: NULL argument", what);
+        return jh__ctx_error(c, -EINVAL, "redis: %s: NULL argument", what);
     if (bound(c) == NULL)
-        return jh_ctx_error(c, -ENOSYS, "redis: %s: no redis backend bound", what);
+        return jh__ctx_error(c, -ENOSYS, "redis: %s: no redis backend bound", what);
     return 0;
 }
 
@@ -580,7 +580,7 @@ static int eval_script(struct jh_ctx *c, op_conn *o, const char *what, int which
                        redisReply **out)
 {
     const char *script = which == SCRIPT_ACQUIRE ? acquire_lua : release_lua;
-    struct jh_redis_run *run = o->run;
+    struct jh__redis_run *run = o->run;
     const char *av[6];
     size_t al[6];
     int code, n;
@@ -625,7 +625,7 @@ static int eval_script(struct jh_ctx *c, op_conn *o, const char *what, int which
 
 /* ---- lock / status / idem --------------------------------------------- */
 
-int jh_redis_lock_acquire(struct jh_ctx *c, const char *key, const char *owner, int64_t ttl_ms)
+int jh__redis_lock_acquire(struct jh_ctx *c, const char *key, const char *owner, int64_t ttl_ms)
 {
     char ttl[24], *k;
     size_t klen;
@@ -637,7 +637,7 @@ int jh_redis_lock_acquire(struct jh_ctx *c, const char *key, const char *owner, 
     if (code < 0)
         return code;
     if (ttl_ms <= 0)
-        return jh_ctx_error(c, -EINVAL, "redis: lock acquire %s: ttl %lld ms must be > 0", key,
+        return jh__ctx_error(c, -EINVAL, "redis: lock acquire %s: ttl %lld ms must be > 0", key,
                             (long long)ttl_ms);
     k = make_key(c, "lock:", key, &klen);
     if (k == NULL)
@@ -691,7 +691,7 @@ out:
     return code;
 }
 
-int jh_redis_lock_release(struct jh_ctx *c, const char *key, const char *owner)
+int jh__redis_lock_release(struct jh_ctx *c, const char *key, const char *owner)
 {
     char *k;
     size_t klen;
@@ -735,7 +735,7 @@ static int op_one(struct jh_ctx *c, const char *what, int argc, const char **arg
     return code;
 }
 
-int jh_redis_status_set(struct jh_ctx *c, const char *job, const char *value, int64_t ttl_ms)
+int jh__redis_status_set(struct jh_ctx *c, const char *job, const char *value, int64_t ttl_ms)
 {
     char ttl[24], *k;
     size_t klen;
@@ -765,7 +765,7 @@ int jh_redis_status_set(struct jh_ctx *c, const char *job, const char *value, in
     return 0;
 }
 
-int jh_redis_status_get(struct jh_ctx *c, const char *job, char *buf, size_t len)
+int jh__redis_status_get(struct jh_ctx *c, const char *job, char *buf, size_t len)
 {
     char *k;
     size_t klen;
@@ -804,7 +804,7 @@ int jh_redis_status_get(struct jh_ctx *c, const char *job, char *buf, size_t len
     return code;
 }
 
-int jh_redis_processed_check(struct jh_ctx *c, const char *message_id)
+int jh__redis_processed_check(struct jh_ctx *c, const char *message_id)
 {
     char *k;
     size_t klen;
@@ -834,7 +834,7 @@ int jh_redis_processed_check(struct jh_ctx *c, const char *message_id)
     return code;
 }
 
-int jh_redis_processed_mark(struct jh_ctx *c, const char *message_id, int64_t ttl_ms)
+int jh__redis_processed_mark(struct jh_ctx *c, const char *message_id, int64_t ttl_ms)
 {
     char ttl[24], *k;
     size_t klen;
@@ -916,7 +916,7 @@ fail:
     return NULL;
 }
 
-static int track(struct jh_redis_run *run, jh_redis_reply *r)
+static int track(struct jh__redis_run *run, jh_redis_reply *r)
 {
     if (run->n_replies == run->cap_replies) {
         size_t cap = run->cap_replies ? run->cap_replies * 2 : 8;
@@ -935,8 +935,8 @@ static int name_is(const char *s, size_t n, const char *name)
     return strlen(name) == n && strncasecmp(s, name, n) == 0;
 }
 
-/* Follow the connection state a raw command changes (see jh_redis_run). */
-static void note_state(struct jh_redis_run *run, int argc, const char *const *argv,
+/* Follow the connection state a raw command changes (see jh__redis_run). */
+static void note_state(struct jh__redis_run *run, int argc, const char *const *argv,
                        const size_t *al)
 {
     const char *s = argv[0];
@@ -965,9 +965,9 @@ static void note_state(struct jh_redis_run *run, int argc, const char *const *ar
  * (run->lost): none reaches the server.  DISCARD (and UNWATCH after a bare
  * WATCH) end it with the "+OK" the server would have given; EXEC ends it
  * with -EIO, since what it was to run never ran; anything else is -EIO.
- * 0 with a made-up reply, or a code with jh_ctx_error set.
+ * 0 with a made-up reply, or a code with jh__ctx_error set.
  */
-static int lost_command(struct jh_ctx *c, struct jh_redis_run *run, const char *name,
+static int lost_command(struct jh_ctx *c, struct jh__redis_run *run, const char *name,
                         size_t len, const char *what, redisReply **out)
 {
     const char *in = run->lost == LOST_MULTI ? "inside MULTI" : "after WATCH";
@@ -978,14 +978,14 @@ static int lost_command(struct jh_ctx *c, struct jh_redis_run *run, const char *
     if (ends)
         run->lost = LOST_NONE;
     if (!ends || name_is(name, len, "EXEC"))
-        return jh_ctx_error(c, -EIO,
+        return jh__ctx_error(c, -EIO,
                             "redis %s: connection lost %s; the transaction was discarded "
                             "(%s not sent)", run->r->name, in, what);
     *out = calloc(1, sizeof(**out));
     if (*out == NULL || ((*out)->str = strdup("OK")) == NULL) {
         free(*out);
         *out = NULL;
-        return jh_ctx_error(c, -ENOMEM, "redis %s: %s: out of memory", run->r->name, what);
+        return jh__ctx_error(c, -ENOMEM, "redis %s: %s: out of memory", run->r->name, what);
     }
     (*out)->type = REDIS_REPLY_STATUS;
     (*out)->len = 2;
@@ -995,8 +995,8 @@ static int lost_command(struct jh_ctx *c, struct jh_redis_run *run, const char *
 static int api_command(jh_ctx *c, int argc, const char *const *argv, const size_t *argvlen,
                        jh_redis_reply **out)
 {
-    jh_redis *r;
-    struct jh_redis_run *run = NULL;
+    jh__redis *r;
+    struct jh__redis_run *run = NULL;
     redisReply *rep = NULL;
     jh_redis_reply *copy;
     size_t *lens = NULL, stack_lens[16];
@@ -1008,22 +1008,22 @@ static int api_command(jh_ctx *c, int argc, const char *const *argv, const size_
         *out = NULL;
     if (c == NULL)
         return -EINVAL;
-    code = jh_ctx_need(c, JH_SVC_REDIS);
+    code = jh__ctx_need(c, JH_SVC_REDIS);
     if (code < 0)
         return code;
     r = bound(c);
     if (out == NULL || argv == NULL || argc <= 0)
-        return jh_ctx_error(c, -EINVAL, "redis %s: command: %s", r->name,
+        return jh__ctx_error(c, -EINVAL, "redis %s: command: %s", r->name,
                             out == NULL ? "NULL reply pointer"
                             : argv == NULL ? "NULL argv" : "argc must be > 0");
     for (int i = 0; i < argc; i++)
         if (argv[i] == NULL)
-            return jh_ctx_error(c, -EINVAL, "redis %s: command: argv[%d] is NULL", r->name, i);
+            return jh__ctx_error(c, -EINVAL, "redis %s: command: argv[%d] is NULL", r->name, i);
     if (al == NULL) {
         lens = (size_t)argc <= JH_COUNTOF(stack_lens) ? stack_lens
                                                      : malloc((size_t)argc * sizeof(*lens));
         if (lens == NULL)
-            return jh_ctx_error(c, -ENOMEM, "redis %s: command: out of memory", r->name);
+            return jh__ctx_error(c, -ENOMEM, "redis %s: command: out of memory", r->name);
         for (int i = 0; i < argc; i++)
             lens[i] = strlen(argv[i]);
         al = lens;
@@ -1061,7 +1061,7 @@ static int api_command(jh_ctx *c, int argc, const char *const *argv, const size_
     freeReplyObject(rep);
     if (copy == NULL || track(run, copy) < 0) {
         reply_tree_free(copy);
-        code = jh_ctx_error(c, -ENOMEM, "redis %s (%s): %s: out of memory for the reply",
+        code = jh__ctx_error(c, -ENOMEM, "redis %s (%s): %s: out of memory for the reply",
                             r->name, r->where, what);
         goto out;
     }
@@ -1074,7 +1074,7 @@ out:
 
 static void api_reply_free(jh_ctx *c, jh_redis_reply *reply)
 {
-    struct jh_redis_run *run = c != NULL ? c->redis_run : NULL;
+    struct jh__redis_run *run = c != NULL ? c->redis_run : NULL;
 
     if (run == NULL || reply == NULL)
         return;
@@ -1090,7 +1090,7 @@ static void api_reply_free(jh_ctx *c, jh_redis_reply *reply)
 
 static const char *api_prefix(jh_ctx *c)
 {
-    if (c == NULL || jh_ctx_need(c, JH_SVC_REDIS) < 0)
+    if (c == NULL || jh__ctx_need(c, JH_SVC_REDIS) < 0)
         return NULL;
     return bound(c)->prefix;
 }
@@ -1102,15 +1102,15 @@ static const jh_redis_api redis_api = {
     .prefix = api_prefix,
 };
 
-const jh_redis_api *jh_redis_api_table(void)
+const jh_redis_api *jh__redis_api_table(void)
 {
     return &redis_api;
 }
 
-void jh_redis_run_end(struct jh_ctx *c)
+void jh__redis_run_end(struct jh_ctx *c)
 {
-    struct jh_redis_run *run = c != NULL ? c->redis_run : NULL;
-    jh_redis *r;
+    struct jh__redis_run *run = c != NULL ? c->redis_run : NULL;
+    jh__redis *r;
 
     if (run == NULL)
         return;
@@ -1122,5 +1122,5 @@ void jh_redis_run_end(struct jh_ctx *c)
     pool_put(r, run->cn, !run->in_multi && !run->watching && !run->dirty);
     run->cn = NULL;
     free(run);
-    jh_redis_unref(r);
+    jh__redis_unref(r);
 }

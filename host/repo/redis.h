@@ -6,7 +6,7 @@
  * call opens a new one.  Every call's socket timeout is the smaller of the
  * section's timeout and what is left before the run's deadline.
  *
- * Besides the raw command table (jh_redis_api_table) this backs the
+ * Besides the raw command table (jh__redis_api_table) this backs the
  * repository's lock / job status / idempotency tables when the plugin binds
  * a redis (ctx.c dispatches here), with the same semantics as store.h:
  *   lock:    SET prefix+"lock:"+key owner NX PX ttl; release is one Lua
@@ -15,7 +15,7 @@
  *   status:  SET prefix+"status:"+job value [PX ttl] / GET.
  *   idem:    SET prefix+"processed:"+id 1 PX ttl / EXISTS.
  * Return values follow store.h (0, -EBUSY, -ENOENT, -EPERM, ...), plus
- * -EIO / -ETIMEDOUT / -ECANCELED with jh_ctx_error() set.
+ * -EIO / -ETIMEDOUT / -ECANCELED with jh__ctx_error() set.
  */
 #ifndef JH_REDIS_H
 #define JH_REDIS_H
@@ -27,24 +27,24 @@
 #include "base/err.h"
 #include "jobhost.h"
 
-typedef struct jh_redis jh_redis;
+typedef struct jh__redis jh__redis;
 struct jh_ctx;
 
-int jh_redis_new(const jh_conf_redis *conf, jh_redis **out, jh_err *e);
-void jh_redis_ref(jh_redis *r);
-void jh_redis_unref(jh_redis *r);
-const char *jh_redis_name(const jh_redis *r);
+int jh__redis_new(const jh__conf_redis *conf, jh__redis **out, jh_err *e);
+void jh__redis_ref(jh__redis *r);
+void jh__redis_unref(jh__redis *r);
+const char *jh__redis_name(const jh__redis *r);
 
-const jh_redis_api *jh_redis_api_table(void);
+const jh_redis_api *jh__redis_api_table(void);
 
-int jh_redis_lock_acquire(struct jh_ctx *c, const char *key, const char *owner, int64_t ttl_ms);
-int jh_redis_lock_release(struct jh_ctx *c, const char *key, const char *owner);
-int jh_redis_status_set(struct jh_ctx *c, const char *job, const char *value, int64_t ttl_ms);
-int jh_redis_status_get(struct jh_ctx *c, const char *job, char *buf, size_t len);
-int jh_redis_processed_check(struct jh_ctx *c, const char *message_id);
-int jh_redis_processed_mark(struct jh_ctx *c, const char *message_id, int64_t ttl_ms);
+int jh__redis_lock_acquire(struct jh_ctx *c, const char *key, const char *owner, int64_t ttl_ms);
+int jh__redis_lock_release(struct jh_ctx *c, const char *key, const char *owner);
+int jh__redis_status_set(struct jh_ctx *c, const char *job, const char *value, int64_t ttl_ms);
+int jh__redis_status_get(struct jh_ctx *c, const char *job, char *buf, size_t len);
+int jh__redis_processed_check(struct jh_ctx *c, const char *message_id);
+int jh__redis_processed_mark(struct jh_ctx *c, const char *message_id, int64_t ttl_ms);
 
 /* End of a run: free replies the run left, give the connection back. */
-void jh_redis_run_end(struct jh_ctx *c);
+void jh__redis_run_end(struct jh_ctx *c);
 
 #endif

@@ -23,11 +23,11 @@
 #include "plugin/plugin.h"
 #include "repo/redis.h"
 
-int64_t jh_ctx_now(const struct jh_ctx *c)
+int64_t jh__ctx_now(const struct jh_ctx *c)
 {
     if (c != NULL && c->env != NULL && c->env->now != NULL)
         return c->env->now(c->env->now_arg);
-    return jh_realtime_ns();
+    return jh__realtime_ns();
 }
 
 static const char *api_job(jh_ctx *c) { return c ? c->job : NULL; }
@@ -35,12 +35,12 @@ static const char *api_handler(jh_ctx *c) { return c ? c->handler : NULL; }
 static uint64_t api_run_id(jh_ctx *c) { return c ? c->run_id : 0; }
 static int64_t api_scheduled(jh_ctx *c) { return c ? c->scheduled : 0; }
 static int64_t api_deadline(jh_ctx *c) { return c ? c->deadline : INT64_MAX; }
-static int64_t api_now(jh_ctx *c) { return jh_ctx_now(c); }
+static int64_t api_now(jh_ctx *c) { return jh__ctx_now(c); }
 static void *api_state(jh_ctx *c) { return c ? c->state : NULL; }
 
 static const char *api_plugin(jh_ctx *c)
 {
-    return c != NULL && c->plugin != NULL ? jh_plugin_name(c->plugin) : NULL;
+    return c != NULL && c->plugin != NULL ? jh__plugin_name(c->plugin) : NULL;
 }
 
 static int api_cancelled(jh_ctx *c)
@@ -49,25 +49,25 @@ static int api_cancelled(jh_ctx *c)
         return 0;
     if (c->cancel != NULL && atomic_load(c->cancel))
         return 1;
-    return c->deadline != INT64_MAX && jh_ctx_now(c) >= c->deadline;
+    return c->deadline != INT64_MAX && jh__ctx_now(c) >= c->deadline;
 }
 
 static void api_vlog(jh_ctx *c, int level, const char *event, const char *fmt, va_list ap)
 {
-    jh_kv kv[4];
+    jh__kv kv[4];
     size_t n = 0;
 
-    if (c == NULL || c->env == NULL || !jh_log_enabled(c->env->log, level))
+    if (c == NULL || c->env == NULL || !jh__log_enabled(c->env->log, level))
         return;
     if (c->job != NULL)
         kv[n++] = JH_KV_S("job", c->job);
     if (c->plugin != NULL)
-        kv[n++] = JH_KV_S("plugin", jh_plugin_name(c->plugin));
+        kv[n++] = JH_KV_S("plugin", jh__plugin_name(c->plugin));
     if (c->handler != NULL)
         kv[n++] = JH_KV_S("handler", c->handler);
     if (c->run_id != 0)
         kv[n++] = JH_KV_U("run_id", c->run_id);
-    jh_log_vf(c->env->log, level, event ? event : "plugin.log", kv, n, fmt, ap);
+    jh__log_vf(c->env->log, level, event ? event : "plugin.log", kv, n, fmt, ap);
 }
 
 static void api_vfail(jh_ctx *c, const char *fmt, va_list ap)
@@ -81,7 +81,7 @@ static const char *api_config(jh_ctx *c, const char *key)
 {
     if (c == NULL || c->plugin == NULL || key == NULL)
         return NULL;
-    return jh_plugin_config(c->plugin, key);
+    return jh__plugin_config(c->plugin, key);
 }
 
 static const jh_repo *api_repo(jh_ctx *c)
@@ -94,12 +94,12 @@ static const char *api_last_error(jh_ctx *c)
     return c != NULL ? c->lasterr : "";
 }
 
-const jh_services *jh_ctx_services(const struct jh_ctx *c)
+const jh__services *jh__ctx_services(const struct jh_ctx *c)
 {
-    return c != NULL ? jh_plugin_services(c->plugin) : NULL;
+    return c != NULL ? jh__plugin_services(c->plugin) : NULL;
 }
 
-int jh_ctx_error(struct jh_ctx *c, int code, const char *fmt, ...)
+int jh__ctx_error(struct jh_ctx *c, int code, const char *fmt, ...)
 {
     va_list ap;
 
@@ -111,14 +111,14 @@ int jh_ctx_error(struct jh_ctx *c, int code, const char *fmt, ...)
     return code;
 }
 
-int jh_ctx_check(struct jh_ctx *c, const char *what)
+int jh__ctx_check(struct jh_ctx *c, const char *what)
 {
     if (c == NULL)
         return -EINVAL;
     if (c->cancel != NULL && atomic_load(c->cancel))
-        return jh_ctx_error(c, -ECANCELED, "%s: the run was cancelled", what);
-    if (c->deadline != INT64_MAX && jh_ctx_now(c) >= c->deadline)
-        return jh_ctx_error(c, -ETIMEDOUT, "%s: the run's deadline has passed", what);
+        return jh__ctx_error(c, -ECANCELED, "%s: the run was cancelled", what);
+    if (c->deadline != INT64_MAX && jh__ctx_now(c) >= c->deadline)
+        return jh__ctx_error(c, -ETIMEDOUT, "%s: the run's deadline has passed", what);
     return 0;
 }
 
@@ -132,16 +132,16 @@ static const char *svc_key(unsigned svc)
     return svc == JH_SVC_DB ? "mysql" : svc == JH_SVC_REDIS ? "redis" : "events";
 }
 
-int jh_ctx_need(struct jh_ctx *c, unsigned svc)
+int jh__ctx_need(struct jh_ctx *c, unsigned svc)
 {
-    const jh_services *s = jh_ctx_services(c);
+    const jh__services *s = jh__ctx_services(c);
     const char *name = c != NULL ? api_plugin(c) : NULL;
     const void *be;
 
     if (c == NULL)
         return -EINVAL;
     if (s == NULL || !(s->declared & svc))
-        return jh_ctx_error(c, -ENOSYS,
+        return jh__ctx_error(c, -ENOSYS,
                             "plugin %s does not declare the %s service (add JH_SVC_%s to "
                             ".requires in its descriptor)",
                             name ? name : "?", svc_name(svc),
@@ -149,11 +149,11 @@ int jh_ctx_need(struct jh_ctx *c, unsigned svc)
     be = svc == JH_SVC_DB ? (const void *)s->db
          : svc == JH_SVC_REDIS ? (const void *)s->redis : (const void *)s->events;
     if (be == NULL && svc == JH_SVC_EVENTS)
-        return jh_ctx_error(c, -ENOSYS, "plugin %s: the events service is not open in this "
+        return jh__ctx_error(c, -ENOSYS, "plugin %s: the events service is not open in this "
                             "process (jobhostd --check leaves the outbox alone)",
                             name ? name : "?");
     if (be == NULL)
-        return jh_ctx_error(c, -ENOSYS, "plugin %s: no %s backend bound (set %s = NAME in "
+        return jh__ctx_error(c, -ENOSYS, "plugin %s: no %s backend bound (set %s = NAME in "
                             "[plugin %s])", name ? name : "?", svc_name(svc), svc_key(svc),
                             name ? name : "?");
     return 0;
@@ -179,14 +179,14 @@ static const jh_api api_table = {
     .last_error = api_last_error,
 };
 
-const jh_api *jh_api_table(void)
+const jh_api *jh__api_table(void)
 {
     return &api_table;
 }
 
 /* ---- repository over the in-process store ---------------------------- */
 
-static jh_store *store_of(jh_ctx *c)
+static jh__store *store_of(jh_ctx *c)
 {
     return c != NULL && c->env != NULL ? c->env->store : NULL;
 }
@@ -214,7 +214,7 @@ static uint64_t process_nonce(void)
     while (v == 0) {
         unsigned long long r = 0;
         if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-            r = (unsigned long long)jh_ctx_now(NULL) ^ ((unsigned long long)getpid() << 32);
+            r = (unsigned long long)jh__ctx_now(NULL) ^ ((unsigned long long)getpid() << 32);
         r |= 1;
         if (atomic_compare_exchange_strong(&nonce, &v, r))
             v = r;
@@ -234,9 +234,9 @@ static const char *owner_of(struct jh_ctx *c)
     return c->owner;
 }
 
-static const jh_services *redis_bound(jh_ctx *c)
+static const jh__services *redis_bound(jh_ctx *c)
 {
-    const jh_services *s = jh_ctx_services(c);
+    const jh__services *s = jh__ctx_services(c);
     return s != NULL && s->redis != NULL ? s : NULL;
 }
 
@@ -289,13 +289,13 @@ static int restore(jh_ctx *c, struct lifted l, int rc)
 static int release_one(jh_ctx *c, const char *key)
 {
     if (redis_bound(c))
-        RETURN_LIFTED(c, jh_redis_lock_release(c, key, owner_of(c)));
-    return jh_store_lock_release(store_of(c), key, owner_of(c));
+        RETURN_LIFTED(c, jh__redis_lock_release(c, key, owner_of(c)));
+    return jh__store_lock_release(store_of(c), key, owner_of(c));
 }
 
 static int lock_acquire(jh_ctx *c, const char *key, int64_t ttl_ms)
 {
-    jh_store *s = store_of(c);
+    jh__store *s = store_of(c);
     int rc;
 
     if ((s == NULL && !redis_bound(c)) || key == NULL || ttl_ms <= 0)
@@ -303,9 +303,9 @@ static int lock_acquire(jh_ctx *c, const char *key, int64_t ttl_ms)
     if (held_index(c, key) < 0 && c->n_locks == JH_CTX_MAX_LOCKS)
         return -ENOSPC; /* a run holding more than 8 locks is a bug */
     if (redis_bound(c))
-        rc = jh_redis_lock_acquire(c, key, owner_of(c), ttl_ms);
+        rc = jh__redis_lock_acquire(c, key, owner_of(c), ttl_ms);
     else
-        rc = jh_store_lock_acquire(s, key, owner_of(c), ms_to_ns(ttl_ms));
+        rc = jh__store_lock_acquire(s, key, owner_of(c), ms_to_ns(ttl_ms));
     if (rc == 0 && held_index(c, key) < 0) {
         char *k = strdup(key);
         if (k == NULL) {
@@ -319,7 +319,7 @@ static int lock_acquire(jh_ctx *c, const char *key, int64_t ttl_ms)
 
 static int lock_release(jh_ctx *c, const char *key)
 {
-    jh_store *s = store_of(c);
+    jh__store *s = store_of(c);
     int i, rc;
 
     if ((s == NULL && !redis_bound(c)) || key == NULL)
@@ -337,34 +337,34 @@ static int lock_release(jh_ctx *c, const char *key)
 
 static int status_set(jh_ctx *c, const char *job, const char *value, int64_t ttl_ms)
 {
-    jh_store *s = store_of(c);
+    jh__store *s = store_of(c);
     if (redis_bound(c))
-        RETURN_LIFTED(c, jh_redis_status_set(c, job, value, ttl_ms));
-    return s == NULL ? -EINVAL : jh_store_status_set(s, job, value, ms_to_ns(ttl_ms));
+        RETURN_LIFTED(c, jh__redis_status_set(c, job, value, ttl_ms));
+    return s == NULL ? -EINVAL : jh__store_status_set(s, job, value, ms_to_ns(ttl_ms));
 }
 
 static int status_get(jh_ctx *c, const char *job, char *buf, size_t len)
 {
-    jh_store *s = store_of(c);
+    jh__store *s = store_of(c);
     if (redis_bound(c))
-        RETURN_LIFTED(c, jh_redis_status_get(c, job, buf, len));
-    return s == NULL ? -EINVAL : jh_store_status_get(s, job, buf, len);
+        RETURN_LIFTED(c, jh__redis_status_get(c, job, buf, len));
+    return s == NULL ? -EINVAL : jh__store_status_get(s, job, buf, len);
 }
 
 static int idem_check(jh_ctx *c, const char *id)
 {
-    jh_store *s = store_of(c);
+    jh__store *s = store_of(c);
     if (redis_bound(c))
-        RETURN_LIFTED(c, jh_redis_processed_check(c, id));
-    return s == NULL ? -EINVAL : jh_store_processed_check(s, id);
+        RETURN_LIFTED(c, jh__redis_processed_check(c, id));
+    return s == NULL ? -EINVAL : jh__store_processed_check(s, id);
 }
 
 static int idem_mark(jh_ctx *c, const char *id, int64_t ttl_ms)
 {
-    jh_store *s = store_of(c);
+    jh__store *s = store_of(c);
     if (redis_bound(c))
-        RETURN_LIFTED(c, jh_redis_processed_mark(c, id, ttl_ms));
-    return s == NULL ? -EINVAL : jh_store_processed_mark(s, id, ms_to_ns(ttl_ms));
+        RETURN_LIFTED(c, jh__redis_processed_mark(c, id, ttl_ms));
+    return s == NULL ? -EINVAL : jh__store_processed_mark(s, id, ms_to_ns(ttl_ms));
 }
 
 static const jh_lock_api lock_api = {sizeof(jh_lock_api), lock_acquire, lock_release};
@@ -379,30 +379,30 @@ static const jh_repo store_repo = {
 
 /* ABI 1.1: the same three tables plus SQL, Redis and events.  Each of the
  * new tables checks per call that the plugin declared and bound the
- * service (jh_ctx_need), so one static repository serves every plugin. */
+ * service (jh__ctx_need), so one static repository serves every plugin. */
 static jh_repo full_repo;
 static pthread_once_t full_repo_once = PTHREAD_ONCE_INIT;
 
 static void full_repo_init(void)
 {
     full_repo = store_repo;
-    full_repo.db = jh_db_api_table();
-    full_repo.redis = jh_redis_api_table();
-    full_repo.events = jh_events_api_table();
+    full_repo.db = jh__db_api_table();
+    full_repo.redis = jh__redis_api_table();
+    full_repo.events = jh__events_api_table();
 }
 
-const jh_repo *jh_full_repo(void)
+const jh_repo *jh__full_repo(void)
 {
     pthread_once(&full_repo_once, full_repo_init);
     return &full_repo;
 }
 
-const jh_repo *jh_store_repo(void)
+const jh_repo *jh__store_repo(void)
 {
     return &store_repo;
 }
 
-void jh_ctx_init(struct jh_ctx *c, const jh_host_env *env, struct jh_plugin *p,
+void jh__ctx_init(struct jh_ctx *c, const jh__host_env *env, struct jh__plugin *p,
                  const char *job, const char *handler, uint64_t run_id,
                  int64_t scheduled, int64_t deadline, atomic_int *cancel)
 {
@@ -418,13 +418,13 @@ void jh_ctx_init(struct jh_ctx *c, const jh_host_env *env, struct jh_plugin *p,
     c->scheduled = scheduled;
     c->deadline = deadline;
     c->cancel = cancel;
-    c->state = p != NULL ? jh_plugin_state(p) : NULL;
+    c->state = p != NULL ? jh__plugin_state(p) : NULL;
     /* c->owner stays "" until the run first touches a lock (owner_of). */
 }
 
-void jh_ctx_finish(struct jh_ctx *c)
+void jh__ctx_finish(struct jh_ctx *c)
 {
-    jh_store *s = store_of(c);
+    jh__store *s = store_of(c);
 
     if (c == NULL)
         return;
@@ -438,9 +438,9 @@ void jh_ctx_finish(struct jh_ctx *c)
     c->cancel = NULL;
     for (int i = 0; i < c->n_locks; i++) {
         if (redis_bound(c))
-            jh_redis_lock_release(c, c->locks[i], c->owner);
+            jh__redis_lock_release(c, c->locks[i], c->owner);
         else if (s != NULL)
-            jh_store_lock_release(s, c->locks[i], c->owner);
+            jh__store_lock_release(s, c->locks[i], c->owner);
         free(c->locks[i]);
     }
     c->n_locks = 0;
@@ -450,7 +450,7 @@ void jh_ctx_finish(struct jh_ctx *c)
     c->cancel = cancel;
     /* Backends last: the lock releases above may have used redis. */
     if (c->db_run != NULL)
-        jh_db_run_end(c);
+        jh__db_run_end(c);
     if (c->redis_run != NULL)
-        jh_redis_run_end(c);
+        jh__redis_run_end(c);
 }

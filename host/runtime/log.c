@@ -25,7 +25,7 @@
 /* Room kept free for the truncation marker and the newline. */
 #define LINE_RESERVE 40
 
-struct jh_logger {
+struct jh__logger {
     int fd;
     atomic_int format;
     atomic_int min_level;
@@ -41,9 +41,9 @@ typedef struct line {
     int truncated;
 } line;
 
-int jh_log_new(int fd, int format, int min_level, jh_logger **out)
+int jh__log_new(int fd, int format, int min_level, jh__logger **out)
 {
-    jh_logger *l;
+    jh__logger *l;
 
     if (out == NULL || fd < 0)
         return -EINVAL;
@@ -58,27 +58,27 @@ int jh_log_new(int fd, int format, int min_level, jh_logger **out)
     return 0;
 }
 
-void jh_log_free(jh_logger *log)
+void jh__log_free(jh__logger *log)
 {
     free(log);
 }
 
-void jh_log_set_format(jh_logger *log, int format)
+void jh__log_set_format(jh__logger *log, int format)
 {
     atomic_store(&log->format, format);
 }
 
-void jh_log_set_level(jh_logger *log, int min_level)
+void jh__log_set_level(jh__logger *log, int min_level)
 {
     atomic_store(&log->min_level, min_level);
 }
 
-int jh_log_enabled(const jh_logger *log, int level)
+int jh__log_enabled(const jh__logger *log, int level)
 {
-    return log != NULL && level >= atomic_load(&((jh_logger *)log)->min_level);
+    return log != NULL && level >= atomic_load(&((jh__logger *)log)->min_level);
 }
 
-int jh_log_parse_format(const char *s, int *out)
+int jh__log_parse_format(const char *s, int *out)
 {
     if (s != NULL && strcmp(s, "logfmt") == 0)
         *out = JH_LOGFMT_LOGFMT;
@@ -89,7 +89,7 @@ int jh_log_parse_format(const char *s, int *out)
     return 0;
 }
 
-int jh_log_parse_level(const char *s, int *out)
+int jh__log_parse_level(const char *s, int *out)
 {
     for (int i = 0; s != NULL && i < 4; i++)
         if (strcmp(s, level_names[i]) == 0) {
@@ -99,9 +99,9 @@ int jh_log_parse_level(const char *s, int *out)
     return -EINVAL;
 }
 
-uint64_t jh_log_dropped(const jh_logger *log)
+uint64_t jh__log_dropped(const jh__logger *log)
 {
-    return atomic_load(&((jh_logger *)log)->dropped);
+    return atomic_load(&((jh__logger *)log)->dropped);
 }
 
 /* ---- appenders ------------------------------------------------------ */
@@ -297,11 +297,11 @@ static int put_key(line *l, const char *key, size_t n)
 
 static void put_ts(line *l, int64_t ns)
 {
-    jh_civil c;
-    int64_t s = jh_floordiv(ns, 1000000000);
+    jh__civil c;
+    int64_t s = jh__floordiv(ns, 1000000000);
     int64_t us = (ns - s * 1000000000) / 1000;
 
-    jh_secs_to_civil(s, &c);
+    jh__secs_to_civil(s, &c);
     put_u64(l, (uint64_t)c.year, 4);
     putc_(l, '-');
     put_u64(l, (uint64_t)c.mon, 2);
@@ -384,7 +384,7 @@ static void put_raw(line *l, const char *s)
     }
 }
 
-static void put_kv(line *l, const jh_kv *kv)
+static void put_kv(line *l, const jh__kv *kv)
 {
     if (kv->type == JH_KV_RAW) {
         put_raw(l, kv->v.s);
@@ -432,7 +432,7 @@ static void put_kv(line *l, const jh_kv *kv)
     }
 }
 
-static void emit(jh_logger *log, int level, const char *event, const jh_kv *kv,
+static void emit(jh__logger *log, int level, const char *event, const jh__kv *kv,
                  size_t n, const char *raw)
 {
     line l;
@@ -480,19 +480,19 @@ static void emit(jh_logger *log, int level, const char *event, const jh_kv *kv,
         atomic_fetch_add(&log->dropped, 1);
 }
 
-void jh_log_kv(jh_logger *log, int level, const char *event, const jh_kv *kv, size_t n)
+void jh__log_kv(jh__logger *log, int level, const char *event, const jh__kv *kv, size_t n)
 {
-    if (!jh_log_enabled(log, level))
+    if (!jh__log_enabled(log, level))
         return;
     emit(log, level, event, kv, n, NULL);
 }
 
-void jh_log_vf(jh_logger *log, int level, const char *event, const jh_kv *kv,
+void jh__log_vf(jh__logger *log, int level, const char *event, const jh__kv *kv,
                size_t n, const char *fmt, va_list ap)
 {
     char raw[LINE_MAX_];
 
-    if (!jh_log_enabled(log, level))
+    if (!jh__log_enabled(log, level))
         return;
     raw[0] = '\0';
     if (fmt != NULL)
@@ -500,11 +500,11 @@ void jh_log_vf(jh_logger *log, int level, const char *event, const jh_kv *kv,
     emit(log, level, event, kv, n, raw);
 }
 
-void jh_log_f(jh_logger *log, int level, const char *event, const char *fmt, ...)
+void jh__log_f(jh__logger *log, int level, const char *event, const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
-    jh_log_vf(log, level, event, NULL, 0, fmt, ap);
+    jh__log_vf(log, level, event, NULL, 0, fmt, ap);
     va_end(ap);
 }

@@ -3,9 +3,9 @@
  * they keep in a context.
  *
  * A [plugin NAME] section binds backends by name (mysql = main, redis =
- * cache, events = bus).  The host resolves those names into a jh_services
+ * cache, events = bus).  The host resolves those names into a jh__services
  * when it loads the plugin's copy and attaches it to the copy
- * (jh_plugin_set_services); the copy holds one reference on each backend,
+ * (jh__plugin_set_services); the copy holds one reference on each backend,
  * so a backend whose section a reload changed lives until the last run of
  * the old copy has finished.  Every context of a run reaches its backends
  * through ctx->plugin.
@@ -13,16 +13,16 @@
 #ifndef JH_SERVICES_H
 #define JH_SERVICES_H
 
-struct jh_db;
-struct jh_redis;
-struct jh_events;
+struct jh__db;
+struct jh__redis;
+struct jh__events;
 
-typedef struct jh_services {
-    struct jh_db *db;          /* NULL: no mysql = in the plugin's section */
-    struct jh_redis *redis;    /* NULL: lock/status/idem use the in-process store */
-    struct jh_events *events;  /* the host's outbox (+ Kafka when bound); never NULL
+typedef struct jh__services {
+    struct jh__db *db;          /* NULL: no mysql = in the plugin's section */
+    struct jh__redis *redis;    /* NULL: lock/status/idem use the in-process store */
+    struct jh__events *events;  /* the host's outbox (+ Kafka when bound); never NULL
                                 * in a running host; NULL in unit tests */
     unsigned declared;         /* the plugin's JH_SVC_* requires bits */
-} jh_services;
+} jh__services;
 
 #endif

@@ -28,7 +28,7 @@ typedef struct entry {
     char key[];
 } entry;
 
-struct jh_store {
+struct jh__store {
     pthread_mutex_t mu;
     entry **buckets;
     size_t nbuckets;   /* power of two */
@@ -43,7 +43,7 @@ struct jh_store {
 static int64_t default_now(void *arg)
 {
     (void)arg;
-    return jh_realtime_ns();
+    return jh__realtime_ns();
 }
 
 static uint64_t hash_key(int kind, const char *s)
@@ -54,9 +54,9 @@ static uint64_t hash_key(int kind, const char *s)
     return h;
 }
 
-int jh_store_new(jh_now_fn now, void *now_arg, jh_store **out)
+int jh__store_new(jh_now_fn now, void *now_arg, jh__store **out)
 {
-    jh_store *s;
+    jh__store *s;
 
     if (out == NULL)
         return -EINVAL;
@@ -82,7 +82,7 @@ static void entry_free(entry *e)
     free(e);
 }
 
-void jh_store_free(jh_store *s)
+void jh__store_free(jh__store *s)
 {
     if (s == NULL)
         return;
@@ -97,7 +97,7 @@ void jh_store_free(jh_store *s)
 }
 
 /* Unlink and free every expired entry of bucket i. */
-static void sweep_bucket(jh_store *s, size_t i, int64_t now)
+static void sweep_bucket(jh__store *s, size_t i, int64_t now)
 {
     entry **pp = &s->buckets[i];
     while (*pp != NULL) {
@@ -111,7 +111,7 @@ static void sweep_bucket(jh_store *s, size_t i, int64_t now)
     }
 }
 
-static void sweep_some(jh_store *s, int64_t now)
+static void sweep_some(jh__store *s, int64_t now)
 {
     for (int i = 0; i < SWEEP_PER_WRITE; i++) {
         sweep_bucket(s, s->sweep_pos, now);
@@ -119,7 +119,7 @@ static void sweep_some(jh_store *s, int64_t now)
     }
 }
 
-static void grow(jh_store *s)
+static void grow(jh__store *s)
 {
     size_t n = s->nbuckets * 2;
     entry **b = calloc(n, sizeof(*b));
@@ -139,7 +139,7 @@ static void grow(jh_store *s)
 }
 
 /* Find a live entry; an expired one found on the way is dropped. */
-static entry **find(jh_store *s, int kind, const char *key, uint64_t h, int64_t now)
+static entry **find(jh__store *s, int kind, const char *key, uint64_t h, int64_t now)
 {
     entry **pp = &s->buckets[h & (s->nbuckets - 1)];
     while (*pp != NULL) {
@@ -163,7 +163,7 @@ static int64_t expiry(int64_t now, int64_t ttl)
 }
 
 /* Insert or replace (kind, key) with value; called with the lock held. */
-static int put(jh_store *s, int kind, const char *key, const char *value, int64_t ttl,
+static int put(jh__store *s, int kind, const char *key, const char *value, int64_t ttl,
                int64_t now)
 {
     uint64_t h = hash_key(kind, key);
@@ -198,7 +198,7 @@ static int put(jh_store *s, int kind, const char *key, const char *value, int64_
     return 0;
 }
 
-int jh_store_lock_acquire(jh_store *s, const char *key, const char *owner, int64_t ttl_ns)
+int jh__store_lock_acquire(jh__store *s, const char *key, const char *owner, int64_t ttl_ns)
 {
     int rc;
     int64_t now;
@@ -217,7 +217,7 @@ int jh_store_lock_acquire(jh_store *s, const char *key, const char *owner, int64
     return rc;
 }
 
-int jh_store_lock_release(jh_store *s, const char *key, const char *owner)
+int jh__store_lock_release(jh__store *s, const char *key, const char *owner)
 {
     int rc = 0;
     int64_t now;
@@ -242,7 +242,7 @@ int jh_store_lock_release(jh_store *s, const char *key, const char *owner)
     return rc;
 }
 
-int jh_store_status_set(jh_store *s, const char *job, const char *value, int64_t ttl_ns)
+int jh__store_status_set(jh__store *s, const char *job, const char *value, int64_t ttl_ns)
 {
     int rc;
     int64_t now;
@@ -256,7 +256,7 @@ int jh_store_status_set(jh_store *s, const char *job, const char *value, int64_t
     return rc;
 }
 
-int jh_store_status_get(jh_store *s, const char *job, char *buf, size_t len)
+int jh__store_status_get(jh__store *s, const char *job, char *buf, size_t len)
 {
     int rc;
     int64_t now;
@@ -282,7 +282,7 @@ int jh_store_status_get(jh_store *s, const char *job, char *buf, size_t len)
     return rc;
 }
 
-int jh_store_processed_check(jh_store *s, const char *message_id)
+int jh__store_processed_check(jh__store *s, const char *message_id)
 {
     int rc;
     int64_t now;
@@ -296,7 +296,7 @@ int jh_store_processed_check(jh_store *s, const char *message_id)
     return rc;
 }
 
-int jh_store_processed_mark(jh_store *s, const char *message_id, int64_t ttl_ns)
+int jh__store_processed_mark(jh__store *s, const char *message_id, int64_t ttl_ns)
 {
     int rc;
     int64_t now;
@@ -310,7 +310,7 @@ int jh_store_processed_mark(jh_store *s, const char *message_id, int64_t ttl_ns)
     return rc;
 }
 
-size_t jh_store_entries(jh_store *s)
+size_t jh__store_entries(jh__store *s)
 {
     size_t n;
 
@@ -320,7 +320,7 @@ size_t jh_store_entries(jh_store *s)
     return n;
 }
 
-size_t jh_store_count(jh_store *s)
+size_t jh__store_count(jh__store *s)
 {
     size_t n;
     int64_t now = s->now(s->now_arg);

@@ -14,33 +14,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct jh_store jh_store;
+typedef struct jh__store jh__store;
 
 /* now(arg) returns the current time in ns; NULL = CLOCK_REALTIME. */
 typedef int64_t (*jh_now_fn)(void *arg);
 
-int jh_store_new(jh_now_fn now, void *now_arg, jh_store **out);
-void jh_store_free(jh_store *s);
+int jh__store_new(jh_now_fn now, void *now_arg, jh__store **out);
+void jh__store_free(jh__store *s);
 
 /* 0: acquired by `owner` for ttl_ns; -EBUSY: held by another live owner.
  * Re-acquiring a lock the same owner holds refreshes its TTL (returns 0). */
-int jh_store_lock_acquire(jh_store *s, const char *key, const char *owner, int64_t ttl_ns);
+int jh__store_lock_acquire(jh__store *s, const char *key, const char *owner, int64_t ttl_ns);
 /* 0: released; -ENOENT: not held (or expired); -EPERM: held by another owner. */
-int jh_store_lock_release(jh_store *s, const char *key, const char *owner);
+int jh__store_lock_release(jh__store *s, const char *key, const char *owner);
 
 /* ttl_ns <= 0: no expiry. */
-int jh_store_status_set(jh_store *s, const char *job, const char *value, int64_t ttl_ns);
+int jh__store_status_set(jh__store *s, const char *job, const char *value, int64_t ttl_ns);
 /* Copies at most len-1 bytes + NUL; returns the value's full length or -ENOENT. */
-int jh_store_status_get(jh_store *s, const char *job, char *buf, size_t len);
+int jh__store_status_get(jh__store *s, const char *job, char *buf, size_t len);
 
 /* 1 if marked and not expired, 0 if not. */
-int jh_store_processed_check(jh_store *s, const char *message_id);
-int jh_store_processed_mark(jh_store *s, const char *message_id, int64_t ttl_ns);
+int jh__store_processed_check(jh__store *s, const char *message_id);
+int jh__store_processed_mark(jh__store *s, const char *message_id, int64_t ttl_ns);
 
 /* Live entries (for tests and leak checks); sweeps every expired one. */
-size_t jh_store_count(jh_store *s);
+size_t jh__store_count(jh__store *s);
 /* Entries held, live or expired, without sweeping: shows what the lazy
  * and amortised purges reclaim (tests). */
-size_t jh_store_entries(jh_store *s);
+size_t jh__store_entries(jh__store *s);
 
 #endif

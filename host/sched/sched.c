@@ -37,37 +37,37 @@
 
 typedef struct run_priv run_priv;
 
-struct jh_sjob {
+struct jh__sjob {
     size_t heap_i;          /* position in s->heap, or SIZE_MAX if not armed */
     uint64_t seq;           /* tie-break */
     int64_t due_mono;
     int64_t next_real;      /* cron: planned wall time (without jitter) */
     int64_t last_real;      /* cron: last planned time that fired */
     int64_t jitter_off;     /* ns, stable per job */
-    jh_sched_spec spec;     /* spec.cron owned */
+    jh__sched_spec spec;     /* spec.cron owned */
     void *udata;
-    jh_sjob *fire_next;     /* chain of jobs being fired */
-    jh_sjob *all_prev, *all_next; /* every job, armed or not */
+    jh__sjob *fire_next;     /* chain of jobs being fired */
+    jh__sjob *all_prev, *all_next; /* every job, armed or not */
     int running;
     int removed;
     int started_now;        /* run_on_start fired; next adds the jitter */
 };
 
 struct run_priv {
-    jh_work work;           /* first: workers hand it back */
-    jh_run run;
-    jh_sched *s;
+    jh__work work;           /* first: workers hand it back */
+    jh__run run;
+    jh__sched *s;
     size_t to_i;            /* position in the timeout heap, or SIZE_MAX */
     int64_t deadline_mono;
     int timed_out;
     run_priv *prev, *next;  /* in-flight list */
 };
 
-struct jh_sched {
-    jh_sched_opts o;
-    jh_sjob **heap;
+struct jh__sched {
+    jh__sched_opts o;
+    jh__sjob **heap;
     size_t n, cap;
-    jh_sjob *all;
+    jh__sjob *all;
     run_priv **to_heap;
     size_t to_n, to_cap;
     uint64_t seq, run_seq;
@@ -78,8 +78,8 @@ struct jh_sched {
     int tfd, step_fd;
     uv_poll_t tpoll, spoll;
     uv_timer_t stop_timer;
-    jh_workers *workers;
-    void (*stop_cb)(jh_sched *, int, void *);
+    jh__workers *workers;
+    void (*stop_cb)(jh__sched *, int, void *);
     void *stop_arg;
     int64_t armed_at;
 };
@@ -93,12 +93,12 @@ static int64_t clock_ns(clockid_t id)
     return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
 }
 
-static int64_t now_real(const jh_sched *s)
+static int64_t now_real(const jh__sched *s)
 {
     return s->o.now ? s->o.now(s->o.now_arg) : clock_ns(CLOCK_REALTIME);
 }
 
-static int64_t now_mono(const jh_sched *s)
+static int64_t now_mono(const jh__sched *s)
 {
     if (s->o.now_mono)
         return s->o.now_mono(s->o.now_arg);
@@ -109,21 +109,21 @@ static int64_t now_mono(const jh_sched *s)
 
 /* ---- heaps ----------------------------------------------------------- */
 
-static int job_less(const jh_sjob *a, const jh_sjob *b)
+static int job_less(const jh__sjob *a, const jh__sjob *b)
 {
     return a->due_mono < b->due_mono || (a->due_mono == b->due_mono && a->seq < b->seq);
 }
 
-static void heap_swap(jh_sched *s, size_t i, size_t j)
+static void heap_swap(jh__sched *s, size_t i, size_t j)
 {
-    jh_sjob *t = s->heap[i];
+    jh__sjob *t = s->heap[i];
     s->heap[i] = s->heap[j];
     s->heap[j] = t;
     s->heap[i]->heap_i = i;
     s->heap[j]->heap_i = j;
 }
 
-static void heap_up(jh_sched *s, size_t i)
+static void heap_up(jh__sched *s, size_t i)
 {
     while (i > 0 && job_less(s->heap[i], s->heap[(i - 1) / 2])) {
         heap_swap(s, i, (i - 1) / 2);
@@ -131,7 +131,7 @@ static void heap_up(jh_sched *s, size_t i)
     }
 }
 
-static void heap_down(jh_sched *s, size_t i)
+static void heap_down(jh__sched *s, size_t i)
 {
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
@@ -146,11 +146,11 @@ static void heap_down(jh_sched *s, size_t i)
     }
 }
 
-static int heap_push(jh_sched *s, jh_sjob *j)
+static int heap_push(jh__sched *s, jh__sjob *j)
 {
     if (s->n == s->cap) {
         size_t nc = s->cap ? s->cap * 2 : 64;
-        jh_sjob **h = realloc(s->heap, nc * sizeof(*h));
+        jh__sjob **h = realloc(s->heap, nc * sizeof(*h));
         if (h == NULL)
             return -ENOMEM;
         s->heap = h;
@@ -163,7 +163,7 @@ static int heap_push(jh_sched *s, jh_sjob *j)
     return 0;
 }
 
-static void heap_remove(jh_sched *s, jh_sjob *j)
+static void heap_remove(jh__sched *s, jh__sjob *j)
 {
     size_t i = j->heap_i;
 
@@ -183,7 +183,7 @@ static int to_less(const run_priv *a, const run_priv *b)
     return a->deadline_mono < b->deadline_mono;
 }
 
-static void to_swap(jh_sched *s, size_t i, size_t j)
+static void to_swap(jh__sched *s, size_t i, size_t j)
 {
     run_priv *t = s->to_heap[i];
     s->to_heap[i] = s->to_heap[j];
@@ -192,7 +192,7 @@ static void to_swap(jh_sched *s, size_t i, size_t j)
     s->to_heap[j]->to_i = j;
 }
 
-static void to_fix(jh_sched *s, size_t i)
+static void to_fix(jh__sched *s, size_t i)
 {
     while (i > 0 && to_less(s->to_heap[i], s->to_heap[(i - 1) / 2])) {
         to_swap(s, i, (i - 1) / 2);
@@ -211,7 +211,7 @@ static void to_fix(jh_sched *s, size_t i)
     }
 }
 
-static int to_push(jh_sched *s, run_priv *r)
+static int to_push(jh__sched *s, run_priv *r)
 {
     if (s->to_n == s->to_cap) {
         size_t nc = s->to_cap ? s->to_cap * 2 : 16;
@@ -227,7 +227,7 @@ static int to_push(jh_sched *s, run_priv *r)
     return 0;
 }
 
-static void to_remove(jh_sched *s, run_priv *r)
+static void to_remove(jh__sched *s, run_priv *r)
 {
     size_t i = r->to_i;
 
@@ -255,18 +255,18 @@ static uint64_t fnv1a(const char *k)
     return h;
 }
 
-static int64_t jitter_of(const jh_sched_spec *sp)
+static int64_t jitter_of(const jh__sched_spec *sp)
 {
     return sp->jitter > 0 ? (int64_t)(fnv1a(sp->jitter_key) % (uint64_t)sp->jitter) : 0;
 }
 
 /* Plan a cron job's next fire strictly after `after` (real ns) and set its
  * monotonic due time.  Returns 0, or -ERANGE when it never fires again. */
-static int plan_cron(jh_sched *s, jh_sjob *j, int64_t after, int64_t real, int64_t mono)
+static int plan_cron(jh__sched *s, jh__sjob *j, int64_t after, int64_t real, int64_t mono)
 {
     int64_t next;
 
-    if (jh_cron_next(j->spec.cron, after, &next) < 0)
+    if (jh__cron_next(j->spec.cron, after, &next) < 0)
         return -ERANGE;
     j->next_real = next;
     j->due_mono = next + j->jitter_off - real + mono;
@@ -274,7 +274,7 @@ static int plan_cron(jh_sched *s, jh_sjob *j, int64_t after, int64_t real, int64
 }
 
 /* Put a job in the heap for its first fire. */
-static int arm_first(jh_sched *s, jh_sjob *j)
+static int arm_first(jh__sched *s, jh__sjob *j)
 {
     int64_t real = now_real(s), mono = now_mono(s);
 
@@ -298,7 +298,7 @@ static int arm_first(jh_sched *s, jh_sjob *j)
 }
 
 /* After a fire at planned due time, plan the next one. */
-static void rearm_after_fire(jh_sched *s, jh_sjob *j, int64_t real, int64_t mono)
+static void rearm_after_fire(jh__sched *s, jh__sjob *j, int64_t real, int64_t mono)
 {
     if (j->spec.kind == JH_SCHED_EVERY) {
         int64_t e = j->spec.every;
@@ -322,7 +322,7 @@ static void rearm_after_fire(jh_sched *s, jh_sjob *j, int64_t real, int64_t mono
 
 /* ---- runs ------------------------------------------------------------ */
 
-static run_priv *run_new(jh_sched *s)
+static run_priv *run_new(jh__sched *s)
 {
     run_priv *r = s->free_runs;
 
@@ -338,13 +338,13 @@ static run_priv *run_new(jh_sched *s)
     return r;
 }
 
-static void run_free(jh_sched *s, run_priv *r)
+static void run_free(jh__sched *s, run_priv *r)
 {
     r->next = s->free_runs;
     s->free_runs = r;
 }
 
-static void inflight_add(jh_sched *s, run_priv *r)
+static void inflight_add(jh__sched *s, run_priv *r)
 {
     r->prev = NULL;
     r->next = s->inflight;
@@ -354,7 +354,7 @@ static void inflight_add(jh_sched *s, run_priv *r)
     s->n_inflight++;
 }
 
-static void inflight_del(jh_sched *s, run_priv *r)
+static void inflight_del(jh__sched *s, run_priv *r)
 {
     if (r->prev)
         r->prev->next = r->next;
@@ -365,7 +365,7 @@ static void inflight_del(jh_sched *s, run_priv *r)
     s->n_inflight--;
 }
 
-static void job_free(jh_sched *s, jh_sjob *j)
+static void job_free(jh__sched *s, jh__sjob *j)
 {
     if (j->all_prev)
         j->all_prev->all_next = j->all_next;
@@ -373,28 +373,28 @@ static void job_free(jh_sched *s, jh_sjob *j)
         s->all = j->all_next;
     if (j->all_next)
         j->all_next->all_prev = j->all_prev;
-    jh_cron_free(j->spec.cron);
+    jh__cron_free(j->spec.cron);
     free(j);
 }
 
-static void exec_work(jh_work *w, void *arg)
+static void exec_work(jh__work *w, void *arg)
 {
     run_priv *r = (run_priv *)(void *)w;
-    jh_sched *s = arg;
+    jh__sched *s = arg;
 
     r->run.started = now_real(s);
     r->run.rc = s->o.ops->exec(&r->run);
     r->run.finished = now_real(s);
 }
 
-static void arm_timer(jh_sched *s);
-static void maybe_stopped(jh_sched *s);
+static void arm_timer(jh__sched *s);
+static void maybe_stopped(jh__sched *s);
 
-static void done_work(jh_work *w, void *arg)
+static void done_work(jh__work *w, void *arg)
 {
     run_priv *r = (run_priv *)(void *)w;
-    jh_sched *s = arg;
-    jh_sjob *j = r->run.job;
+    jh__sched *s = arg;
+    jh__sjob *j = r->run.job;
 
     to_remove(s, r);
     inflight_del(s, r);
@@ -419,7 +419,7 @@ static void done_work(jh_work *w, void *arg)
 
 /* Start a run of j planned for `scheduled` (real ns); returns it queued
  * to be handed to the workers, or NULL if skipped. */
-static run_priv *start_run(jh_sched *s, jh_sjob *j, int64_t scheduled, int64_t real,
+static run_priv *start_run(jh__sched *s, jh__sjob *j, int64_t scheduled, int64_t real,
                            int64_t mono)
 {
     run_priv *r;
@@ -452,17 +452,17 @@ static run_priv *start_run(jh_sched *s, jh_sjob *j, int64_t scheduled, int64_t r
 }
 
 /* Fire everything due at `mono`; returns the runs to hand to workers. */
-static run_priv *fire_due(jh_sched *s, int64_t real, int64_t mono, run_priv **tail, int *count)
+static run_priv *fire_due(jh__sched *s, int64_t real, int64_t mono, run_priv **tail, int *count)
 {
     run_priv *head = NULL;
-    jh_sjob *due = NULL;
+    jh__sjob *due = NULL;
 
     *tail = NULL;
     *count = 0;
     /* Collect first, so callbacks that add or update jobs cannot make this
      * loop see a job twice. */
     while (s->n > 0 && s->heap[0]->due_mono <= mono) {
-        jh_sjob *j = s->heap[0];
+        jh__sjob *j = s->heap[0];
         heap_remove(s, j);
         /* Cron: the monotonic estimate can run ahead of a slewed wall clock. */
         if (j->spec.kind == JH_SCHED_CRON && j->next_real + j->jitter_off > real) {
@@ -474,7 +474,7 @@ static run_priv *fire_due(jh_sched *s, int64_t real, int64_t mono, run_priv **ta
         due = j;
     }
     while (due != NULL) {
-        jh_sjob *j = due;
+        jh__sjob *j = due;
         int64_t scheduled;
         due = j->fire_next;
         j->fire_next = NULL;
@@ -499,7 +499,7 @@ static run_priv *fire_due(jh_sched *s, int64_t real, int64_t mono, run_priv **ta
     return head;
 }
 
-static void expire_timeouts(jh_sched *s, int64_t mono)
+static void expire_timeouts(jh__sched *s, int64_t mono)
 {
     while (s->to_n > 0 && s->to_heap[0]->deadline_mono <= mono) {
         run_priv *r = s->to_heap[0];
@@ -511,7 +511,7 @@ static void expire_timeouts(jh_sched *s, int64_t mono)
 
 /* ---- the timerfds ---------------------------------------------------- */
 
-static void arm_timer(jh_sched *s)
+static void arm_timer(jh__sched *s)
 {
     struct itimerspec its;
     int64_t at = INT64_MAX;
@@ -536,7 +536,7 @@ static void arm_timer(jh_sched *s)
     timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
-static void process(jh_sched *s)
+static void process(jh__sched *s)
 {
     int64_t real = now_real(s), mono = now_mono(s);
     run_priv *tail, *head;
@@ -557,12 +557,12 @@ static void process(jh_sched *s)
         }
         return;
     }
-    jh_workers_submit_list(s->workers, &head->work, &tail->work, n);
+    jh__workers_submit_list(s->workers, &head->work, &tail->work, n);
 }
 
 static void on_timer(uv_poll_t *p, int status, int events)
 {
-    jh_sched *s = p->data;
+    jh__sched *s = p->data;
     uint64_t ticks;
 
     if (read(s->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
@@ -572,7 +572,7 @@ static void on_timer(uv_poll_t *p, int status, int events)
     arm_timer(s);
 }
 
-static void arm_step_detector(jh_sched *s)
+static void arm_step_detector(jh__sched *s)
 {
     struct itimerspec its;
 
@@ -583,12 +583,12 @@ static void arm_step_detector(jh_sched *s)
 }
 
 /* The wall clock was set: replan every cron job from the new wall time. */
-static void replan_cron(jh_sched *s)
+static void replan_cron(jh__sched *s)
 {
     int64_t real = now_real(s), mono = now_mono(s);
 
     for (size_t i = 0; i < s->n; i++) {
-        jh_sjob *j = s->heap[i];
+        jh__sjob *j = s->heap[i];
         if (j->spec.kind != JH_SCHED_CRON)
             continue;
         if (j->next_real <= real && j->next_real != j->last_real) {
@@ -609,20 +609,20 @@ static void replan_cron(jh_sched *s)
 
 static void on_step(uv_poll_t *p, int status, int events)
 {
-    jh_sched *s = p->data;
+    jh__sched *s = p->data;
     uint64_t ticks;
 
     if (read(s->step_fd, &ticks, sizeof(ticks)) < 0 && errno == ECANCELED) {
         arm_step_detector(s);
-        jh_sched_clock_stepped(s); /* the path t/sched/sched_step.t drives */
+        jh__sched_clock_stepped(s); /* the path t/sched/sched_step.t drives */
     }
 }
 
 /* ---- public ---------------------------------------------------------- */
 
-int jh_sched_new(const jh_sched_opts *opts, jh_sched **out)
+int jh__sched_new(const jh__sched_opts *opts, jh__sched **out)
 {
-    jh_sched *s;
+    jh__sched *s;
 
     if (opts == NULL || opts->ops == NULL || opts->ops->exec == NULL ||
         opts->ops->done == NULL || opts->ops->skip == NULL ||
@@ -638,7 +638,7 @@ int jh_sched_new(const jh_sched_opts *opts, jh_sched **out)
     return 0;
 }
 
-int jh_sched_start(jh_sched *s)
+int jh__sched_start(jh__sched *s)
 {
     int rc;
 
@@ -653,7 +653,7 @@ int jh_sched_start(jh_sched *s)
             rc = -errno;
             goto fail_step;
         }
-        rc = jh_workers_new(s->o.loop, s->o.workers, exec_work, done_work, s, &s->workers);
+        rc = jh__workers_new(s->o.loop, s->o.workers, exec_work, done_work, s, &s->workers);
         if (rc < 0)
             goto fail_workers;
         uv_poll_init(s->o.loop, &s->tpoll, s->tfd);
@@ -679,7 +679,7 @@ fail_step:
     return rc;
 }
 
-static int spec_valid(const jh_sched_spec *sp)
+static int spec_valid(const jh__sched_spec *sp)
 {
     if (sp->kind == JH_SCHED_EVERY)
         return sp->every > 0;
@@ -688,9 +688,9 @@ static int spec_valid(const jh_sched_spec *sp)
     return 0;
 }
 
-int jh_sched_add(jh_sched *s, const jh_sched_spec *spec, void *udata, jh_sjob **out)
+int jh__sched_add(jh__sched *s, const jh__sched_spec *spec, void *udata, jh__sjob **out)
 {
-    jh_sjob *j;
+    jh__sjob *j;
     int rc;
 
     if (s == NULL || spec == NULL || !spec_valid(spec))
@@ -721,25 +721,25 @@ int jh_sched_add(jh_sched *s, const jh_sched_spec *spec, void *udata, jh_sjob **
     return 0;
 }
 
-int jh_sched_same_schedule(const jh_sjob *j, const jh_sched_spec *sp)
+int jh__sched_same_schedule(const jh__sjob *j, const jh__sched_spec *sp)
 {
     if (j->spec.kind != sp->kind || j->jitter_off != jitter_of(sp) ||
         j->spec.enabled != sp->enabled)
         return 0;
     if (sp->kind == JH_SCHED_EVERY)
         return j->spec.every == sp->every;
-    return jh_cron_equal(j->spec.cron, sp->cron);
+    return jh__cron_equal(j->spec.cron, sp->cron);
 }
 
-int jh_sched_update(jh_sched *s, jh_sjob *j, const jh_sched_spec *spec, void *udata)
+int jh__sched_update(jh__sched *s, jh__sjob *j, const jh__sched_spec *spec, void *udata)
 {
     int same;
 
     if (s == NULL || j == NULL || spec == NULL || !spec_valid(spec))
         return -EINVAL;
-    same = jh_sched_same_schedule(j, spec);
+    same = jh__sched_same_schedule(j, spec);
     if (j->spec.cron != spec->cron)
-        jh_cron_free(j->spec.cron);
+        jh__cron_free(j->spec.cron);
     int keep_start = spec->run_on_start;
     j->spec = *spec;
     j->spec.jitter_key = NULL;
@@ -757,7 +757,7 @@ int jh_sched_update(jh_sched *s, jh_sjob *j, const jh_sched_spec *spec, void *ud
     return 0;
 }
 
-void jh_sched_remove(jh_sched *s, jh_sjob *j)
+void jh__sched_remove(jh__sched *s, jh__sjob *j)
 {
     if (s == NULL || j == NULL)
         return;
@@ -771,7 +771,7 @@ void jh_sched_remove(jh_sched *s, jh_sjob *j)
     arm_timer(s);
 }
 
-int64_t jh_sched_next_fire(const jh_sjob *j)
+int64_t jh__sched_next_fire(const jh__sjob *j)
 {
     if (j->heap_i == SIZE_MAX)
         return INT64_MAX;
@@ -780,16 +780,16 @@ int64_t jh_sched_next_fire(const jh_sjob *j)
     return j->due_mono - clock_ns(CLOCK_MONOTONIC) + clock_ns(CLOCK_REALTIME);
 }
 
-int jh_sched_running(const jh_sjob *j)
+int jh__sched_running(const jh__sjob *j)
 {
     return j->running;
 }
 
-static void maybe_stopped(jh_sched *s)
+static void maybe_stopped(jh__sched *s)
 {
     if (!s->stopping || s->stop_cb == NULL || s->n_inflight > 0)
         return;
-    void (*cb)(jh_sched *, int, void *) = s->stop_cb;
+    void (*cb)(jh__sched *, int, void *) = s->stop_cb;
     s->stop_cb = NULL;
     if (!s->o.manual)
         uv_timer_stop(&s->stop_timer);
@@ -798,8 +798,8 @@ static void maybe_stopped(jh_sched *s)
 
 static void on_stop_timeout(uv_timer_t *t)
 {
-    jh_sched *s = t->data;
-    void (*cb)(jh_sched *, int, void *) = s->stop_cb;
+    jh__sched *s = t->data;
+    void (*cb)(jh__sched *, int, void *) = s->stop_cb;
 
     if (cb == NULL)
         return;
@@ -807,8 +807,8 @@ static void on_stop_timeout(uv_timer_t *t)
     cb(s, s->n_inflight, s->stop_arg);
 }
 
-void jh_sched_stop(jh_sched *s, int64_t timeout,
-                   void (*cb)(jh_sched *, int left, void *arg), void *arg)
+void jh__sched_stop(jh__sched *s, int64_t timeout,
+                   void (*cb)(jh__sched *, int left, void *arg), void *arg)
 {
     s->stopping = 1;
     s->stop_cb = cb;
@@ -826,13 +826,13 @@ void jh_sched_stop(jh_sched *s, int64_t timeout,
 
 static void on_handle_closed(uv_handle_t *h)
 {
-    jh_sched *s = h->data;
+    jh__sched *s = h->data;
 
     if (--s->pending_closes == 0)
         free(s);
 }
 
-void jh_sched_free(jh_sched *s)
+void jh__sched_free(jh__sched *s)
 {
     int abandon;
 
@@ -840,7 +840,7 @@ void jh_sched_free(jh_sched *s)
         return;
     s->closing = 1;
     abandon = s->n_inflight > 0;
-    for (jh_sjob *j = s->all, *nx; j != NULL; j = nx) {
+    for (jh__sjob *j = s->all, *nx; j != NULL; j = nx) {
         nx = j->all_next;
         j->heap_i = SIZE_MAX;
         if (j->removed)
@@ -866,9 +866,9 @@ void jh_sched_free(jh_sched *s)
             free(s);
         return;
     }
-    jh_workers_close(s->workers, abandon);
+    jh__workers_close(s->workers, abandon);
     if (abandon)
-        return; /* leaked on purpose, see jh_workers_close */
+        return; /* leaked on purpose, see jh__workers_close */
     close(s->tfd);
     close(s->step_fd);
     s->pending_closes = 3;
@@ -877,14 +877,14 @@ void jh_sched_free(jh_sched *s)
     uv_close((uv_handle_t *)&s->stop_timer, on_handle_closed);
 }
 
-void jh_sched_clock_stepped(jh_sched *s)
+void jh__sched_clock_stepped(jh__sched *s)
 {
     if (s == NULL || s->closing)
         return;
     replan_cron(s);
 }
 
-void jh_sched_advance(jh_sched *s)
+void jh__sched_advance(jh__sched *s)
 {
     process(s);
 }

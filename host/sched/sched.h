@@ -14,7 +14,7 @@
  * millisecond granularity and follow the monotonic clock only.
  *
  * Tests use manual mode (opts.manual = 1): no timerfd and no threads; the
- * test sets the clock and calls jh_sched_advance(), and exec() runs inline.
+ * test sets the clock and calls jh__sched_advance(), and exec() runs inline.
  */
 #ifndef JH_SCHED_H
 #define JH_SCHED_H
@@ -27,18 +27,18 @@
 #include "time/cron.h"
 #include "runtime/store.h"  /* jh_now_fn */
 
-typedef struct jh_sched jh_sched;
-typedef struct jh_sjob jh_sjob;
+typedef struct jh__sched jh__sched;
+typedef struct jh__sjob jh__sjob;
 
-enum jh_run_result {
+enum jh__run_result {
     JH_RUN_OK = 0,
     JH_RUN_ERROR = 1,     /* exec returned < 0 */
     JH_RUN_TIMEOUT = 2,   /* the deadline passed before exec returned */
     JH_RUN_CANCELLED = 3  /* the scheduler was stopping */
 };
 
-typedef struct jh_run {
-    jh_sjob *job;
+typedef struct jh__run {
+    jh__sjob *job;
     void *udata;          /* the job's udata when the run started */
     uint64_t run_id;      /* unique in this scheduler, from 1 */
     int64_t scheduled;    /* planned fire time, realtime ns */
@@ -50,30 +50,30 @@ typedef struct jh_run {
     int rc;               /* exec's return value */
     int result;           /* JH_RUN_* (set before done()) */
     void *priv_;          /* scheduler-private */
-} jh_run;
+} jh__run;
 
-typedef struct jh_sched_ops {
-    int (*exec)(jh_run *run);                         /* worker thread */
-    void (*done)(jh_run *run);                        /* loop thread */
-    void (*skip)(jh_sjob *job, void *udata, int64_t scheduled, const char *reason);
+typedef struct jh__sched_ops {
+    int (*exec)(jh__run *run);                         /* worker thread */
+    void (*done)(jh__run *run);                        /* loop thread */
+    void (*skip)(jh__sjob *job, void *udata, int64_t scheduled, const char *reason);
     /* The job was removed and has no run in flight: release udata. */
     void (*release)(void *udata);
-} jh_sched_ops;
+} jh__sched_ops;
 
-typedef struct jh_sched_opts {
+typedef struct jh__sched_opts {
     uv_loop_t *loop;      /* may be NULL in manual mode */
     int workers;          /* >= 1 */
-    const jh_sched_ops *ops;
+    const jh__sched_ops *ops;
     int manual;           /* tests: no timerfd, no threads */
     jh_now_fn now;        /* realtime ns; NULL = clock_gettime */
     jh_now_fn now_mono;   /* monotonic ns; NULL = clock_gettime */
     void *now_arg;
-} jh_sched_opts;
+} jh__sched_opts;
 
-typedef struct jh_sched_spec {
+typedef struct jh__sched_spec {
     int kind;             /* JH_SCHED_EVERY or JH_SCHED_CRON */
     int64_t every;        /* ns */
-    jh_cron *cron;        /* owned by the scheduler from add/update on */
+    jh__cron *cron;        /* owned by the scheduler from add/update on */
     int64_t jitter;       /* ns; delay = stable hash(jitter_key) % jitter */
     const char *jitter_key;
     int run_on_start;
@@ -81,14 +81,14 @@ typedef struct jh_sched_spec {
     int max_running;      /* >= 1 */
     int64_t timeout;      /* ns, 0 = none */
     int enabled;
-} jh_sched_spec;
+} jh__sched_spec;
 
-int jh_sched_new(const jh_sched_opts *opts, jh_sched **out);
+int jh__sched_new(const jh__sched_opts *opts, jh__sched **out);
 
 /* Start firing (timerfd watcher, workers). Jobs added before are armed. */
-int jh_sched_start(jh_sched *s);
+int jh__sched_start(jh__sched *s);
 
-int jh_sched_add(jh_sched *s, const jh_sched_spec *spec, void *udata, jh_sjob **out);
+int jh__sched_add(jh__sched *s, const jh__sched_spec *spec, void *udata, jh__sjob **out);
 
 /*
  * Replace a job's spec and udata.  If the schedule itself (kind, every or
@@ -96,17 +96,17 @@ int jh_sched_add(jh_sched *s, const jh_sched_spec *spec, void *udata, jh_sjob **
  * next fire time stays as it was, so no fire is missed or doubled across a
  * reload.  Runs in flight keep their old udata.
  */
-int jh_sched_update(jh_sched *s, jh_sjob *job, const jh_sched_spec *spec, void *udata);
+int jh__sched_update(jh__sched *s, jh__sjob *job, const jh__sched_spec *spec, void *udata);
 
 /* True if `spec` would keep the job's phase (same schedule). */
-int jh_sched_same_schedule(const jh_sjob *job, const jh_sched_spec *spec);
+int jh__sched_same_schedule(const jh__sjob *job, const jh__sched_spec *spec);
 
 /* Remove a job; release(udata) is called once no run of it is in flight. */
-void jh_sched_remove(jh_sched *s, jh_sjob *job);
+void jh__sched_remove(jh__sched *s, jh__sjob *job);
 
 /* Next planned fire (realtime ns), INT64_MAX if disabled. */
-int64_t jh_sched_next_fire(const jh_sjob *job);
-int jh_sched_running(const jh_sjob *job);
+int64_t jh__sched_next_fire(const jh__sjob *job);
+int jh__sched_running(const jh__sjob *job);
 
 /*
  * Stop: no new fires, set cancel on every running run, wait up to
@@ -114,12 +114,12 @@ int jh_sched_running(const jh_sjob *job);
  * of runs still in flight (0 = clean).  Runs that outlive the timeout are
  * abandoned (the process is expected to exit).
  */
-void jh_sched_stop(jh_sched *s, int64_t timeout, void (*cb)(jh_sched *, int left, void *arg),
+void jh__sched_stop(jh__sched *s, int64_t timeout, void (*cb)(jh__sched *, int left, void *arg),
                    void *arg);
 
 /* After stop's callback (or before start): free everything.  Closing the
  * uv handles is asynchronous; run the loop once more after this. */
-void jh_sched_free(jh_sched *s);
+void jh__sched_free(jh__sched *s);
 
 /*
  * The wall clock was set: replan every cron job from the new wall time
@@ -128,9 +128,9 @@ void jh_sched_free(jh_sched *s);
  * so that a test can inject opts.now, move it, and simulate the step
  * without touching the system clock.  Loop thread only.
  */
-void jh_sched_clock_stepped(jh_sched *s);
+void jh__sched_clock_stepped(jh__sched *s);
 
 /* Manual mode: fire everything due at now() and run it inline. */
-void jh_sched_advance(jh_sched *s);
+void jh__sched_advance(jh__sched *s);
 
 #endif

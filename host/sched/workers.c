@@ -11,31 +11,31 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-struct jh_workers {
+struct jh__workers {
     uv_loop_t *loop;
     uv_async_t async;
-    jh_work_fn exec, done;
+    jh__work_fn exec, done;
     void *arg;
     int n;
     pthread_t *threads;
 
     pthread_mutex_t q_mu;
     pthread_cond_t q_cv;
-    jh_work *q_head, *q_tail;
+    jh__work *q_head, *q_tail;
     int idle;          /* threads waiting on q_cv */
     int quit;
 
     pthread_mutex_t d_mu;
-    jh_work *d_head, *d_tail;
+    jh__work *d_head, *d_tail;
     int abandoned;
 };
 
 static void *worker_main(void *arg)
 {
-    jh_workers *p = arg;
+    jh__workers *p = arg;
 
     for (;;) {
-        jh_work *w;
+        jh__work *w;
 
         pthread_mutex_lock(&p->q_mu);
         while (p->q_head == NULL && !p->quit) {
@@ -70,25 +70,25 @@ static void *worker_main(void *arg)
 
 static void on_async(uv_async_t *a)
 {
-    jh_workers *p = a->data;
-    jh_work *w;
+    jh__workers *p = a->data;
+    jh__work *w;
 
     pthread_mutex_lock(&p->d_mu);
     w = p->d_head;
     p->d_head = p->d_tail = NULL;
     pthread_mutex_unlock(&p->d_mu);
     while (w != NULL) {
-        jh_work *next = w->next;
+        jh__work *next = w->next;
         w->next = NULL;
         p->done(w, p->arg);
         w = next;
     }
 }
 
-int jh_workers_new(uv_loop_t *loop, int n, jh_work_fn exec, jh_work_fn done, void *arg,
-                   jh_workers **out)
+int jh__workers_new(uv_loop_t *loop, int n, jh__work_fn exec, jh__work_fn done, void *arg,
+                   jh__workers **out)
 {
-    jh_workers *p;
+    jh__workers *p;
     int rc, started = 0;
 
     if (loop == NULL || n < 1 || exec == NULL || done == NULL)
@@ -132,7 +132,7 @@ fail_start:
      * p before its close callback, so leave the handle closing with a
      * callback that frees. */
     p->n = 0;
-    jh_workers_close(p, 0);
+    jh__workers_close(p, 0);
     return rc;
 fail_async:
     pthread_mutex_destroy(&p->q_mu);
@@ -144,7 +144,7 @@ fail_threads:
     return rc;
 }
 
-void jh_workers_submit_list(jh_workers *p, jh_work *head, jh_work *tail, int n)
+void jh__workers_submit_list(jh__workers *p, jh__work *head, jh__work *tail, int n)
 {
     if (head == NULL)
         return;
@@ -166,14 +166,14 @@ void jh_workers_submit_list(jh_workers *p, jh_work *head, jh_work *tail, int n)
     pthread_mutex_unlock(&p->q_mu);
 }
 
-void jh_workers_submit(jh_workers *p, jh_work *w)
+void jh__workers_submit(jh__workers *p, jh__work *w)
 {
-    jh_workers_submit_list(p, w, w, 1);
+    jh__workers_submit_list(p, w, w, 1);
 }
 
 static void on_close(uv_handle_t *h)
 {
-    jh_workers *p = h->data;
+    jh__workers *p = h->data;
 
     if (p->abandoned)
         return; /* deliberately leaked: threads may still touch it */
@@ -184,7 +184,7 @@ static void on_close(uv_handle_t *h)
     free(p);
 }
 
-void jh_workers_close(jh_workers *p, int abandon)
+void jh__workers_close(jh__workers *p, int abandon)
 {
     if (p == NULL)
         return;

@@ -1,7 +1,7 @@
 /*
  * workers.h - a fixed pool of threads that run work items off the loop.
  *
- * Items are intrusive (jh_work embedded in the caller's struct, no malloc
+ * Items are intrusive (jh__work embedded in the caller's struct, no malloc
  * here).  exec() runs on a worker thread; done() runs on the loop thread,
  * delivered through one uv_async_t, in completion order, in batches.
  * libuv's own threadpool is not used: its size is a process-wide
@@ -13,25 +13,25 @@
 
 #include <uv.h>
 
-typedef struct jh_work {
-    struct jh_work *next;
-} jh_work;
+typedef struct jh__work {
+    struct jh__work *next;
+} jh__work;
 
-typedef struct jh_workers jh_workers;
+typedef struct jh__workers jh__workers;
 
-typedef void (*jh_work_fn)(jh_work *w, void *arg);
+typedef void (*jh__work_fn)(jh__work *w, void *arg);
 
-int jh_workers_new(uv_loop_t *loop, int n, jh_work_fn exec, jh_work_fn done, void *arg,
-                   jh_workers **out);
-void jh_workers_submit(jh_workers *p, jh_work *w);
+int jh__workers_new(uv_loop_t *loop, int n, jh__work_fn exec, jh__work_fn done, void *arg,
+                   jh__workers **out);
+void jh__workers_submit(jh__workers *p, jh__work *w);
 /* Submit a chain linked through ->next (one lock, one wake-up per worker). */
-void jh_workers_submit_list(jh_workers *p, jh_work *head, jh_work *tail, int n);
+void jh__workers_submit_list(jh__workers *p, jh__work *head, jh__work *tail, int n);
 /*
  * Stop the threads once the queue is empty and close the async handle.
  * If `abandon` is set, threads still inside exec() are detached instead of
  * joined and the pool is deliberately leaked (the process is about to
  * exit; freeing memory a running job may touch would be worse).
  */
-void jh_workers_close(jh_workers *p, int abandon);
+void jh__workers_close(jh__workers *p, int abandon);
 
 #endif

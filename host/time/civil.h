@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-typedef struct jh_civil {
+typedef struct jh__civil {
     int year;   /* e.g. 2026 */
     int mon;    /* 1-12 */
     int mday;   /* 1-31 */
@@ -18,28 +18,28 @@ typedef struct jh_civil {
     int sec;    /* 0-59 */
     int wday;   /* 0-6, 0 = Sunday */
     int yday;   /* 0-365 */
-} jh_civil;
+} jh__civil;
 
-int64_t jh_days_from_civil(int year, int mon, int mday);
-void jh_civil_from_days(int64_t days, int *year, int *mon, int *mday);
-int jh_is_leap(int year);
-int jh_days_in_month(int year, int mon);
-int jh_weekday(int64_t days); /* 0 = Sunday */
+int64_t jh__days_from_civil(int year, int mon, int mday);
+void jh__civil_from_days(int64_t days, int *year, int *mon, int *mday);
+int jh__is_leap(int year);
+int jh__days_in_month(int year, int mon);
+int jh__weekday(int64_t days); /* 0 = Sunday */
 
 /* Seconds since the epoch <-> civil fields, with no zone (i.e. UTC, or a
  * "local epoch" when the caller has already applied an offset). */
-int64_t jh_civil_to_secs(const jh_civil *c);
-void jh_secs_to_civil(int64_t secs, jh_civil *out);
+int64_t jh__civil_to_secs(const jh__civil *c);
+void jh__secs_to_civil(int64_t secs, jh__civil *out);
 
 /* Floor division helpers that are correct for negative numerators. */
-static inline int64_t jh_floordiv(int64_t a, int64_t b)
+static inline int64_t jh__floordiv(int64_t a, int64_t b)
 {
     int64_t q = a / b;
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
-static inline int64_t jh_floormod(int64_t a, int64_t b)
+static inline int64_t jh__floormod(int64_t a, int64_t b)
 {
-    return a - jh_floordiv(a, b) * b;
+    return a - jh__floordiv(a, b) * b;
 }
 
 #endif

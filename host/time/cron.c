@@ -26,7 +26,7 @@
 
 enum { F_SEC, F_MIN, F_HOUR, F_DOM, F_MON, F_DOW, F_COUNT };
 
-struct jh_cron {
+struct jh__cron {
     uint64_t sec, min;      /* bit n = value n */
     uint32_t hour, dom;     /* dom: bit d = day d (1..31) */
     uint16_t mon;           /* bit m = month m (1..12) */
@@ -41,7 +41,7 @@ struct jh_cron {
     uint8_t has_day_specials;
     uint8_t dow_all;        /* every weekday, no nL / n#k: skip the scan */
     int64_t every;          /* @every, ns; 0 otherwise */
-    const jh_tz *tz;
+    const jh__tz *tz;
     char text[];            /* the expression as given */
 };
 
@@ -70,7 +70,7 @@ static int perr(const pctx *p, const char *at, const char *fmt, const char *arg)
     char what[160];
 
     snprintf(what, sizeof(what), fmt, arg);
-    return jh_err_set(p->e, -EINVAL, "cron: field %d (%s) \"%.*s\": %s at column %d",
+    return jh__err_set(p->e, -EINVAL, "cron: field %d (%s) \"%.*s\": %s at column %d",
                       p->user_field, finfo[p->field].name, (int)(p->fend - p->fstart),
                       p->fstart, what, (int)(at - p->expr) + 1);
 }
@@ -116,7 +116,7 @@ static int check_range(const pctx *p, const char *at, int v)
     return perr(p, at, "value out of range %s", r);
 }
 
-static void set_bits(jh_cron *c, int field, int lo, int hi, int step)
+static void set_bits(jh__cron *c, int field, int lo, int hi, int step)
 {
     if (step == 1 && field != F_DOW) {
         /* a plain range is one mask: no loop over its values */
@@ -143,7 +143,7 @@ static void set_bits(jh_cron *c, int field, int lo, int hi, int step)
 }
 
 /* Day-of-month specials: L, L-n, LW, nW.  Returns 1 if handled. */
-static int parse_dom_special(jh_cron *c, const pctx *p, const char *s, const char *iend, int *rc)
+static int parse_dom_special(jh__cron *c, const pctx *p, const char *s, const char *iend, int *rc)
 {
     int n;
     const char *q;
@@ -178,7 +178,7 @@ static int parse_dom_special(jh_cron *c, const pctx *p, const char *s, const cha
 }
 
 /* Day-of-week specials: nL, n#k.  Returns 1 if handled. */
-static int parse_dow_special(jh_cron *c, const pctx *p, const char *s, const char *iend, int *rc)
+static int parse_dow_special(jh__cron *c, const pctx *p, const char *s, const char *iend, int *rc)
 {
     const char *q;
     int n, k;
@@ -206,7 +206,7 @@ static int parse_dow_special(jh_cron *c, const pctx *p, const char *s, const cha
     return 0;
 }
 
-static int parse_item(jh_cron *c, const pctx *p, const char *s, const char *iend)
+static int parse_item(jh__cron *c, const pctx *p, const char *s, const char *iend)
 {
     int lo, hi, step = 1, rc;
     const char *q = s;
@@ -260,7 +260,7 @@ static int parse_item(jh_cron *c, const pctx *p, const char *s, const char *iend
     return 0;
 }
 
-static int parse_field(jh_cron *c, pctx *p)
+static int parse_field(jh__cron *c, pctx *p)
 {
     const char *s = p->fstart;
 
@@ -284,7 +284,7 @@ static int parse_field(jh_cron *c, pctx *p)
 
 /* Bit d set for each day d of the month (1..dim) that matches, given the
  * weekday of the 1st. */
-static uint32_t day_mask(const jh_cron *c, int year, int mon, int dim, int wd1)
+static uint32_t day_mask(const jh__cron *c, int year, int mon, int dim, int wd1)
 {
     uint32_t all = ((1U << dim) - 1) << 1;
     uint32_t dom = c->dom & all, dow = 0;
@@ -344,21 +344,21 @@ static uint32_t day_mask(const jh_cron *c, int year, int mon, int dim, int wd1)
     return dom & dow;
 }
 
-static uint32_t month_days(const jh_cron *c, int y, int m, int *dim)
+static uint32_t month_days(const jh__cron *c, int y, int m, int *dim)
 {
-    *dim = jh_days_in_month(y, m);
-    return day_mask(c, y, m, *dim, jh_weekday(jh_days_from_civil(y, m, 1)));
+    *dim = jh__days_in_month(y, m);
+    return day_mask(c, y, m, *dim, jh__weekday(jh__days_from_civil(y, m, 1)));
 }
 
 /* Can any day of any month of the expression ever match?  Checked at
  * parse time so next() never searches in vain. */
-static int can_fire(const jh_cron *c)
+static int can_fire(const jh__cron *c)
 {
     for (int m = 1; m <= 12; m++) {
         if (!(c->mon & (1U << m)))
             continue;
         for (int leap = 0; leap < 2; leap++) {
-            int dim = m == 2 ? 28 + leap : jh_days_in_month(2001, m);
+            int dim = m == 2 ? 28 + leap : jh__days_in_month(2001, m);
             for (int wd1 = 0; wd1 < 7; wd1++)
                 if (day_mask(c, 0, m, dim, wd1) != 0)
                     return 1;
@@ -385,12 +385,12 @@ static int next_bit32(uint32_t set, int from)
  * The first wall time >= `local` (seconds, civil fields as if UTC) whose
  * fields match.  Returns 0, or -ERANGE past year MAX_YEAR.
  */
-static int next_local(const jh_cron *c, int64_t local, int64_t *out)
+static int next_local(const jh__cron *c, int64_t local, int64_t *out)
 {
-    jh_civil t;
+    jh__civil t;
     int y, mo, d, h, mi, s, dim, guard = 0;
 
-    jh_secs_to_civil(local, &t);
+    jh__secs_to_civil(local, &t);
     y = t.year, mo = t.mon, d = t.mday, h = t.hour, mi = t.min, s = t.sec;
     while (guard++ < 5000) {
         if (y > MAX_YEAR)
@@ -453,7 +453,7 @@ static int next_local(const jh_cron *c, int64_t local, int64_t *out)
             }
             continue;
         }
-        *out = jh_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s2;
+        *out = jh__days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s2;
         return 0;
     }
     return -ERANGE;
@@ -477,13 +477,13 @@ static int next_local(const jh_cron *c, int64_t local, int64_t *out)
  * wall-clock, where a match inside a gap fires at the gap's end, and a
  * match in the repeated part of a period after a fall-back is skipped.
  */
-static int next_zoned(const jh_cron *c, int64_t u0, int64_t *out)
+static int next_zoned(const jh__cron *c, int64_t u0, int64_t *out)
 {
     for (int guard = 0; guard < 100000; guard++) {
         int64_t start, end, cand;
         int off, off_prev, off_next, rc;
 
-        jh_tz_segment(c->tz, u0, &start, &end, &off, &off_prev, &off_next);
+        jh__tz_segment(c->tz, u0, &start, &end, &off, &off_prev, &off_next);
         if (c->wall && start != INT64_MIN && off_prev > off && u0 - start < off_prev - off) {
             /* second pass of repeated wall times: already fired in the first */
             u0 = start + (off_prev - off);
@@ -516,7 +516,7 @@ static int next_zoned(const jh_cron *c, int64_t u0, int64_t *out)
     return -ERANGE;
 }
 
-int jh_cron_next(const jh_cron *c, int64_t after_ns, int64_t *next_ns)
+int jh__cron_next(const jh__cron *c, int64_t after_ns, int64_t *next_ns)
 {
     int64_t u0, out;
     int rc;
@@ -529,9 +529,9 @@ int jh_cron_next(const jh_cron *c, int64_t after_ns, int64_t *next_ns)
         *next_ns = after_ns + c->every;
         return 0;
     }
-    u0 = jh_floordiv(after_ns, NS) + 1;
-    if (c->tz == NULL || jh_tz_next_transition(c->tz, INT64_MIN / 2, NULL, NULL) == INT64_MAX) {
-        int off = c->tz ? jh_tz_offset(c->tz, 0) : 0;
+    u0 = jh__floordiv(after_ns, NS) + 1;
+    if (c->tz == NULL || jh__tz_next_transition(c->tz, INT64_MIN / 2, NULL, NULL) == INT64_MAX) {
+        int off = c->tz ? jh__tz_offset(c->tz, 0) : 0;
         rc = next_local(c, u0 + off, &out);
         out -= off;
     } else
@@ -554,7 +554,7 @@ static const struct macro {
     {"@hourly", "0 0 * * * *"},
 };
 
-static int parse_fields(jh_cron *c, const char *expr, const char *body, jh_err *e)
+static int parse_fields(jh__cron *c, const char *expr, const char *body, jh_err *e)
 {
     const char *fs[7], *fe[7];
     int n = 0;
@@ -573,7 +573,7 @@ static int parse_fields(jh_cron *c, const char *expr, const char *body, jh_err *
         fe[n++] = s;
     }
     if (n != 5 && n != 6)
-        return jh_err_set(e, -EINVAL,
+        return jh__err_set(e, -EINVAL,
                           "cron: \"%s\": expected 6 fields (sec min hour day month weekday) "
                           "or 5 (min hour day month weekday), got %d%s",
                           expr, n, n == 7 ? " or more" : "");
@@ -591,35 +591,35 @@ static int parse_fields(jh_cron *c, const char *expr, const char *body, jh_err *
                  !(c->dow_nth[0] | c->dow_nth[1] | c->dow_nth[2] | c->dow_nth[3] |
                    c->dow_nth[4] | c->dow_nth[5] | c->dow_nth[6]);
     if (!can_fire(c))
-        return jh_err_set(e, -EINVAL,
+        return jh__err_set(e, -EINVAL,
                           "cron: \"%s\": can never fire: no day matches the day-of-month and "
                           "day-of-week fields in the months given",
                           expr);
     return 0;
 }
 
-int jh_cron_parse(const char *expr, const jh_tz *tz, jh_cron **out, jh_err *e)
+int jh__cron_parse(const char *expr, const jh__tz *tz, jh__cron **out, jh_err *e)
 {
     size_t len;
-    jh_cron *c;
+    jh__cron *c;
     const char *body;
     int rc;
 
     if (expr == NULL || out == NULL)
-        return jh_err_set(e, -EINVAL, "cron: no expression");
+        return jh__err_set(e, -EINVAL, "cron: no expression");
     len = strlen(expr);
     if (len > 1024)
-        return jh_err_set(e, -EINVAL, "cron: expression longer than 1024 characters");
+        return jh__err_set(e, -EINVAL, "cron: expression longer than 1024 characters");
     c = calloc(1, sizeof(*c) + len + 1);
     if (c == NULL)
-        return jh_err_set(e, -ENOMEM, "cron: out of memory");
+        return jh__err_set(e, -ENOMEM, "cron: out of memory");
     memcpy(c->text, expr, len + 1);
     c->tz = tz;
     body = expr;
     while (*body == ' ' || *body == '\t')
         body++;
     if (*body == '\0') {
-        rc = jh_err_set(e, -EINVAL, "cron: empty expression");
+        rc = jh__err_set(e, -EINVAL, "cron: empty expression");
         goto fail;
     }
     if (*body == '@') {
@@ -628,8 +628,8 @@ int jh_cron_parse(const char *expr, const jh_tz *tz, jh_cron **out, jh_err *e)
             while (*d == ' ' || *d == '\t')
                 d++;
             jh_err de;
-            if ((rc = jh_duration_parse(d, 0, &c->every, &de)) < 0) {
-                jh_err_set(e, rc, "cron: \"%s\": @every: %s", expr, de.msg);
+            if ((rc = jh__duration_parse(d, 0, &c->every, &de)) < 0) {
+                jh__err_set(e, rc, "cron: \"%s\": @every: %s", expr, de.msg);
                 goto fail;
             }
             *out = c;
@@ -652,7 +652,7 @@ int jh_cron_parse(const char *expr, const jh_tz *tz, jh_cron **out, jh_err *e)
                 return 0;
             }
         }
-        rc = jh_err_set(e, -EINVAL,
+        rc = jh__err_set(e, -EINVAL,
                         "cron: \"%s\": unknown macro (expected @yearly, @annually, @monthly, "
                         "@weekly, @daily, @midnight, @hourly or @every DURATION)",
                         expr);
@@ -668,12 +668,12 @@ fail:
     return rc;
 }
 
-void jh_cron_free(jh_cron *c)
+void jh__cron_free(jh__cron *c)
 {
     free(c);
 }
 
-int jh_cron_every(const jh_cron *c, int64_t *every_ns)
+int jh__cron_every(const jh__cron *c, int64_t *every_ns)
 {
     if (c == NULL || c->every == 0)
         return 0;
@@ -682,17 +682,17 @@ int jh_cron_every(const jh_cron *c, int64_t *every_ns)
     return 1;
 }
 
-const jh_tz *jh_cron_tz(const jh_cron *c)
+const jh__tz *jh__cron_tz(const jh__cron *c)
 {
     return c ? c->tz : NULL;
 }
 
-const char *jh_cron_text(const jh_cron *c)
+const char *jh__cron_text(const jh__cron *c)
 {
     return c ? c->text : NULL;
 }
 
-int jh_cron_equal(const jh_cron *a, const jh_cron *b)
+int jh__cron_equal(const jh__cron *a, const jh__cron *b)
 {
     if (a == b)
         return 1;
@@ -701,14 +701,14 @@ int jh_cron_equal(const jh_cron *a, const jh_cron *b)
     return a->tz == b->tz && strcmp(a->text, b->text) == 0;
 }
 
-void jh_cron_format_time(const jh_tz *tz, int64_t ns, char *buf, size_t len)
+void jh__cron_format_time(const jh__tz *tz, int64_t ns, char *buf, size_t len)
 {
-    int64_t s = jh_floordiv(ns, NS);
+    int64_t s = jh__floordiv(ns, NS);
     int ms = (int)((ns - s * NS) / 1000000);
     int off;
-    jh_civil c;
+    jh__civil c;
 
-    jh_tz_to_local(tz, s, &c, &off);
+    jh__tz_to_local(tz, s, &c, &off);
     int a = off < 0 ? -off : off;
     snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03d%c%02d:%02d", c.year, c.mon, c.mday,
              c.hour, c.min, c.sec, ms, off < 0 ? '-' : '+', a / 3600, a / 60 % 60);

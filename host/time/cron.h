@@ -2,7 +2,7 @@
  * cron.h - cron expressions: parse once, then compute next fire times.
  *
  * A pure module: no I/O after parse (the zone is resolved by the caller),
- * no globals; a parsed jh_cron is immutable and may be shared by threads.
+ * no globals; a parsed jh__cron is immutable and may be shared by threads.
  *
  * Syntax (see README "Schedule syntax"): 6 fields `sec min hour dom month
  * dow` or classic 5 fields (sec = 0); `*`, `?`, lists, ranges, steps, names,
@@ -18,7 +18,7 @@
 #include "base/err.h"
 #include "tz.h"
 
-typedef struct jh_cron jh_cron;
+typedef struct jh__cron jh__cron;
 
 /*
  * Parse `expr`, evaluated in zone `tz` (NULL = UTC).  On error returns
@@ -27,8 +27,8 @@ typedef struct jh_cron jh_cron;
  *   cron: field 3 (hour) "25": value out of range 0-23 at column 7
  * An expression that can never fire (0 0 0 30 2 *) is rejected with why.
  */
-int jh_cron_parse(const char *expr, const jh_tz *tz, jh_cron **out, jh_err *e);
-void jh_cron_free(jh_cron *c);
+int jh__cron_parse(const char *expr, const jh__tz *tz, jh__cron **out, jh_err *e);
+void jh__cron_free(jh__cron *c);
 
 /*
  * Next fire time strictly after `after_ns` (UTC ns since the epoch), in
@@ -36,30 +36,30 @@ void jh_cron_free(jh_cron *c);
  * Bounded: never loops more than a fixed number of field jumps.
  * For `@every D` this is after_ns + D.
  */
-int jh_cron_next(const jh_cron *c, int64_t after_ns, int64_t *next_ns);
+int jh__cron_next(const jh__cron *c, int64_t after_ns, int64_t *next_ns);
 
 /* For `@every D`: returns 1 and sets *every_ns; otherwise returns 0. */
-int jh_cron_every(const jh_cron *c, int64_t *every_ns);
+int jh__cron_every(const jh__cron *c, int64_t *every_ns);
 
 /* The expression as given, and whether two parsed expressions are the same
  * schedule (same text and zone): a reload keeps a job's phase only then. */
-const char *jh_cron_text(const jh_cron *c);
-int jh_cron_equal(const jh_cron *a, const jh_cron *b);
+const char *jh__cron_text(const jh__cron *c);
+int jh__cron_equal(const jh__cron *a, const jh__cron *b);
 
 /* The zone the expression is evaluated in. */
-const jh_tz *jh_cron_tz(const jh_cron *c);
+const jh__tz *jh__cron_tz(const jh__cron *c);
 
 /*
  * Format an instant as ISO 8601 with milliseconds and the zone's offset:
  * "2026-03-08T03:00:00.000-04:00" (UTC prints "+00:00").
  */
-void jh_cron_format_time(const jh_tz *tz, int64_t ns, char *buf, size_t len);
+void jh__cron_format_time(const jh__tz *tz, int64_t ns, char *buf, size_t len);
 
 /*
  * `jobhostd --cron-next 'EXPR' [--tz ZONE] [--from TIME] [-n N]`: argv
  * starts at the expression.  Prints to stdout; returns the process exit
  * status (0, or 2 for a bad expression/argument, with the error on stderr).
  */
-int jh_cron_cli(int argc, char **argv);
+int jh__cron_cli(int argc, char **argv);
 
 #endif

@@ -32,10 +32,10 @@ static int num(const char **p, int digits, int *out)
  * offset the time is local time in `tz` (the first occurrence if it is
  * repeated, the end of the gap if it does not exist).
  */
-static int parse_time(const char *s, const jh_tz *tz, int64_t *out)
+static int parse_time(const char *s, const jh__tz *tz, int64_t *out)
 {
     const char *p = s;
-    jh_civil c = {0};
+    jh__civil c = {0};
     int64_t frac = 0, local;
     int has_off = 0, off = 0;
 
@@ -75,15 +75,15 @@ static int parse_time(const char *s, const jh_tz *tz, int64_t *out)
         off = sign * (oh * 3600 + om * 60);
     }
     if (*p != '\0' || c.mon < 1 || c.mon > 12 || c.mday < 1 ||
-        c.mday > jh_days_in_month(c.year, c.mon) || c.hour > 23 || c.min > 59 || c.sec > 59)
+        c.mday > jh__days_in_month(c.year, c.mon) || c.hour > 23 || c.min > 59 || c.sec > 59)
         return -EINVAL;
-    local = jh_civil_to_secs(&c);
+    local = jh__civil_to_secs(&c);
     if (has_off) {
         *out = (local - off) * NS + frac;
         return 0;
     }
     int64_t u[2];
-    jh_tz_from_local(tz, local, u);
+    jh__tz_from_local(tz, local, u);
     *out = u[0] * NS + frac;
     return 0;
 }
@@ -96,12 +96,12 @@ static int usage(void)
     return 2;
 }
 
-int jh_cron_cli(int argc, char **argv)
+int jh__cron_cli(int argc, char **argv)
 {
     const char *expr = NULL, *zone = NULL, *from = NULL;
     long n = 5;
-    const jh_tz *tz;
-    jh_cron *c;
+    const jh__tz *tz;
+    jh__cron *c;
     jh_err e;
     int64_t t;
     char buf[64];
@@ -128,7 +128,7 @@ int jh_cron_cli(int argc, char **argv)
     }
     if (expr == NULL)
         return usage();
-    if (jh_tz_get(zone, &tz, &e) < 0) {
+    if (jh__tz_get(zone, &tz, &e) < 0) {
         fprintf(stderr, "jobhostd: %s\n", e.msg);
         return 2;
     }
@@ -142,18 +142,18 @@ int jh_cron_cli(int argc, char **argv)
                 from);
         return 2;
     }
-    if (jh_cron_parse(expr, tz, &c, &e) < 0) {
+    if (jh__cron_parse(expr, tz, &c, &e) < 0) {
         fprintf(stderr, "jobhostd: %s\n", e.msg);
         return 2;
     }
     for (long i = 0; i < n; i++) {
-        if (jh_cron_next(c, t, &t) < 0) {
+        if (jh__cron_next(c, t, &t) < 0) {
             fprintf(stderr, "jobhostd: no fire time after this one before year 10000\n");
             break;
         }
-        jh_cron_format_time(tz, t, buf, sizeof(buf));
+        jh__cron_format_time(tz, t, buf, sizeof(buf));
         printf("%s\n", buf);
     }
-    jh_cron_free(c);
+    jh__cron_free(c);
     return fflush(stdout) == 0 ? 0 : 1;
 }

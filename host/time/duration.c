@@ -35,13 +35,13 @@ static const struct unit *match_unit(const char *p, size_t *len)
     return best;
 }
 
-int jh_duration_parse(const char *s, int allow_zero, int64_t *out_ns, jh_err *e)
+int jh__duration_parse(const char *s, int allow_zero, int64_t *out_ns, jh_err *e)
 {
     const char *p = s;
     int64_t total = 0;
 
     if (s == NULL || *s == '\0')
-        return jh_err_set(e, -EINVAL, "duration \"\": empty, expected e.g. 5s, 250ms, 1h30m");
+        return jh__err_set(e, -EINVAL, "duration \"\": empty, expected e.g. 5s, 250ms, 1h30m");
     if (strcmp(s, "0") == 0)
         goto done;
     while (*p != '\0') {
@@ -69,12 +69,12 @@ int jh_duration_parse(const char *s, int allow_zero, int64_t *out_ns, jh_err *e)
             }
         }
         if (digits == 0)
-            return jh_err_set(e, -EINVAL,
+            return jh__err_set(e, -EINVAL,
                               "duration \"%s\": expected a number at column %d",
                               s, (int)(p - s) + 1);
         u = match_unit(p, &ulen);
         if (u == NULL)
-            return jh_err_set(e, -EINVAL,
+            return jh__err_set(e, -EINVAL,
                               "duration \"%s\": expected a unit (ns, us, ms, s, m, h, d) at column %d",
                               s, (int)(p - s) + 1);
         p += ulen;
@@ -86,14 +86,14 @@ int jh_duration_parse(const char *s, int allow_zero, int64_t *out_ns, jh_err *e)
     }
 done:
     if (total == 0 && !allow_zero)
-        return jh_err_set(e, -EINVAL, "duration \"%s\": must be greater than zero", s);
+        return jh__err_set(e, -EINVAL, "duration \"%s\": must be greater than zero", s);
     *out_ns = total;
     return 0;
 too_big:
-    return jh_err_set(e, -ERANGE, "duration \"%s\": longer than 100 years", s);
+    return jh__err_set(e, -ERANGE, "duration \"%s\": longer than 100 years", s);
 }
 
-void jh_duration_format(int64_t ns, char *buf, size_t len)
+void jh__duration_format(int64_t ns, char *buf, size_t len)
 {
     static const struct unit steps[] = {
         {"d", 86400 * NS_PER_S}, {"h", 3600 * NS_PER_S}, {"m", 60 * NS_PER_S},

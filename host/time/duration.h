@@ -13,9 +13,9 @@
 
 #include "base/err.h"
 
-int jh_duration_parse(const char *s, int allow_zero, int64_t *out_ns, jh_err *e);
+int jh__duration_parse(const char *s, int allow_zero, int64_t *out_ns, jh_err *e);
 
 /* Shortest exact form, e.g. 5400000000000 -> "1h30m", 250000000 -> "250ms". */
-void jh_duration_format(int64_t ns, char *buf, size_t len);
+void jh__duration_format(int64_t ns, char *buf, size_t len);
 
 #endif

@@ -23,8 +23,8 @@
 #define EXTEND_TO 2200
 #define MAX_TZIF (1 << 20)
 
-struct jh_tz {
-    struct jh_tz *next;     /* cache chain */
+struct jh__tz {
+    struct jh__tz *next;     /* cache chain */
     char *name;
     int64_t *at;            /* transition instants, ascending */
     int32_t *off;           /* offset (s east of UTC) from at[i] on */
@@ -33,16 +33,16 @@ struct jh_tz {
 };
 
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct jh_tz *cache;
-static struct jh_tz utc_zone = {NULL, "UTC", NULL, NULL, 0, 0};
+static struct jh__tz *cache;
+static struct jh__tz utc_zone = {NULL, "UTC", NULL, NULL, 0, 0};
 
-const char *jh_tz_name(const jh_tz *tz)
+const char *jh__tz_name(const jh__tz *tz)
 {
     return tz ? tz->name : "UTC";
 }
 
 /* Index of the last transition <= t, or -1. */
-static long find(const jh_tz *tz, int64_t t)
+static long find(const jh__tz *tz, int64_t t)
 {
     size_t lo = 0, hi = tz->n;
 
@@ -56,7 +56,7 @@ static long find(const jh_tz *tz, int64_t t)
     return (long)lo - 1;
 }
 
-int jh_tz_offset(const jh_tz *tz, int64_t utc_sec)
+int jh__tz_offset(const jh__tz *tz, int64_t utc_sec)
 {
     long i;
 
@@ -66,16 +66,16 @@ int jh_tz_offset(const jh_tz *tz, int64_t utc_sec)
     return i < 0 ? tz->off0 : tz->off[i];
 }
 
-void jh_tz_to_local(const jh_tz *tz, int64_t utc_sec, jh_civil *out, int *gmtoff)
+void jh__tz_to_local(const jh__tz *tz, int64_t utc_sec, jh__civil *out, int *gmtoff)
 {
-    int off = jh_tz_offset(tz, utc_sec);
+    int off = jh__tz_offset(tz, utc_sec);
 
-    jh_secs_to_civil(utc_sec + off, out);
+    jh__secs_to_civil(utc_sec + off, out);
     if (gmtoff)
         *gmtoff = off;
 }
 
-int64_t jh_tz_next_transition(const jh_tz *tz, int64_t utc_sec, int *before, int *after)
+int64_t jh__tz_next_transition(const jh__tz *tz, int64_t utc_sec, int *before, int *after)
 {
     long i;
 
@@ -91,7 +91,7 @@ int64_t jh_tz_next_transition(const jh_tz *tz, int64_t utc_sec, int *before, int
     return tz->at[i];
 }
 
-void jh_tz_segment(const jh_tz *tz, int64_t utc_sec, int64_t *start, int64_t *end, int *off,
+void jh__tz_segment(const jh__tz *tz, int64_t utc_sec, int64_t *start, int64_t *end, int *off,
                    int *off_prev, int *off_next)
 {
     long i = (tz == NULL || tz->n == 0) ? -1 : find(tz, utc_sec);
@@ -115,7 +115,7 @@ void jh_tz_segment(const jh_tz *tz, int64_t utc_sec, int64_t *start, int64_t *en
  * is a candidate (offsets are within +-26 h, so the true instant is in that
  * window); a candidate o is real if the offset at local - o is o.
  */
-int jh_tz_from_local(const jh_tz *tz, int64_t local_sec, int64_t out[2])
+int jh__tz_from_local(const jh__tz *tz, int64_t local_sec, int64_t out[2])
 {
     int32_t cand[8];
     int nc = 0, found = 0;
@@ -136,7 +136,7 @@ int jh_tz_from_local(const jh_tz *tz, int64_t local_sec, int64_t out[2])
         if (dup)
             continue;
         int64_t u = local_sec - cand[k];
-        if (jh_tz_offset(tz, u) == cand[k] && found < 2) {
+        if (jh__tz_offset(tz, u) == cand[k] && found < 2) {
             if (found == 1 && out[0] == u)
                 continue;
             out[found++] = u;
@@ -290,16 +290,16 @@ static int64_t rule_day(const rule *r, int year)
 {
     if (r->kind == 'J') {
         int d = r->day - 1; /* Feb 29 is never counted */
-        if (jh_is_leap(year) && d >= 59)
+        if (jh__is_leap(year) && d >= 59)
             d++;
-        return jh_days_from_civil(year, 1, 1) + d;
+        return jh__days_from_civil(year, 1, 1) + d;
     }
     if (r->kind == 'D')
-        return jh_days_from_civil(year, 1, 1) + r->day;
-    int64_t first = jh_days_from_civil(year, r->mon, 1);
-    int wd = jh_weekday(first);
+        return jh__days_from_civil(year, 1, 1) + r->day;
+    int64_t first = jh__days_from_civil(year, r->mon, 1);
+    int wd = jh__weekday(first);
     int64_t d = first + (r->day - wd + 7) % 7 + 7 * (r->week - 1);
-    int dim = jh_days_in_month(year, r->mon);
+    int dim = jh__days_in_month(year, r->mon);
     while (d >= first + dim)
         d -= 7;
     return d;
@@ -340,7 +340,7 @@ static int add(builder *b, int64_t at, int32_t off)
 static int extend_posix(builder *b, const posix_tz *p, int64_t after, int32_t off0)
 {
     int y0 = 1970;
-    jh_civil c;
+    jh__civil c;
 
     if (!p->has_dst) {
         if ((b->n ? b->off[b->n - 1] : off0) != p->std_off)
@@ -348,7 +348,7 @@ static int extend_posix(builder *b, const posix_tz *p, int64_t after, int32_t of
         return 0;
     }
     if (after > INT64_MIN / 2) {
-        jh_secs_to_civil(after, &c);
+        jh__secs_to_civil(after, &c);
         y0 = c.year;
     }
     for (int y = y0; y <= EXTEND_TO; y++) {
@@ -445,9 +445,9 @@ static int parse_tzif(const unsigned char *d, size_t len, builder *b, int32_t *o
     return 0;
 }
 
-static jh_tz *zone_new(const char *name, builder *b, int32_t off0)
+static jh__tz *zone_new(const char *name, builder *b, int32_t off0)
 {
-    jh_tz *z = calloc(1, sizeof(*z));
+    jh__tz *z = calloc(1, sizeof(*z));
 
     if (z == NULL || (z->name = strdup(name)) == NULL) {
         free(z);
@@ -490,7 +490,7 @@ static int read_all(const char *path, unsigned char **out, size_t *len)
     return 0;
 }
 
-static int load_file(const char *path, const char *name, jh_tz **out, jh_err *e)
+static int load_file(const char *path, const char *name, jh__tz **out, jh_err *e)
 {
     unsigned char *d = NULL;
     size_t len = 0;
@@ -500,9 +500,9 @@ static int load_file(const char *path, const char *name, jh_tz **out, jh_err *e)
     int rc = read_all(path, &d, &len);
 
     if (rc == -ENOENT || rc == -ENOTDIR)
-        return jh_err_set(e, -ENOENT, "timezone \"%s\": not found (no file %s)", name, path);
+        return jh__err_set(e, -ENOENT, "timezone \"%s\": not found (no file %s)", name, path);
     if (rc < 0)
-        return jh_err_set(e, rc, "timezone \"%s\": cannot read %s: %s", name, path,
+        return jh__err_set(e, rc, "timezone \"%s\": cannot read %s: %s", name, path,
                           rc == -EINVAL ? "not a regular file of sane size" : strerror(-rc));
     rc = parse_tzif(d, len, &b, &off0, &why);
     free(d);
@@ -511,7 +511,7 @@ static int load_file(const char *path, const char *name, jh_tz **out, jh_err *e)
     if (rc < 0) {
         free(b.at);
         free(b.off);
-        return jh_err_set(e, rc, "timezone \"%s\": %s: %s", name, path, why);
+        return jh__err_set(e, rc, "timezone \"%s\": %s: %s", name, path, why);
     }
     return 0;
 }
@@ -561,10 +561,10 @@ static int host_zone(char *name, size_t nlen, char *path, size_t plen)
     return access("/etc/localtime", R_OK) == 0 ? 0 : -ENOENT;
 }
 
-int jh_tz_get(const char *name, const jh_tz **out, jh_err *e)
+int jh__tz_get(const char *name, const jh__tz **out, jh_err *e)
 {
     char hname[256], path[PATH_MAX], pbuf[PATH_MAX];
-    jh_tz *z = NULL;
+    jh__tz *z = NULL;
     int rc = 0;
 
     if (out == NULL)
@@ -592,7 +592,7 @@ int jh_tz_get(const char *name, const jh_tz **out, jh_err *e)
     else
         snprintf(path, sizeof(path), "%s/%s", tzdir(), name);
     if (pbuf[0] == '\0' && !valid_zone_name(name))
-        rc = jh_err_set(e, -EINVAL,
+        rc = jh__err_set(e, -EINVAL,
                         "timezone \"%s\": not a zone name (expected e.g. Europe/London)", name);
     else
         rc = load_file(path, name, &z, e);
@@ -607,7 +607,7 @@ int jh_tz_get(const char *name, const jh_tz **out, jh_err *e)
             free(b.at);
             free(b.off);
             if (rc == -ENOENT)
-                jh_err_set(e, -ENOENT, "timezone \"%s\": not found in %s", name, tzdir());
+                jh__err_set(e, -ENOENT, "timezone \"%s\": not found in %s", name, tzdir());
         }
     }
     if (rc == 0) {
@@ -621,10 +621,10 @@ done:
     return rc;
 }
 
-void jh_tz_cache_free(void)
+void jh__tz_cache_free(void)
 {
     pthread_mutex_lock(&cache_mu);
-    for (jh_tz *z = cache, *n; z != NULL; z = n) {
+    for (jh__tz *z = cache, *n; z != NULL; z = n) {
         n = z->next;
         free(z->at);
         free(z->off);

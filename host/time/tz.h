@@ -2,7 +2,7 @@
  * tz.h - IANA time zones read from the system tzdata (TZif files).
  *
  * Zones are loaded once, kept in a process-wide cache and never freed
- * before jh_tz_cache_free(), so a `const jh_tz *` stays valid for the life
+ * before jh__tz_cache_free(), so a `const jh__tz *` stays valid for the life
  * of the process and can be shared between threads without locks.  No
  * function here reads or sets TZ or calls tzset()/localtime(): those are
  * neither thread-safe nor fast.  Instants past the last transition in the
@@ -17,7 +17,7 @@
 #include "civil.h"
 #include "base/err.h"
 
-typedef struct jh_tz jh_tz;
+typedef struct jh__tz jh__tz;
 
 /*
  * Find a zone by IANA name ("America/New_York", "UTC").  NULL or "" means
@@ -26,30 +26,30 @@ typedef struct jh_tz jh_tz;
  * Errors: -ENOENT "timezone \"Mars/Base\": not found in /usr/share/zoneinfo",
  *         -EINVAL for a file that is not valid TZif (names the file and why).
  */
-int jh_tz_get(const char *name, const jh_tz **out, jh_err *e);
+int jh__tz_get(const char *name, const jh__tz **out, jh_err *e);
 
-const char *jh_tz_name(const jh_tz *tz);
+const char *jh__tz_name(const jh__tz *tz);
 
 /* UTC offset in seconds east of Greenwich in force at utc_sec. */
-int jh_tz_offset(const jh_tz *tz, int64_t utc_sec);
+int jh__tz_offset(const jh__tz *tz, int64_t utc_sec);
 
 /* utc_sec -> local civil time; *gmtoff (may be NULL) gets the offset. */
-void jh_tz_to_local(const jh_tz *tz, int64_t utc_sec, jh_civil *out, int *gmtoff);
+void jh__tz_to_local(const jh__tz *tz, int64_t utc_sec, jh__civil *out, int *gmtoff);
 
 /*
  * Local wall time -> UTC.  `local_sec` is the wall time encoded as if it
- * were UTC (jh_civil_to_secs of the local fields).  Returns how many
+ * were UTC (jh__civil_to_secs of the local fields).  Returns how many
  * instants show that wall time: 1 (normal; out[0]), 2 (fall-back overlap;
  * out[0] < out[1]) or 0 (spring-forward gap; out[0] is set to the first
  * instant after the gap, i.e. the transition instant).
  */
-int jh_tz_from_local(const jh_tz *tz, int64_t local_sec, int64_t out[2]);
+int jh__tz_from_local(const jh__tz *tz, int64_t local_sec, int64_t out[2]);
 
 /*
  * The first transition (offset change) strictly after utc_sec, or
  * INT64_MAX if none; *before and *after (may be NULL) get the offsets.
  */
-int64_t jh_tz_next_transition(const jh_tz *tz, int64_t utc_sec, int *before, int *after);
+int64_t jh__tz_next_transition(const jh__tz *tz, int64_t utc_sec, int *before, int *after);
 
 /*
  * The constant-offset period containing utc_sec: [*start, *end) with
@@ -57,10 +57,10 @@ int64_t jh_tz_next_transition(const jh_tz *tz, int64_t utc_sec, int *before, int
  * from *end on.  *start is INT64_MIN and *end INT64_MAX at the ends of
  * time.  One binary search; the cron engine walks these periods.
  */
-void jh_tz_segment(const jh_tz *tz, int64_t utc_sec, int64_t *start, int64_t *end, int *off,
+void jh__tz_segment(const jh__tz *tz, int64_t utc_sec, int64_t *start, int64_t *end, int *off,
                    int *off_prev, int *off_next);
 
 /* Free every cached zone; only for leak checkers at process exit. */
-void jh_tz_cache_free(void);
+void jh__tz_cache_free(void);
 
 #endif

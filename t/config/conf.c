@@ -35,22 +35,22 @@ static void clear(void)
 /* Load dir with one file; expect an error whose text, after "DIR/", is `want`. */
 static void expect_error(const char *text, const char *want, const char *name)
 {
-    jh_conf *c = NULL;
+    jh__conf *c = NULL;
     jh_err e;
     char full[1024];
 
     clear();
     put("10-x.ini", text);
-    int rc = jh_conf_load_dir(dir, &c, &e);
+    int rc = jh__conf_load_dir(dir, &c, &e);
     snprintf(full, sizeof(full), "%s/%s", dir, want);
     ok(rc < 0, "%s: refused", name);
     like(rc < 0 ? e.msg : "(loaded)", full, "  %s", want);
-    jh_conf_free(c);
+    jh__conf_free(c);
 }
 
 int main(void)
 {
-    jh_conf *c;
+    jh__conf *c;
     jh_err e;
 
     plan_lazy();
@@ -58,11 +58,11 @@ int main(void)
     if (mkdtemp(dir) == NULL)
         bail("mkdtemp");
 
-    ok(jh_conf_load_dir(dir, &c, &e) == 0 && c->n_jobs == 0, "an empty dir is an empty config");
+    ok(jh__conf_load_dir(dir, &c, &e) == 0 && c->n_jobs == 0, "an empty dir is an empty config");
     ok(c->host.workers == 2 && c->host.shutdown_timeout == 30000000000LL &&
            c->host.log_format == 0 && c->host.log_level == 1 && c->host.plugins_dir == NULL,
        "defaults: 2 workers, 30s, logfmt, info");
-    jh_conf_free(c);
+    jh__conf_free(c);
 
     put("20-b.ini", "[job b]\nplugin = p\nhandler = h\nevery = 1h30m\n");
     put("10-a.ini", "; comment\n[host]\nworkers = 4\nlog_format = json\n\n"
@@ -71,13 +71,13 @@ int main(void)
                     "timezone = America/New_York\njitter = 5s\nrun_on_start = yes\n"
                     "concurrency = allow\nmax_running = 3\ntimeout = 2m\nenabled = off\n");
     put("README.txt", "[not ini]\n");
-    if (!ok(jh_conf_load_dir(dir, &c, &e) == 0, "two files load")) {
+    if (!ok(jh__conf_load_dir(dir, &c, &e) == 0, "two files load")) {
         diag("%s", e.msg);
         return done_testing();
     }
     is_str(c->jobs[0].name, "a", "10-a.ini before 20-b.ini");
     is_str(c->jobs[1].name, "b", "then b");
-    const jh_conf_job *a = &c->jobs[0];
+    const jh__conf_job *a = &c->jobs[0];
     ok(a->kind == JH_SCHED_CRON && strcmp(a->cron, "0 30 2 * * *") == 0 &&
            strcmp(a->timezone, "America/New_York") == 0,
        "cron and timezone");
@@ -93,27 +93,27 @@ int main(void)
        "every = 1h30m; defaults elsewhere");
     ok(c->host.workers == 4 && c->host.log_format == 1, "[host] workers and log_format");
     is_int(a->pos.line, 10, "job a's section is at line 10");
-    const jh_conf_plugin *p = jh_conf_find_plugin(c, "p");
+    const jh__conf_plugin *p = jh__conf_find_plugin(c, "p");
     ok(p && p->n_kv == 2, "[plugin p] has 2 keys");
-    is_str(jh_conf_plugin_get(p, "title")->value, "Daily", "inline comment stripped");
+    is_str(jh__conf_plugin_get(p, "title")->value, "Daily", "inline comment stripped");
 
     /* Keys checked against a plugin's declaration; secrets never echoed. */
     jh_config_key keys[] = {{"title", NULL, NULL, 0}, {"password", NULL, NULL, 1}};
     jh_plugin_desc d = {.config_keys = keys, .n_config_keys = 2,
                         .config_key_size = sizeof(jh_config_key)};
-    ok(jh_conf_check_plugin(p, &d, &e) == 0, "declared keys pass");
+    ok(jh__conf_check_plugin(p, &d, &e) == 0, "declared keys pass");
     d.n_config_keys = 1;
-    ok(jh_conf_check_plugin(p, &d, &e) < 0, "an undeclared key is refused");
+    ok(jh__conf_check_plugin(p, &d, &e) < 0, "an undeclared key is refused");
     like(e.msg, "10-a.ini:8: [plugin p]: unknown key \"password\" (p declares: title)",
          "with file:line and what is declared");
     ok(strstr(e.msg, "s3cret") == NULL, "and never the value");
-    jh_conf *c2;
-    jh_conf_load_dir(dir, &c2, &e);
-    ok(jh_conf_plugin_equal(jh_conf_find_plugin(c, "p"), jh_conf_find_plugin(c2, "p")),
+    jh__conf *c2;
+    jh__conf_load_dir(dir, &c2, &e);
+    ok(jh__conf_plugin_equal(jh__conf_find_plugin(c, "p"), jh__conf_find_plugin(c2, "p")),
        "same section twice: equal");
-    ok(!jh_conf_plugin_equal(jh_conf_find_plugin(c, "p"), NULL), "vs none: not equal");
-    jh_conf_free(c2);
-    jh_conf_free(c);
+    ok(!jh__conf_plugin_equal(jh__conf_find_plugin(c, "p"), NULL), "vs none: not equal");
+    jh__conf_free(c2);
+    jh__conf_free(c);
 
     expect_error("[jobs x]\n", "10-x.ini:1: unknown section [jobs x]", "unknown section");
     expect_error("[job x]\nplugin = p\nhandler = h\ncronn = * * * * * *\n",
@@ -158,16 +158,16 @@ int main(void)
     clear();
     put("10-a.ini", "[job x]\nplugin = p\nhandler = h\n");
     put("20-b.ini", "\n[job x]\nplugin = p\nhandler = h\n");
-    ok(jh_conf_load_dir(dir, &c, &e) < 0, "duplicate job refused");
+    ok(jh__conf_load_dir(dir, &c, &e) < 0, "duplicate job refused");
     char want[256];
     snprintf(want, sizeof(want), "%s/20-b.ini:2: [job x]: duplicate job (first defined at %s/10-a.ini:1)",
              dir, dir);
     is_str(e.msg, want, "naming both places");
-    ok(jh_conf_load_dir("/nonexistent/conf.d", &c, &e) < 0, "missing dir refused");
+    ok(jh__conf_load_dir("/nonexistent/conf.d", &c, &e) < 0, "missing dir refused");
     like(e.msg, "/nonexistent/conf.d: cannot open configuration directory", "naming it");
-    ok(jh_conf_load_string("inline", "[job s]\nplugin = p\nhandler = h\n", &c, &e) == 0 &&
+    ok(jh__conf_load_string("inline", "[job s]\nplugin = p\nhandler = h\n", &c, &e) == 0 &&
            c->n_jobs == 1, "load_string");
-    jh_conf_free(c);
+    jh__conf_free(c);
 
     /* 100,000 jobs: loads (time reported, not asserted). */
     clear();
@@ -179,14 +179,14 @@ int main(void)
     fclose(f);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = jh_conf_load_dir(dir, &c, &e);
+    int rc = jh__conf_load_dir(dir, &c, &e);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     ok(rc == 0 && c->n_jobs == 100000, "100,000 jobs load");
     diag("100,000 jobs parsed in %.1f ms",
          (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
-    jh_conf_free(c);
+    jh__conf_free(c);
     clear();
     rmdir(dir);
-    jh_tz_cache_free();
+    jh__tz_cache_free();
     return done_testing();
 }

@@ -82,7 +82,7 @@ static void no_secret(const char *msg, const char *name)
  * (DIR and TOP expanded). */
 static void expect_files(const char *want, const char *name, ...)
 {
-    jh_conf *c = NULL;
+    jh__conf *c = NULL;
     jh_err e;
     char full[1024];
     va_list ap;
@@ -92,20 +92,20 @@ static void expect_files(const char *want, const char *name, ...)
     for (const char *f; (f = va_arg(ap, const char *)) != NULL;)
         put(f, va_arg(ap, const char *));
     va_end(ap);
-    int rc = jh_conf_load_dir(dir, &c, &e);
+    int rc = jh__conf_load_dir(dir, &c, &e);
     expand(want, full, sizeof(full));
     ok(rc < 0, "%s: refused", name);
     is_str(rc < 0 ? e.msg : "(loaded)", full, "  exact message");
     if (rc < 0)
         no_secret(e.msg, name);
-    jh_conf_free(c);
+    jh__conf_free(c);
 }
 
 #define expect_error(text, want, name) expect_files(want, name, "10-x.ini", text, NULL)
 
-static jh_conf *load_ok(const char *name, ...)
+static jh__conf *load_ok(const char *name, ...)
 {
-    jh_conf *c = NULL;
+    jh__conf *c = NULL;
     jh_err e;
     va_list ap;
 
@@ -114,7 +114,7 @@ static jh_conf *load_ok(const char *name, ...)
     for (const char *f; (f = va_arg(ap, const char *)) != NULL;)
         put(f, va_arg(ap, const char *));
     va_end(ap);
-    if (!ok(jh_conf_load_dir(dir, &c, &e) == 0, "%s: loads", name)) {
+    if (!ok(jh__conf_load_dir(dir, &c, &e) == 0, "%s: loads", name)) {
         diag("%s", e.msg);
         return NULL;
     }
@@ -123,16 +123,16 @@ static jh_conf *load_ok(const char *name, ...)
 
 static void test_host(void)
 {
-    jh_conf *c;
+    jh__conf *c;
     jh_err e;
 
-    ok(jh_conf_load_string("empty", "", &c, &e) == 0, "empty configuration");
+    ok(jh__conf_load_string("empty", "", &c, &e) == 0, "empty configuration");
     ok(c->host.state_dir == NULL, "state_dir default: not set");
     is_int(c->host.outbox_sync, JH_OUTBOX_SYNC_ALWAYS, "outbox_sync default: always");
     ok(c->host.outbox_sync_interval == 5000000, "outbox_sync_interval default: 5ms");
     ok(c->host.event_max_bytes == 1048576, "event_max_bytes default: 1048576");
     ok(c->n_mysql == 0 && c->n_redis == 0 && c->n_kafka == 0, "no backends by default");
-    jh_conf_free(c);
+    jh__conf_free(c);
 
     c = load_ok("[host] new keys", "10-x.ini",
                 "[host]\nstate_dir = /var/lib/jobhost\noutbox_sync = interval\n"
@@ -144,7 +144,7 @@ static void test_host(void)
         ok(c->host.outbox_sync_interval == 250000000, "outbox_sync_interval = 250ms");
         ok(c->host.event_max_bytes == 67108864, "event_max_bytes = 64 MiB (the maximum)");
     }
-    jh_conf_free(c);
+    jh__conf_free(c);
     c = load_ok("[host] bounds", "10-x.ini",
                 "[host]\noutbox_sync = always\noutbox_sync_interval = 1ms\nevent_max_bytes = 1\n",
                 NULL);
@@ -152,12 +152,12 @@ static void test_host(void)
         ok(c->host.outbox_sync == JH_OUTBOX_SYNC_ALWAYS &&
                c->host.outbox_sync_interval == 1000000 && c->host.event_max_bytes == 1,
            "always, 1ms and 1 byte are accepted");
-    jh_conf_free(c);
+    jh__conf_free(c);
     c = load_ok("[host] interval upper bound", "10-x.ini", "[host]\noutbox_sync_interval = 10s\n",
                 NULL);
     if (c != NULL)
         ok(c->host.outbox_sync_interval == 10000000000LL, "10s accepted");
-    jh_conf_free(c);
+    jh__conf_free(c);
 
     expect_error("[host]\noutbox_sync = sometimes\n",
                  "DIR/10-x.ini:2: [host]: outbox_sync \"sometimes\": expected always or interval",
@@ -202,22 +202,22 @@ static void test_host(void)
 
 static void test_sections(void)
 {
-    jh_conf *c;
+    jh__conf *c;
 
     c = load_ok("backend defaults", "10-x.ini",
                 "[mysql main]\nuser = app\ndatabase = appdb\n\n[redis cache]\n\n"
                 "[kafka bus]\nbrokers = 127.0.0.1:9092\n",
                 NULL);
     if (c != NULL) {
-        const jh_conf_mysql *m = jh_conf_find_mysql(c, "main");
-        const jh_conf_redis *r = jh_conf_find_redis(c, "cache");
-        const jh_conf_kafka *k = jh_conf_find_kafka(c, "bus");
+        const jh__conf_mysql *m = jh__conf_find_mysql(c, "main");
+        const jh__conf_redis *r = jh__conf_find_redis(c, "cache");
+        const jh__conf_kafka *k = jh__conf_find_kafka(c, "bus");
         ok(m != NULL && c->n_mysql == 1 && m == &c->mysql[0], "find_mysql");
         ok(r != NULL && c->n_redis == 1 && r == &c->redis[0], "find_redis");
         ok(k != NULL && c->n_kafka == 1 && k == &c->kafka[0], "find_kafka");
-        ok(jh_conf_find_mysql(c, "cache") == NULL && jh_conf_find_redis(c, "main") == NULL &&
-               jh_conf_find_kafka(c, "main") == NULL && jh_conf_find_mysql(c, NULL) == NULL &&
-               jh_conf_find_mysql(NULL, "main") == NULL,
+        ok(jh__conf_find_mysql(c, "cache") == NULL && jh__conf_find_redis(c, "main") == NULL &&
+               jh__conf_find_kafka(c, "main") == NULL && jh__conf_find_mysql(c, NULL) == NULL &&
+               jh__conf_find_mysql(NULL, "main") == NULL,
            "find_*: unknown names, NULL");
         if (m != NULL) {
             is_str(m->host, "127.0.0.1", "mysql host default");
@@ -246,7 +246,7 @@ static void test_sections(void)
             ok(k->n_props == 0 && k->props == NULL, "kafka: no properties");
         }
     }
-    jh_conf_free(c);
+    jh__conf_free(c);
 
     c = load_ok("every backend key", "10-x.ini",
                 "[mysql main]\nhost = db.local\nport = 3307\nsocket = /run/mysqld.sock\n"
@@ -258,9 +258,9 @@ static void test_sections(void)
                 "rdkafka.acks = all\nrdkafka.linger.ms = 5\nrdkafka.client.id =\n",
                 NULL);
     if (c != NULL) {
-        const jh_conf_mysql *m = &c->mysql[0];
-        const jh_conf_redis *r = &c->redis[0];
-        const jh_conf_kafka *k = &c->kafka[0];
+        const jh__conf_mysql *m = &c->mysql[0];
+        const jh__conf_redis *r = &c->redis[0];
+        const jh__conf_kafka *k = &c->kafka[0];
         ok(strcmp(m->host, "db.local") == 0 && m->port == 3307 &&
                strcmp(m->socket, "/run/mysqld.sock") == 0 && strcmp(m->charset, "latin1") == 0,
            "mysql host, port, socket, charset");
@@ -284,7 +284,7 @@ static void test_sections(void)
             is_int(k->props[1].pos.line, 22, "property position");
         }
     }
-    jh_conf_free(c);
+    jh__conf_free(c);
 
     /* Section-level errors. */
     expect_error("[mysql main]\nuser = u\n",
@@ -310,7 +310,7 @@ static void test_sections(void)
                  "[mysql m]\nuser = u\ndatabase = d\n", "20-b.ini", "\n\n[mysql m]\n", NULL);
     c = load_ok("same name for a mysql and a redis section", "10-x.ini",
                 "[mysql main]\nuser = u\ndatabase = d\n[redis main]\n", NULL);
-    jh_conf_free(c);
+    jh__conf_free(c);
     expect_files("DIR/20-b.ini:1: [kafka two]: only one [kafka] section is supported (one "
                  "producer per process; [kafka one] is at DIR/10-a.ini:2)",
                  "a second kafka section", "10-a.ini", "\n[kafka one]\nbrokers = 127.0.0.1:1\n",
@@ -382,13 +382,13 @@ static void test_sections(void)
     c = load_ok("an empty redis prefix", "10-x.ini", "[redis r]\nprefix =\n", NULL);
     if (c != NULL)
         is_str(c->redis[0].prefix, "", "  is allowed");
-    jh_conf_free(c);
+    jh__conf_free(c);
 }
 
 static void test_passwords(void)
 {
     char path[128], want[512];
-    jh_conf *c;
+    jh__conf *c;
     jh_err e;
 
     /* password_file: one trailing newline stripped, and only one. */
@@ -404,22 +404,22 @@ static void test_passwords(void)
         is_str(c->mysql[0].password, SECRET, "mysql password read, newline stripped");
         is_str(c->redis[0].password, SECRET, "redis password read, newline stripped");
     }
-    jh_conf_free(c);
+    jh__conf_free(c);
     put_at(path, SECRET "\n\n", strlen(SECRET) + 2);
     c = load_ok("password_file with two newlines", "10-x.ini", ini, NULL);
     if (c != NULL)
         is_str(c->mysql[0].password, SECRET "\n", "only one newline stripped");
-    jh_conf_free(c);
+    jh__conf_free(c);
     put_at(path, SECRET "\r\n", strlen(SECRET) + 2);
     c = load_ok("password_file with CRLF", "10-x.ini", ini, NULL);
     if (c != NULL)
         is_str(c->mysql[0].password, SECRET, "a CRLF counts as one newline");
-    jh_conf_free(c);
+    jh__conf_free(c);
     put_at(path, SECRET, strlen(SECRET));
     c = load_ok("password_file without a newline", "10-x.ini", ini, NULL);
     if (c != NULL)
         is_str(c->mysql[0].password, SECRET, "kept whole");
-    jh_conf_free(c);
+    jh__conf_free(c);
     put_at(path, SECRET "\n", strlen(SECRET) + 1);
 
     /* Relative: from the directory holding the conf dir (TOP/conf.d -> TOP). */
@@ -427,7 +427,7 @@ static void test_passwords(void)
                 "[mysql main]\nuser = u\ndatabase = d\npassword_file = db.pw\n", NULL);
     if (c != NULL)
         is_str(c->mysql[0].password, SECRET, "db.pw taken from the conf dir's parent");
-    jh_conf_free(c);
+    jh__conf_free(c);
 
     /* password_env */
     setenv(SECRET_ENV, SECRET, 1);
@@ -440,7 +440,7 @@ static void test_passwords(void)
         is_str(c->mysql[0].password, SECRET, "mysql password from the environment");
         is_str(c->redis[0].password, SECRET, "redis password from the environment");
     }
-    jh_conf_free(c);
+    jh__conf_free(c);
 
     /* Errors: never the content. */
     expect_error("[mysql main]\nuser = u\ndatabase = d\npassword_env = " UNSET_ENV "\n",
@@ -524,7 +524,7 @@ static void test_passwords(void)
     clear();
     put("10-x.ini", ini);
     if (geteuid() != 0) {
-        ok(jh_conf_load_dir(dir, &c, &e) < 0, "unreadable password_file: refused");
+        ok(jh__conf_load_dir(dir, &c, &e) < 0, "unreadable password_file: refused");
         is_str(e.msg, want, "  exact message");
     } else {
         int fds[2];
@@ -539,8 +539,8 @@ static void test_passwords(void)
             if (setgid(65534) != 0 || setuid(65534) != 0)
                 _exit(3);
             c = NULL;
-            int rc = jh_conf_load_dir(dir, &c, &e);
-            jh_conf_free(c);
+            int rc = jh__conf_load_dir(dir, &c, &e);
+            jh__conf_free(c);
             const char *m = rc < 0 ? e.msg : "(loaded)";
             _exit(write(fds[1], m, strlen(m)) == (ssize_t)strlen(m) ? 0 : 4);
         }
@@ -558,7 +558,7 @@ static void test_passwords(void)
     chmod(path, 0600);
 
     /* The loaded password never shows in a message about a plugin either. */
-    ok(jh_conf_load_string("s.ini", "[mysql m]\nuser = u\ndatabase = d\npassword_env = "
+    ok(jh__conf_load_string("s.ini", "[mysql m]\nuser = u\ndatabase = d\npassword_env = "
                            SECRET_ENV "\n[plugin p]\nmysql = n\n", &c, &e) < 0,
        "load_string: dangling reference");
     is_str(e.msg, "s.ini:6: [plugin p]: mysql = \"n\": no [mysql n] section (did you mean \"m\"?)",
@@ -569,7 +569,7 @@ static void test_passwords(void)
 
 static void test_plugin_keys(void)
 {
-    jh_conf *c;
+    jh__conf *c;
 
     c = load_ok("plugin host keys", "10-x.ini",
                 "[plugin user]\ntitle = t\nmysql = main\nredis = cache\nevents = bus\n"
@@ -579,12 +579,12 @@ static void test_plugin_keys(void)
                 "[kafka bus]\nbrokers = 127.0.0.1:1\n",
                 NULL);
     if (c != NULL) {
-        const jh_conf_plugin *p = jh_conf_find_plugin(c, "user");
+        const jh__conf_plugin *p = jh__conf_find_plugin(c, "user");
         ok(p != NULL && p->n_kv == 2, "only the plugin's own keys are in kv");
-        ok(jh_conf_plugin_get(p, "mysql") == NULL && jh_conf_plugin_get(p, "redis") == NULL &&
-               jh_conf_plugin_get(p, "events") == NULL && jh_conf_plugin_get(p, "enabled") == NULL,
+        ok(jh__conf_plugin_get(p, "mysql") == NULL && jh__conf_plugin_get(p, "redis") == NULL &&
+               jh__conf_plugin_get(p, "events") == NULL && jh__conf_plugin_get(p, "enabled") == NULL,
            "mysql, redis, events, enabled are not plugin keys");
-        ok(jh_conf_plugin_get(p, "title") != NULL && jh_conf_plugin_get(p, "limit") != NULL,
+        ok(jh__conf_plugin_get(p, "title") != NULL && jh__conf_plugin_get(p, "limit") != NULL,
            "title and limit are");
         is_str(p->mysql, "main", "mysql = main");
         is_str(p->redis, "cache", "redis = cache");
@@ -593,9 +593,9 @@ static void test_plugin_keys(void)
                strstr(p->mysql_pos.file, "10-x.ini") != NULL,
            "positions of mysql, redis, events");
         is_int(p->enabled, -1, "enabled = auto is -1");
-        is_int(jh_conf_find_plugin(c, "off")->enabled, 0, "enabled = false is 0");
-        is_int(jh_conf_find_plugin(c, "on")->enabled, 1, "enabled = yes is 1");
-        const jh_conf_plugin *pl = jh_conf_find_plugin(c, "plain");
+        is_int(jh__conf_find_plugin(c, "off")->enabled, 0, "enabled = false is 0");
+        is_int(jh__conf_find_plugin(c, "on")->enabled, 1, "enabled = yes is 1");
+        const jh__conf_plugin *pl = jh__conf_find_plugin(c, "plain");
         ok(pl->enabled == 1 && pl->mysql == NULL && pl->redis == NULL && pl->events == NULL &&
                pl->mysql_pos.file == NULL,
            "defaults: enabled, no backends");
@@ -605,9 +605,9 @@ static void test_plugin_keys(void)
         jh_plugin_desc d = {.config_keys = keys, .n_config_keys = 2,
                             .config_key_size = sizeof(jh_config_key)};
         jh_err e;
-        ok(jh_conf_check_plugin(p, &d, &e) == 0, "check_plugin ignores the host keys");
+        ok(jh__conf_check_plugin(p, &d, &e) == 0, "check_plugin ignores the host keys");
     }
-    jh_conf_free(c);
+    jh__conf_free(c);
 
     /* A misspelt host key is a plugin key the plugin does not declare. */
     c = load_ok("misspelt host key", "10-x.ini", "[plugin user]\ntitle = t\nmysq = main\n", NULL);
@@ -617,12 +617,12 @@ static void test_plugin_keys(void)
                             .config_key_size = sizeof(jh_config_key)};
         jh_err e;
         char want[512];
-        ok(jh_conf_check_plugin(&c->plugins[0], &d, &e) < 0, "mysq refused by check_plugin");
+        ok(jh__conf_check_plugin(&c->plugins[0], &d, &e) < 0, "mysq refused by check_plugin");
         expand("DIR/10-x.ini:3: [plugin user]: unknown key \"mysq\" (user declares: title) "
                "(did you mean \"mysql\"?)", want, sizeof(want));
         is_str(e.msg, want, "  with a hint to the host key");
     }
-    jh_conf_free(c);
+    jh__conf_free(c);
 
     /* Order across files does not matter. */
     c = load_ok("references to later files", "10-plugins.ini",
@@ -630,11 +630,11 @@ static void test_plugin_keys(void)
                 "[redis cache]\nport = 6390\n", "90-db.ini",
                 "[mysql main]\nuser = u\ndatabase = d\n[kafka bus]\nbrokers = 127.0.0.1:1\n", NULL);
     if (c != NULL) {
-        const jh_conf_plugin *p = jh_conf_find_plugin(c, "user");
-        ok(jh_conf_find_mysql(c, p->mysql) != NULL && jh_conf_find_redis(c, p->redis)->port == 6390,
+        const jh__conf_plugin *p = jh__conf_find_plugin(c, "user");
+        ok(jh__conf_find_mysql(c, p->mysql) != NULL && jh__conf_find_redis(c, p->redis)->port == 6390,
            "resolved after every file is read");
     }
-    jh_conf_free(c);
+    jh__conf_free(c);
 
     expect_files("DIR/40-user.ini:3: [plugin user]: mysql = \"main\": no [mysql main] section",
                  "missing mysql section", "40-user.ini", "[plugin user]\ntitle = x\nmysql = main\n",
@@ -663,7 +663,7 @@ static void test_plugin_keys(void)
 
 static void test_equal(void)
 {
-    jh_conf *a, *b;
+    jh__conf *a, *b;
     jh_err e;
     const char *base = "[mysql m]\nuser = u\ndatabase = d\npassword_env = " SECRET_ENV "\n"
                        "[redis r]\nprefix = x:\npassword_env = " SECRET_ENV "\n"
@@ -677,25 +677,25 @@ static void test_equal(void)
                         "[mysql m]\npassword_env = " SECRET_ENV "\ndatabase = d\nuser = u\n";
 
     setenv(SECRET_ENV, SECRET, 1);
-    if (jh_conf_load_string("a.ini", base, &a, &e) < 0 ||
-        jh_conf_load_string("b.ini", moved, &b, &e) < 0)
+    if (jh__conf_load_string("a.ini", base, &a, &e) < 0 ||
+        jh__conf_load_string("b.ini", moved, &b, &e) < 0)
         bail("equal: %s", e.msg);
-    ok(jh_conf_mysql_equal(&a->mysql[0], &b->mysql[0]), "mysql: same settings are equal");
-    ok(jh_conf_redis_equal(&a->redis[0], &b->redis[0]), "redis: same settings are equal");
-    ok(jh_conf_kafka_equal(&a->kafka[0], &b->kafka[0]), "kafka: properties in any order");
-    ok(jh_conf_plugin_equal(&a->plugins[0], &b->plugins[0]), "plugin: same keys and backends");
-    ok(jh_conf_mysql_equal(NULL, NULL) && !jh_conf_mysql_equal(&a->mysql[0], NULL) &&
-           !jh_conf_redis_equal(NULL, &a->redis[0]) && !jh_conf_kafka_equal(&a->kafka[0], NULL),
+    ok(jh__conf_mysql_equal(&a->mysql[0], &b->mysql[0]), "mysql: same settings are equal");
+    ok(jh__conf_redis_equal(&a->redis[0], &b->redis[0]), "redis: same settings are equal");
+    ok(jh__conf_kafka_equal(&a->kafka[0], &b->kafka[0]), "kafka: properties in any order");
+    ok(jh__conf_plugin_equal(&a->plugins[0], &b->plugins[0]), "plugin: same keys and backends");
+    ok(jh__conf_mysql_equal(NULL, NULL) && !jh__conf_mysql_equal(&a->mysql[0], NULL) &&
+           !jh__conf_redis_equal(NULL, &a->redis[0]) && !jh__conf_kafka_equal(&a->kafka[0], NULL),
        "NULL equals only NULL");
-    jh_conf_free(b);
+    jh__conf_free(b);
 
     /* The password alone differs. */
     setenv(SECRET_ENV, SECRET "2", 1);
-    if (jh_conf_load_string("b.ini", base, &b, &e) < 0)
+    if (jh__conf_load_string("b.ini", base, &b, &e) < 0)
         bail("equal: %s", e.msg);
-    ok(!jh_conf_mysql_equal(&a->mysql[0], &b->mysql[0]), "mysql: another password differs");
-    ok(!jh_conf_redis_equal(&a->redis[0], &b->redis[0]), "redis: another password differs");
-    jh_conf_free(b);
+    ok(!jh__conf_mysql_equal(&a->mysql[0], &b->mysql[0]), "mysql: another password differs");
+    ok(!jh__conf_redis_equal(&a->redis[0], &b->redis[0]), "redis: another password differs");
+    jh__conf_free(b);
     setenv(SECRET_ENV, SECRET, 1);
 
     static const struct {
@@ -736,24 +736,24 @@ static void test_equal(void)
             bail("equal: %s not in base", changes[i].from);
         snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - base), base, changes[i].to,
                  at + strlen(changes[i].from));
-        if (jh_conf_load_string("b.ini", text, &b, &e) < 0)
+        if (jh__conf_load_string("b.ini", text, &b, &e) < 0)
             bail("equal %s: %s", changes[i].what, e.msg);
-        int eq = changes[i].kind == 0   ? jh_conf_mysql_equal(&a->mysql[0], &b->mysql[0])
-                 : changes[i].kind == 1 ? jh_conf_redis_equal(&a->redis[0], &b->redis[0])
-                 : changes[i].kind == 2 ? jh_conf_kafka_equal(&a->kafka[0], &b->kafka[0])
-                                        : jh_conf_plugin_equal(&a->plugins[0], &b->plugins[0]);
+        int eq = changes[i].kind == 0   ? jh__conf_mysql_equal(&a->mysql[0], &b->mysql[0])
+                 : changes[i].kind == 1 ? jh__conf_redis_equal(&a->redis[0], &b->redis[0])
+                 : changes[i].kind == 2 ? jh__conf_kafka_equal(&a->kafka[0], &b->kafka[0])
+                                        : jh__conf_plugin_equal(&a->plugins[0], &b->plugins[0]);
         ok(!eq, "%s changed: not equal", changes[i].what);
-        jh_conf_free(b);
+        jh__conf_free(b);
     }
-    jh_conf_free(a);
+    jh__conf_free(a);
 
     /* A plugin with no section compares like an empty, enabled one. */
-    ok(jh_conf_load_string("c.ini", "[plugin p]\n[plugin q]\nenabled = false\n"
+    ok(jh__conf_load_string("c.ini", "[plugin p]\n[plugin q]\nenabled = false\n"
                            "[plugin r]\nredis = x\n[redis x]\n", &a, &e) == 0, "sections");
-    ok(jh_conf_plugin_equal(&a->plugins[0], NULL), "empty section == no section");
-    ok(!jh_conf_plugin_equal(NULL, &a->plugins[1]), "disabled != no section");
-    ok(!jh_conf_plugin_equal(&a->plugins[2], NULL), "bound redis != no section");
-    jh_conf_free(a);
+    ok(jh__conf_plugin_equal(&a->plugins[0], NULL), "empty section == no section");
+    ok(!jh__conf_plugin_equal(NULL, &a->plugins[1]), "disabled != no section");
+    ok(!jh__conf_plugin_equal(&a->plugins[2], NULL), "bound redis != no section");
+    jh__conf_free(a);
 }
 
 int main(void)
@@ -778,6 +778,6 @@ int main(void)
     rmdir(dir);
     rmdir(top);
     unsetenv(SECRET_ENV);
-    jh_tz_cache_free();
+    jh__tz_cache_free();
     return done_testing();
 }

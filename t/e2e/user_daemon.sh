@@ -41,7 +41,7 @@ if [ ! -f "$top_srcdir/t/lib/mariadb.sh" ]; then
     exit 0
 fi
 . "$top_srcdir/t/lib/mariadb.sh"
-jh_mariadb_start
+jh__mariadb_start
 rc=$?
 if [ $rc -eq 2 ]; then
     echo "1..0 # SKIP mariadbd, mariadb-install-db or mariadb not installed"
@@ -49,8 +49,8 @@ if [ $rc -eq 2 ]; then
 fi
 [ $rc -eq 0 ] || { echo "Bail out! cannot start a private mariadbd"; exit 1; }
 W=$(mktemp -d "${TMPDIR:-/tmp}/jh-user-daemon.XXXXXX") || exit 1
-trap 'jh_mariadb_cleanup; rm -rf "$W"' EXIT
-trap 'jh_mariadb_cleanup; rm -rf "$W"; exit 1' INT TERM HUP
+trap 'jh__mariadb_cleanup; rm -rf "$W"' EXIT
+trap 'jh__mariadb_cleanup; rm -rf "$W"; exit 1' INT TERM HUP
 mkdir -p "$W/plain" "$W/conf.d" "$W/plugins" "$W/state"
 cp "$P" "$W/plugins/user.so"
 sql() { "$JH_MARIADB_CLIENT" --no-defaults -uroot -S "$JH_TEST_MYSQL_SOCKET" -N -B \
@@ -123,8 +123,8 @@ grep -q 'key="2500"' "$W/dump"; [ $? -ne 0 ]; ok $? "outbox: nothing for deleted
 #    status lands in Redis with its TTL
 if [ -f "$top_srcdir/t/lib/redis.sh" ] && . "$top_srcdir/t/lib/redis.sh" && redis_have &&
         redis_start > "$W/redis.out" 2>&1; then
-    trap 'redis_cleanup; jh_mariadb_cleanup; rm -rf "$W"' EXIT
-    trap 'redis_cleanup; jh_mariadb_cleanup; rm -rf "$W"; exit 1' INT TERM HUP
+    trap 'redis_cleanup; jh__mariadb_cleanup; rm -rf "$W"' EXIT
+    trap 'redis_cleanup; jh__mariadb_cleanup; rm -rf "$W"; exit 1' INT TERM HUP
     sed -i 's/^; redis = cache$/redis = cache/' "$W/conf.d/40-user.ini"
     cat > "$W/conf.d/60-redis.ini" <<INI
 [redis cache]

@@ -415,7 +415,7 @@ static int m_send_delayed(jh_ctx *c, const char *topic, const void *k, size_t kl
 }
 
 /*
- * As the host's: refused once cancelled (jh_ctx_check), all or nothing (a
+ * As the host's: refused once cancelled (jh__ctx_check), all or nothing (a
  * batch holding the fail_send_at'th event records none of it), and
  * cancel_at_send takes effect once the batch that reaches it is recorded.
  */

@@ -809,10 +809,10 @@ static void test_plugins_dir_rule(void)
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        jh_conf c;
+        jh__conf c;
         memset(&c, 0, sizeof(c));
         c.host.plugins_dir = cases[i].ini;
-        char *got = jh_hstate_plugins_dir(cases[i].conf_dir, &c, cases[i].opt);
+        char *got = jh__hstate_plugins_dir(cases[i].conf_dir, &c, cases[i].opt);
         is_str(got, cases[i].want, "plugins dir for -c %s, plugins_dir %s, -p %s",
                cases[i].conf_dir, cases[i].ini ? cases[i].ini : "(unset)",
                cases[i].opt ? cases[i].opt : "(unset)");
@@ -837,6 +837,6 @@ int main(void)
     test_many_reloads();
     test_coalesce(); /* last: runs with an empty conf.d, no ini at all */
     uv_loop_close(loop);
-    jh_tz_cache_free();
+    jh__tz_cache_free();
     return done_testing();
 }

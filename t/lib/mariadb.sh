@@ -1,18 +1,18 @@
 # t/lib/mariadb.sh - a private MariaDB server for the tests (POSIX sh; source it).
 #
-#   jh_mariadb_start [DIR]   make DIR (default: a mktemp dir), start mariadbd
+#   jh__mariadb_start [DIR]   make DIR (default: a mktemp dir), start mariadbd
 #                            there on 127.0.0.1:FREE and DIR/sock, create the
 #                            database jobhost_test and a user with a password,
 #                            export JH_TEST_MYSQL_{PORT,SOCKET,USER,PASSWORD,
 #                            PASSWORD_FILE,DB,DIR}; removes DIR on exit (trap)
 #                            when it made it.  Returns 2 when mariadbd is not
 #                            installed (the caller skips), 1 on failure.
-#   jh_mariadb_stop          clean shutdown (waits for the process to go)
-#   jh_mariadb_kill          kill -9, as a crash would
-#   jh_mariadb_restart       start again: same datadir, port and socket
-#   jh_mariadb_pause/resume  SIGSTOP / SIGCONT (a server that hangs)
-#   jh_mariadb_sql SQL       run SQL as root over the socket
-#   jh_mariadb_cleanup       stop and remove DIR (what the trap runs)
+#   jh__mariadb_stop          clean shutdown (waits for the process to go)
+#   jh__mariadb_kill          kill -9, as a crash would
+#   jh__mariadb_restart       start again: same datadir, port and socket
+#   jh__mariadb_pause/resume  SIGSTOP / SIGCONT (a server that hangs)
+#   jh__mariadb_sql SQL       run SQL as root over the socket
+#   jh__mariadb_cleanup       stop and remove DIR (what the trap runs)
 #
 # Every function after start finds the server through $JH_TEST_MYSQL_DIR, so
 # a test program can drive it too: `sh t/lib/db_ctl.sh kill|restart|stop|pause|resume`.
@@ -31,20 +31,20 @@ JH_MARIADB_OPTS="--innodb-buffer-pool-size=32M --innodb-log-file-size=8M \
 --innodb-flush-log-at-trx-commit=2 --skip-name-resolve --skip-log-bin \
 --max-connections=200 --performance-schema=OFF"
 
-jh_mariadb_have() {
+jh__mariadb_have() {
     command -v "$JH_MARIADBD" >/dev/null 2>&1 || [ -x /usr/sbin/"$JH_MARIADBD" ] || return 1
     command -v "$JH_MARIADB_INSTALL" >/dev/null 2>&1 || return 1
     command -v "$JH_MARIADB_CLIENT" >/dev/null 2>&1 || return 1
     return 0
 }
 
-jh_mariadb_bin() {
+jh__mariadb_bin() {
     if command -v "$JH_MARIADBD" >/dev/null 2>&1; then command -v "$JH_MARIADBD"
     else echo /usr/sbin/"$JH_MARIADBD"; fi
 }
 
 # A port in 20000..59999 (mariadbd itself tells whether it is free).
-jh_mariadb_pick_port() {
+jh__mariadb_pick_port() {
     r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
     echo $((20000 + r % 40000))
 }
@@ -52,7 +52,7 @@ jh_mariadb_pick_port() {
 # The cached, initialised datadir; made once per build dir.  Built beside
 # the final name and renamed, so two tests starting at once never see a
 # half-made template.
-jh_mariadb_template() {
+jh__mariadb_template() {
     tpl=${top_builddir:-.}/t/mariadb.template
     if [ -f "$tpl/.ready" ]; then echo "$tpl"; return 0; fi
     mkdir -p "${top_builddir:-.}/t" || return 1
@@ -73,9 +73,9 @@ jh_mariadb_template() {
 }
 
 # Start mariadbd on the datadir, port and socket recorded in $JH_TEST_MYSQL_DIR.
-jh_mariadb_launch() {
+jh__mariadb_launch() {
     d=$JH_TEST_MYSQL_DIR
-    "$(jh_mariadb_bin)" --no-defaults --user=root --datadir="$d/data" \
+    "$(jh__mariadb_bin)" --no-defaults --user=root --datadir="$d/data" \
         --socket="$d/sock" --port="$(cat "$d/port")" --bind-address=127.0.0.1 \
         --skip-networking=0 --pid-file="$d/mariadbd.pid" --log-error="$d/error.log" \
         $JH_MARIADB_OPTS < /dev/null > "$d/stdout.log" 2>&1 &
@@ -83,7 +83,7 @@ jh_mariadb_launch() {
 }
 
 # Wait (up to 30 s) until the server answers; 1 if it died or never did.
-jh_mariadb_wait() {
+jh__mariadb_wait() {
     d=$JH_TEST_MYSQL_DIR
     pid=$(cat "$d/server.pid")
     i=0
@@ -99,22 +99,22 @@ jh_mariadb_wait() {
     return 1
 }
 
-jh_mariadb_sql() {
+jh__mariadb_sql() {
     "$JH_MARIADB_CLIENT" --no-defaults -uroot -S "$JH_TEST_MYSQL_DIR/sock" -N -B -e "$1"
 }
 
-jh_mariadb_start() {
-    jh_mariadb_have || return 2
-    tpl=$(jh_mariadb_template) || { echo "mariadb-install-db failed" >&2; return 1; }
+jh__mariadb_start() {
+    jh__mariadb_have || return 2
+    tpl=$(jh__mariadb_template) || { echo "mariadb-install-db failed" >&2; return 1; }
     if [ -n "$1" ]; then
         JH_TEST_MYSQL_DIR=$1
         mkdir -p "$1" || return 1
-        jh_mariadb_owned=0
+        jh__mariadb_owned=0
     else
         JH_TEST_MYSQL_DIR=$(mktemp -d "${TMPDIR:-/tmp}/jh-mariadb.XXXXXX") || return 1
-        jh_mariadb_owned=1
-        trap 'jh_mariadb_cleanup' EXIT
-        trap 'jh_mariadb_cleanup; exit 1' INT TERM HUP
+        jh__mariadb_owned=1
+        trap 'jh__mariadb_cleanup' EXIT
+        trap 'jh__mariadb_cleanup; exit 1' INT TERM HUP
     fi
     export JH_TEST_MYSQL_DIR
     d=$JH_TEST_MYSQL_DIR
@@ -122,10 +122,10 @@ jh_mariadb_start() {
     while :; do
         rm -rf "$d/data"
         cp -R "$tpl" "$d/data" || return 1
-        jh_mariadb_pick_port > "$d/port"
-        jh_mariadb_launch
-        if jh_mariadb_wait; then break; fi
-        jh_mariadb_kill
+        jh__mariadb_pick_port > "$d/port"
+        jh__mariadb_launch
+        if jh__mariadb_wait; then break; fi
+        jh__mariadb_kill
         tries=$((tries + 1))
         # Most likely the port was taken: try another.
         if [ $tries -ge 5 ] || ! grep -q 'Bind on TCP/IP port\|Address already in use' \
@@ -137,22 +137,22 @@ jh_mariadb_start() {
     done
     JH_TEST_MYSQL_PORT=$(cat "$d/port")
     JH_TEST_MYSQL_SOCKET=$d/sock
-    JH_TEST_MYSQL_USER=jh_test
+    JH_TEST_MYSQL_USER=jh__test
     JH_TEST_MYSQL_PASSWORD=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
     JH_TEST_MYSQL_DB=jobhost_test
     JH_TEST_MYSQL_PASSWORD_FILE=$d/password
     (umask 077; printf '%s\n' "$JH_TEST_MYSQL_PASSWORD" > "$JH_TEST_MYSQL_PASSWORD_FILE")
     export JH_TEST_MYSQL_PORT JH_TEST_MYSQL_SOCKET JH_TEST_MYSQL_USER \
         JH_TEST_MYSQL_PASSWORD JH_TEST_MYSQL_DB JH_TEST_MYSQL_PASSWORD_FILE
-    jh_mariadb_sql "CREATE DATABASE jobhost_test CHARACTER SET utf8mb4;
-        CREATE USER 'jh_test'@'localhost' IDENTIFIED BY '$JH_TEST_MYSQL_PASSWORD';
-        CREATE USER 'jh_test'@'127.0.0.1' IDENTIFIED BY '$JH_TEST_MYSQL_PASSWORD';
-        GRANT ALL ON jobhost_test.* TO 'jh_test'@'localhost';
-        GRANT ALL ON jobhost_test.* TO 'jh_test'@'127.0.0.1';" || return 1
+    jh__mariadb_sql "CREATE DATABASE jobhost_test CHARACTER SET utf8mb4;
+        CREATE USER 'jh__test'@'localhost' IDENTIFIED BY '$JH_TEST_MYSQL_PASSWORD';
+        CREATE USER 'jh__test'@'127.0.0.1' IDENTIFIED BY '$JH_TEST_MYSQL_PASSWORD';
+        GRANT ALL ON jobhost_test.* TO 'jh__test'@'localhost';
+        GRANT ALL ON jobhost_test.* TO 'jh__test'@'127.0.0.1';" || return 1
 }
 
 # Wait (up to 30 s) for the server process to be gone.
-jh_mariadb_gone() {
+jh__mariadb_gone() {
     pid=$(cat "$JH_TEST_MYSQL_DIR/server.pid" 2>/dev/null) || return 0
     i=0
     while kill -0 "$pid" 2>/dev/null && [ $i -lt 300 ]; do
@@ -164,23 +164,23 @@ jh_mariadb_gone() {
     ! kill -0 "$pid" 2>/dev/null
 }
 
-jh_mariadb_stop() {
+jh__mariadb_stop() {
     [ -n "$JH_TEST_MYSQL_DIR" ] && [ -f "$JH_TEST_MYSQL_DIR/server.pid" ] || return 0
     kill -TERM "$(cat "$JH_TEST_MYSQL_DIR/server.pid")" 2>/dev/null
-    jh_mariadb_gone
+    jh__mariadb_gone
 }
 
-jh_mariadb_kill() {
+jh__mariadb_kill() {
     [ -n "$JH_TEST_MYSQL_DIR" ] && [ -f "$JH_TEST_MYSQL_DIR/server.pid" ] || return 0
     kill -KILL "$(cat "$JH_TEST_MYSQL_DIR/server.pid")" 2>/dev/null
-    jh_mariadb_gone
+    jh__mariadb_gone
 }
 
 # SIGSTOP / SIGCONT: a server that accepts connections but never answers.
 # kill -STOP returns before every thread has stopped; wait until none runs
 # (state T in /proc/PID/task/*/stat), so the caller's next query meets a
 # server that truly hangs.
-jh_mariadb_pause() {
+jh__mariadb_pause() {
     pid=$(cat "$JH_TEST_MYSQL_DIR/server.pid")
     kill -STOP "$pid" || return 1
     i=0
@@ -193,21 +193,21 @@ jh_mariadb_pause() {
     return 1
 }
 
-jh_mariadb_resume() {
+jh__mariadb_resume() {
     kill -CONT "$(cat "$JH_TEST_MYSQL_DIR/server.pid")"
 }
 
-jh_mariadb_restart() {
-    jh_mariadb_stop
+jh__mariadb_restart() {
+    jh__mariadb_stop
     rm -f "$JH_TEST_MYSQL_DIR/sock" "$JH_TEST_MYSQL_DIR/sock.lock"
-    jh_mariadb_launch
-    jh_mariadb_wait
+    jh__mariadb_launch
+    jh__mariadb_wait
 }
 
-jh_mariadb_cleanup() {
-    jh_mariadb_resume 2>/dev/null
-    jh_mariadb_stop
-    if [ "${jh_mariadb_owned:-0}" = 1 ] && [ -n "$JH_TEST_MYSQL_DIR" ]; then
+jh__mariadb_cleanup() {
+    jh__mariadb_resume 2>/dev/null
+    jh__mariadb_stop
+    if [ "${jh__mariadb_owned:-0}" = 1 ] && [ -n "$JH_TEST_MYSQL_DIR" ]; then
         rm -rf "$JH_TEST_MYSQL_DIR"
     fi
 }

@@ -51,7 +51,7 @@ int __wrap_fdatasync(int fd)
 
 static char top[256];
 static char logpath[512];
-static jh_logger *lg;
+static jh__logger *lg;
 
 static const char *sub(const char *name)
 {
@@ -62,13 +62,13 @@ static const char *sub(const char *name)
     return buf[k];
 }
 
-static jh_outbox *open_ob(const char *dir, int sync, size_t seg_bytes)
+static jh__outbox *open_ob(const char *dir, int sync, size_t seg_bytes)
 {
-    jh_outbox_opts o = {.dir = dir, .sync = sync, .segment_bytes = seg_bytes, .log = lg};
-    jh_outbox *ob = NULL;
+    jh__outbox_opts o = {.dir = dir, .sync = sync, .segment_bytes = seg_bytes, .log = lg};
+    jh__outbox *ob = NULL;
     jh_err e = {0};
 
-    if (jh_outbox_open(&o, &ob, &e) < 0)
+    if (jh__outbox_open(&o, &ob, &e) < 0)
         bail("open %s: %s", dir, e.msg);
     return ob;
 }
@@ -115,25 +115,25 @@ static const char *last_seg(const char *dir)
     return path;
 }
 
-static int append_s(jh_outbox *ob, const char *payload, char *id)
+static int append_s(jh__outbox *ob, const char *payload, char *id)
 {
     jh_err e;
-    return jh_outbox_append(ob, "t", NULL, 0, payload, strlen(payload), 0, id, &e);
+    return jh__outbox_append(ob, "t", NULL, 0, payload, strlen(payload), 0, id, &e);
 }
 
 /* Read everything available now as "p1,p2,...". */
-static const char *read_all(jh_outbox *ob, int ack)
+static const char *read_all(jh__outbox *ob, int ack)
 {
     static char buf[8192];
-    jh_outbox_rec r;
+    jh__outbox_rec r;
     size_t n = 0;
 
     buf[0] = '\0';
-    while (jh_outbox_next(ob, &r, 0) == 1) {
+    while (jh__outbox_next(ob, &r, 0) == 1) {
         n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%.*s", n ? "," : "",
                               (int)r.payload_len, (const char *)r.payload);
         if (ack)
-            jh_outbox_ack(ob, r.seq);
+            jh__outbox_ack(ob, r.seq);
     }
     return buf;
 }
@@ -141,55 +141,55 @@ static const char *read_all(jh_outbox *ob, int ack)
 static void test_basic(void)
 {
     const char *dir = sub("basic");
-    jh_outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
+    jh__outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
     char id1[33], id2[33];
-    jh_outbox_rec r;
+    jh__outbox_rec r;
     jh_err e = {0};
     static const unsigned char key[] = {0xff, 0x00, 'k'};
 
-    is_int(jh_outbox_append(ob, "orders", key, 3, "a\0b", 3, 0, id1, &e), 0, "append with a binary key");
+    is_int(jh__outbox_append(ob, "orders", key, 3, "a\0b", 3, 0, id1, &e), 0, "append with a binary key");
     is_int((long long)strlen(id1), 32, "id is 32 hex digits");
     ok(strspn(id1, "0123456789abcdef") == 32, "id is lowercase hex");
-    is_int(jh_outbox_append(ob, "orders", "", 0, "", 0, 123 * MS, id2, &e), 0,
+    is_int(jh__outbox_append(ob, "orders", "", 0, "", 0, 123 * MS, id2, &e), 0,
            "append with an empty key, empty payload, deliver_at");
     ok(strcmp(id1, id2) != 0, "ids differ");
     is_int(append_s(ob, "third", NULL), 0, "append without key");
-    is_int((long long)jh_outbox_pending(ob), 3, "3 pending");
+    is_int((long long)jh__outbox_pending(ob), 3, "3 pending");
 
-    is_int(jh_outbox_next(ob, &r, 0), 1, "next: first");
+    is_int(jh__outbox_next(ob, &r, 0), 1, "next: first");
     ok(r.seq == 1 && strcmp(r.id, id1) == 0 && r.topic_len == 6 &&
            memcmp(r.topic, "orders", 6) == 0 && r.key_len == 3 && memcmp(r.key, key, 3) == 0 &&
            r.payload_len == 3 && memcmp(r.payload, "a\0b", 3) == 0 && r.deliver_at_ns == 0 &&
            r.created_ns > 0,
        "first record byte for byte");
-    is_int(jh_outbox_next(ob, &r, 0), 1, "next: second");
+    is_int(jh__outbox_next(ob, &r, 0), 1, "next: second");
     ok(r.seq == 2 && strcmp(r.id, id2) == 0 && r.key != NULL && r.key_len == 0 &&
            r.payload_len == 0 && r.deliver_at_ns == 123 * MS,
        "second: empty key is a key, deliver_at kept");
-    is_int(jh_outbox_next(ob, &r, 0), 1, "next: third");
+    is_int(jh__outbox_next(ob, &r, 0), 1, "next: third");
     ok(r.seq == 3 && r.key == NULL, "third: no key");
-    is_int(jh_outbox_next(ob, &r, 0), 0, "nothing more: 0 at once");
+    is_int(jh__outbox_next(ob, &r, 0), 0, "nothing more: 0 at once");
     /* Out of order, as delayed records are acked. */
-    is_int(jh_outbox_ack(ob, 3), 0, "ack 3 first");
-    is_int(jh_outbox_ack(ob, 1), 0, "ack 1");
-    is_int(jh_outbox_ack(ob, 1), 0, "ack 1 again: harmless");
-    is_int((long long)jh_outbox_pending(ob), 1, "1 pending (seq 2)");
-    is_int(jh_outbox_ack(ob, 0), -EINVAL, "ack 0: -EINVAL");
-    is_int(jh_outbox_append(ob, "", NULL, 0, "x", 1, 0, NULL, &e), -EINVAL, "empty topic: -EINVAL");
-    is_int(jh_outbox_append(ob, "t", NULL, 0, NULL, 1, 0, NULL, &e), -EINVAL,
+    is_int(jh__outbox_ack(ob, 3), 0, "ack 3 first");
+    is_int(jh__outbox_ack(ob, 1), 0, "ack 1");
+    is_int(jh__outbox_ack(ob, 1), 0, "ack 1 again: harmless");
+    is_int((long long)jh__outbox_pending(ob), 1, "1 pending (seq 2)");
+    is_int(jh__outbox_ack(ob, 0), -EINVAL, "ack 0: -EINVAL");
+    is_int(jh__outbox_append(ob, "", NULL, 0, "x", 1, 0, NULL, &e), -EINVAL, "empty topic: -EINVAL");
+    is_int(jh__outbox_append(ob, "t", NULL, 0, NULL, 1, 0, NULL, &e), -EINVAL,
            "NULL payload with a length: -EINVAL");
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
 
     ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
-    is_int((long long)jh_outbox_pending(ob), 1, "reopen: still 1 pending");
-    is_int(jh_outbox_next(ob, &r, 0), 1, "reopen: the unacked record comes back");
+    is_int((long long)jh__outbox_pending(ob), 1, "reopen: still 1 pending");
+    is_int(jh__outbox_next(ob, &r, 0), 1, "reopen: the unacked record comes back");
     ok(r.seq == 2 && strcmp(r.id, id2) == 0, "it is seq 2 with its id");
-    is_int(jh_outbox_next(ob, &r, 0), 0, "the acked ones do not");
+    is_int(jh__outbox_next(ob, &r, 0), 0, "the acked ones do not");
     char id4[33];
     is_int(append_s(ob, "four", id4), 0, "append after reopen");
-    is_int(jh_outbox_next(ob, &r, 0), 1, "read it");
+    is_int(jh__outbox_next(ob, &r, 0), 1, "read it");
     ok(r.seq == 4, "seq continues at 4 (got %llu)", (unsigned long long)r.seq);
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
 }
 
 /* One record held back (as a delayed one is) while 999 behind it are acked
@@ -197,39 +197,39 @@ static void test_basic(void)
 static void test_ack_ranges(void)
 {
     const char *dir = sub("ranges");
-    jh_outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_INTERVAL, 0);
-    jh_outbox_rec r;
+    jh__outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_INTERVAL, 0);
+    jh__outbox_rec r;
     int n = 0;
 
     for (int i = 0; i < 1000; i++)
         append_s(ob, "r", NULL);
-    while (jh_outbox_next(ob, &r, 0) == 1)
+    while (jh__outbox_next(ob, &r, 0) == 1)
         n++;
     is_int(n, 1000, "1000 handed out");
     /* 2..1000 in the order of a stride through a prime-sized cycle */
     for (int i = 0; i < 999; i++)
-        jh_outbox_ack(ob, 2 + (uint64_t)((i * 379) % 999));
-    is_int((long long)jh_outbox_pending(ob), 1, "999 acked out of order: 1 pending");
-    jh_outbox_close(ob);
+        jh__outbox_ack(ob, 2 + (uint64_t)((i * 379) % 999));
+    is_int((long long)jh__outbox_pending(ob), 1, "999 acked out of order: 1 pending");
+    jh__outbox_close(ob);
     ob = open_ob(dir, JH_OUTBOX_SYNC_INTERVAL, 0);
-    is_int((long long)jh_outbox_pending(ob), 1, "reopen: 1 pending");
-    is_int(jh_outbox_next(ob, &r, 0), 1, "it comes back");
+    is_int((long long)jh__outbox_pending(ob), 1, "reopen: 1 pending");
+    is_int(jh__outbox_next(ob, &r, 0), 1, "it comes back");
     ok(r.seq == 1, "and it is seq 1");
-    is_int(jh_outbox_next(ob, &r, 0), 0, "nothing else does");
-    jh_outbox_ack(ob, 1);
-    is_int((long long)jh_outbox_pending(ob), 0, "acked: 0 pending");
-    jh_outbox_close(ob);
+    is_int(jh__outbox_next(ob, &r, 0), 0, "nothing else does");
+    jh__outbox_ack(ob, 1);
+    is_int((long long)jh__outbox_pending(ob), 0, "acked: 0 pending");
+    jh__outbox_close(ob);
     ob = open_ob(dir, JH_OUTBOX_SYNC_INTERVAL, 0);
-    is_int((long long)jh_outbox_pending(ob), 0, "reopen: 0 pending");
-    is_int(jh_outbox_next(ob, &r, 0), 0, "nothing comes back");
+    is_int((long long)jh__outbox_pending(ob), 0, "reopen: 0 pending");
+    is_int(jh__outbox_next(ob, &r, 0), 0, "nothing comes back");
     append_s(ob, "new", NULL);
-    is_int(jh_outbox_next(ob, &r, 0), 1, "a new append");
+    is_int(jh__outbox_next(ob, &r, 0), 1, "a new append");
     ok(r.seq == 1001, "continues at seq 1001 (got %llu)", (unsigned long long)r.seq);
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
 }
 
 struct waker {
-    jh_outbox *ob;
+    jh__outbox *ob;
     int mode; /* 0: wake, 1: append */
 };
 
@@ -240,7 +240,7 @@ static void *waker_main(void *arg)
 
     nanosleep(&ts, NULL);
     if (w->mode == 0)
-        jh_outbox_wake(w->ob);
+        jh__outbox_wake(w->ob);
     else
         append_s(w->ob, "late", NULL);
     return NULL;
@@ -248,33 +248,33 @@ static void *waker_main(void *arg)
 
 static void test_wait(void)
 {
-    jh_outbox *ob = open_ob(sub("wait"), JH_OUTBOX_SYNC_INTERVAL, 0);
+    jh__outbox *ob = open_ob(sub("wait"), JH_OUTBOX_SYNC_INTERVAL, 0);
     struct waker w = {ob, 0};
-    jh_outbox_rec r;
+    jh__outbox_rec r;
     pthread_t t;
 
     pthread_create(&t, NULL, waker_main, &w);
-    is_int(jh_outbox_next(ob, &r, 30000 * MS), 0, "next waiting 30 s returns 0 on wake");
+    is_int(jh__outbox_next(ob, &r, 30000 * MS), 0, "next waiting 30 s returns 0 on wake");
     pthread_join(t, NULL);
     w.mode = 1;
     pthread_create(&t, NULL, waker_main, &w);
-    is_int(jh_outbox_next(ob, &r, 30000 * MS), 1, "next waiting returns the record appended meanwhile");
+    is_int(jh__outbox_next(ob, &r, 30000 * MS), 1, "next waiting returns the record appended meanwhile");
     ok(r.payload_len == 4 && memcmp(r.payload, "late", 4) == 0, "it is that record");
     pthread_join(t, NULL);
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
 }
 
 static void test_torn(void)
 {
     const char *dir = sub("torn");
-    jh_outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
+    jh__outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
     struct stat st;
     char path[1024];
 
     append_s(ob, "one", NULL);
     append_s(ob, "two", NULL);
     append_s(ob, "three-is-longer", NULL);
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
     snprintf(path, sizeof(path), "%s", last_seg(dir));
     stat(path, &st);
     /* Cut the last record in the middle, as a crash mid-write would. */
@@ -286,10 +286,10 @@ static void test_torn(void)
     is_str(read_all(ob, 0), "one,two", "the earlier records are intact");
     is_int(append_s(ob, "four", NULL), 0, "appends continue");
     is_str(read_all(ob, 0), "four", "after the cut");
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
     ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
     is_str(read_all(ob, 0), "one,two,four", "reopen again: all three, nothing torn");
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
 }
 
 static void flip_byte(const char *path, const char *needle)
@@ -315,34 +315,34 @@ static void flip_byte(const char *path, const char *needle)
 static void test_corrupt(void)
 {
     const char *dir = sub("corrupt");
-    jh_outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
+    jh__outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
     char out[8192];
 
     append_s(ob, "alpha", NULL);
     append_s(ob, "bravo", NULL);
     append_s(ob, "charlie", NULL);
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
     flip_byte(last_seg(dir), "bravo");
     truncate(logpath, 0);
     ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
     like(slurp(logpath), "event=outbox.corrupt", "a flipped byte in the middle: outbox.corrupt");
     like(slurp(logpath), "action=skipped", "skipped");
     is_str(read_all(ob, 1), "alpha,charlie", "the damaged record is skipped, the others delivered");
-    is_int((long long)jh_outbox_pending(ob), 0, "nothing pending: its seq does not block the watermark");
-    jh_outbox_close(ob);
+    is_int((long long)jh__outbox_pending(ob), 0, "nothing pending: its seq does not block the watermark");
+    jh__outbox_close(ob);
 
     /* The same damage in the last record looks like a torn write. */
     dir = sub("corrupt2");
     ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
     append_s(ob, "alpha", NULL);
     append_s(ob, "bravo", NULL);
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
     flip_byte(last_seg(dir), "bravo");
     truncate(logpath, 0);
     ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
     like(slurp(logpath), "event=outbox.torn", "a flipped byte in the last record: detected (torn)");
     is_str(read_all(ob, 0), "alpha", "the record before it is intact");
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
 
     /* dump says so too, without changing anything. */
     dir = sub("corrupt3");
@@ -350,11 +350,11 @@ static void test_corrupt(void)
     append_s(ob, "alpha", NULL);
     append_s(ob, "bravo", NULL);
     append_s(ob, "charlie", NULL);
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
     flip_byte(last_seg(dir), "bravo");
     FILE *f = fmemopen(out, sizeof(out), "w");
     jh_err e = {0};
-    is_int(jh_outbox_dump(dir, f, &e), 0, "dump of a damaged outbox works");
+    is_int(jh__outbox_dump(dir, f, &e), 0, "dump of a damaged outbox works");
     fclose(f);
     like(out, "# outbox.corrupt", "and notes the damage");
     like(out, "payload=\"charlie\"", "and shows what follows it");
@@ -363,21 +363,21 @@ static void test_corrupt(void)
 static void test_dump(void)
 {
     const char *dir = sub("dump");
-    jh_outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
+    jh__outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
     static const unsigned char key[] = {'k', 0xc3, 0x28, '"'};
     char out[8192], id[33], id2[33], line[1024];
-    jh_outbox_rec r;
+    jh__outbox_rec r;
     jh_err e = {0};
     struct stat before, after;
 
-    jh_outbox_append(ob, "orders.v1", key, 4, "pay\n\"load\"\\", 11, 0, id, &e);
-    jh_outbox_append(ob, "t", NULL, 0, "x", 1, 1795294208LL * 1000000000, id2, &e);
-    jh_outbox_next(ob, &r, 0);
-    jh_outbox_ack(ob, r.seq);
-    jh_outbox_close(ob);
+    jh__outbox_append(ob, "orders.v1", key, 4, "pay\n\"load\"\\", 11, 0, id, &e);
+    jh__outbox_append(ob, "t", NULL, 0, "x", 1, 1795294208LL * 1000000000, id2, &e);
+    jh__outbox_next(ob, &r, 0);
+    jh__outbox_ack(ob, r.seq);
+    jh__outbox_close(ob);
     stat(last_seg(dir), &before);
     FILE *f = fmemopen(out, sizeof(out), "w");
-    is_int(jh_outbox_dump(dir, f, &e), 0, "dump");
+    is_int(jh__outbox_dump(dir, f, &e), 0, "dump");
     fclose(f);
     snprintf(line, sizeof(line), "seq=1 id=%s created=", id);
     like(out, line, "line 1: seq, id, created");
@@ -393,13 +393,13 @@ static void test_dump(void)
        "dump changed nothing");
     e.msg[0] = '\0';
     f = fmemopen(out, sizeof(out), "w");
-    ok(jh_outbox_dump(sub("nope"), f, &e) < 0, "dump of a missing dir fails");
+    ok(jh__outbox_dump(sub("nope"), f, &e) < 0, "dump of a missing dir fails");
     fclose(f);
     like(e.msg, "nope", "naming it");
 }
 
 struct appender {
-    jh_outbox *ob;
+    jh__outbox *ob;
     int n;
 };
 
@@ -411,7 +411,7 @@ static void *appender_main(void *arg)
 
     for (int i = 0; i < a->n; i++) {
         snprintf(p, sizeof(p), "%p-%d", (void *)a, i);
-        if (jh_outbox_append(a->ob, "t", p, strlen(p), p, strlen(p), 0, NULL, &e) < 0)
+        if (jh__outbox_append(a->ob, "t", p, strlen(p), p, strlen(p), 0, NULL, &e) < 0)
             return (void *)1;
     }
     return NULL;
@@ -419,12 +419,12 @@ static void *appender_main(void *arg)
 
 static void test_group_commit(void)
 {
-    jh_outbox *ob = open_ob(sub("group"), JH_OUTBOX_SYNC_ALWAYS, 0);
+    jh__outbox *ob = open_ob(sub("group"), JH_OUTBOX_SYNC_ALWAYS, 0);
     struct appender a = {ob, 100};
     pthread_t t[4];
     void *res;
     int failed = 0, fs;
-    jh_outbox_rec r;
+    jh__outbox_rec r;
     int got = 0;
 
     atomic_store(&slow_fsync, 1);
@@ -440,10 +440,10 @@ static void test_group_commit(void)
     is_int(failed, 0, "4 threads x 100 appends in always mode");
     ok(fs >= 1 && fs < 400, "group commit: %d fsyncs for 400 appends (shared)", fs);
     diag("group commit: 400 appends, %d fsyncs (2 ms each)", fs);
-    while (jh_outbox_next(ob, &r, 0) == 1)
+    while (jh__outbox_next(ob, &r, 0) == 1)
         got++;
     is_int(got, 400, "all 400 readable");
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
 
     /* One appender alone: one fsync per append (that is what always means). */
     ob = open_ob(sub("single"), JH_OUTBOX_SYNC_ALWAYS, 0);
@@ -451,7 +451,7 @@ static void test_group_commit(void)
     for (int i = 0; i < 20; i++)
         append_s(ob, "x", NULL);
     is_int(atomic_load(&n_fsync), 20, "a lone appender: one fsync per append");
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
 }
 
 /* Appenders racing a segment roll while an fsync is in progress: every
@@ -459,10 +459,10 @@ static void test_group_commit(void)
 static void test_roll_race(void)
 {
     const char *dir = sub("rollrace");
-    jh_outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 600);
+    jh__outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 600);
     struct appender a = {ob, 150};
     pthread_t t[4];
-    jh_outbox_rec r;
+    jh__outbox_rec r;
     uint64_t last = 0;
     int got = 0, in_order = 1;
 
@@ -473,30 +473,30 @@ static void test_roll_race(void)
         pthread_join(t[i], NULL);
     atomic_store(&slow_fsync, 0);
     ok(count_logs(dir) > 50, "600 records in 600-byte segments: %d files", count_logs(dir));
-    while (jh_outbox_next(ob, &r, 0) == 1) {
+    while (jh__outbox_next(ob, &r, 0) == 1) {
         in_order &= r.seq == last + 1;
         last = r.seq;
         got++;
-        jh_outbox_ack(ob, r.seq);
+        jh__outbox_ack(ob, r.seq);
     }
     is_int(got, 600, "4 appenders rolling segments under group commit: all 600 read");
     ok(in_order, "seqs 1..600 once each, in order");
     is_int(count_logs(dir), 1, "all acked: one segment left");
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
     ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 600);
-    is_int((long long)jh_outbox_pending(ob), 0, "reopen: nothing pending");
-    jh_outbox_close(ob);
+    is_int((long long)jh__outbox_pending(ob), 0, "reopen: nothing pending");
+    jh__outbox_close(ob);
 }
 
 static void test_interval(void)
 {
-    jh_outbox_opts o = {.dir = sub("interval"), .sync = JH_OUTBOX_SYNC_INTERVAL,
+    jh__outbox_opts o = {.dir = sub("interval"), .sync = JH_OUTBOX_SYNC_INTERVAL,
                         .sync_interval_ns = 20 * MS, .log = lg};
-    jh_outbox *ob = NULL;
+    jh__outbox *ob = NULL;
     jh_err e;
     int before, after = 0;
 
-    jh_outbox_open(&o, &ob, &e);
+    jh__outbox_open(&o, &ob, &e);
     atomic_store(&n_fsync, 0);
     for (int i = 0; i < 1000; i++)
         append_s(ob, "x", NULL);
@@ -507,13 +507,13 @@ static void test_interval(void)
         nanosleep(&ts, NULL);
     }
     ok(after > before, "the timer fsyncs what was written (%d -> %d)", before, after);
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
 }
 
 static void test_segments(void)
 {
     const char *dir = sub("segs");
-    jh_outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_INTERVAL, 1000);
+    jh__outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_INTERVAL, 1000);
     char p[64], want[8192] = "";
     size_t n = 0;
 
@@ -525,17 +525,17 @@ static void test_segments(void)
     ok(count_logs(dir) >= 4, "60 records of ~100 bytes in 1000-byte segments: %d files",
        count_logs(dir));
     is_str(read_all(ob, 0), want, "read in order across segments");
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
     ob = open_ob(dir, JH_OUTBOX_SYNC_INTERVAL, 1000);
     is_str(read_all(ob, 1), want, "again after reopen, and ack all");
     is_int(count_logs(dir), 1, "every fully acked segment removed (the active one stays)");
-    is_int((long long)jh_outbox_pending(ob), 0, "nothing pending");
-    jh_outbox_close(ob);
+    is_int((long long)jh__outbox_pending(ob), 0, "nothing pending");
+    jh__outbox_close(ob);
     ob = open_ob(dir, JH_OUTBOX_SYNC_INTERVAL, 1000);
     is_str(read_all(ob, 0), "", "reopen: nothing comes back");
     append_s(ob, "after", NULL);
     is_str(read_all(ob, 0), "after", "and new appends work");
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
 }
 
 static void test_kill9(void)
@@ -543,25 +543,25 @@ static void test_kill9(void)
     const char *dir = sub("kill9");
     pid_t pid = fork();
     int status, got = 0, redelivered = 0;
-    jh_outbox_rec r;
+    jh__outbox_rec r;
 
     if (pid == 0) {
-        jh_outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_INTERVAL, 4096);
+        jh__outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_INTERVAL, 4096);
         char p[32];
         for (int i = 0; i < 500; i++) {
             snprintf(p, sizeof(p), "%d", i);
             append_s(ob, p, NULL);
         }
-        for (int i = 0; i < 200 && jh_outbox_next(ob, &r, 0) == 1; i++)
-            jh_outbox_ack(ob, r.seq);
-        jh_outbox_next(ob, &r, 0); /* a reader that goes on reading */
+        for (int i = 0; i < 200 && jh__outbox_next(ob, &r, 0) == 1; i++)
+            jh__outbox_ack(ob, r.seq);
+        jh__outbox_next(ob, &r, 0); /* a reader that goes on reading */
         raise(SIGKILL);
         _exit(1);
     }
     waitpid(pid, &status, 0);
     ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child killed with SIGKILL");
-    jh_outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_INTERVAL, 4096);
-    while (jh_outbox_next(ob, &r, 0) == 1) {
+    jh__outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_INTERVAL, 4096);
+    while (jh__outbox_next(ob, &r, 0) == 1) {
         char num[16];
         snprintf(num, sizeof(num), "%.*s", (int)r.payload_len, (const char *)r.payload);
         int v = atoi(num);
@@ -570,45 +570,45 @@ static void test_kill9(void)
     }
     is_int(got - redelivered, 300, "every unacked record survives kill -9");
     is_int(redelivered, 0, "acks written at the reader's next read survive kill -9");
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
 }
 
 static void test_bad_dirs(void)
 {
-    jh_outbox_opts o = {.sync = JH_OUTBOX_SYNC_ALWAYS};
-    jh_outbox *ob = (jh_outbox *)1, *ob2 = NULL;
+    jh__outbox_opts o = {.sync = JH_OUTBOX_SYNC_ALWAYS};
+    jh__outbox *ob = (jh__outbox *)1, *ob2 = NULL;
     jh_err e = {0};
     char file[512];
 
     snprintf(file, sizeof(file), "%s/plainfile", top);
     close(open(file, O_CREAT | O_WRONLY, 0600));
     o.dir = file;
-    ok(jh_outbox_open(&o, &ob, &e) < 0 && ob == NULL, "a plain file as dir: error");
+    ok(jh__outbox_open(&o, &ob, &e) < 0 && ob == NULL, "a plain file as dir: error");
     like(e.msg, "plainfile", "message names it: %s", e.msg);
     snprintf(file, sizeof(file), "%s/plainfile/sub", top);
     o.dir = file;
-    ok(jh_outbox_open(&o, &ob, &e) < 0, "a dir under a file: error");
+    ok(jh__outbox_open(&o, &ob, &e) < 0, "a dir under a file: error");
     like(e.msg, "Not a directory", "message says why: %s", e.msg);
     o.dir = NULL;
-    is_int(jh_outbox_open(&o, &ob, &e), -EINVAL, "no dir: -EINVAL");
+    is_int(jh__outbox_open(&o, &ob, &e), -EINVAL, "no dir: -EINVAL");
     o.dir = sub("busy");
     ob = open_ob(o.dir, JH_OUTBOX_SYNC_ALWAYS, 0);
     pid_t pid = fork();
     if (pid == 0) {
         jh_err e2;
-        _exit(jh_outbox_open(&o, &ob2, &e2) == -EBUSY && strstr(e2.msg, "in use") ? 0 : 1);
+        _exit(jh__outbox_open(&o, &ob2, &e2) == -EBUSY && strstr(e2.msg, "in use") ? 0 : 1);
     }
     int status;
     waitpid(pid, &status, 0);
     ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
        "a second process cannot open an outbox in use (-EBUSY)");
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
     if (geteuid() != 0) {
         snprintf(file, sizeof(file), "%s/ro", top);
         mkdir(file, 0500);
         snprintf(file, sizeof(file), "%s/ro/outbox", top);
         o.dir = file;
-        ok(jh_outbox_open(&o, &ob, &e) == -EACCES, "unwritable parent: -EACCES");
+        ok(jh__outbox_open(&o, &ob, &e) == -EACCES, "unwritable parent: -EACCES");
         like(e.msg, "Permission denied", "message: %s", e.msg);
     } else {
         skip("running as root: permissions do not apply");
@@ -621,15 +621,15 @@ static void test_bad_dirs(void)
 
 /* n entries on topic "b", payload "<tag>-<i>", key "k<i%3>" (none for
  * i%5 == 4), every 7th delayed. */
-static jh_outbox_ent *batch_of(const char *tag, int n, char (*pay)[32], char (*keys)[8],
+static jh__outbox_ent *batch_of(const char *tag, int n, char (*pay)[32], char (*keys)[8],
                                char (*ids)[33])
 {
-    jh_outbox_ent *v = calloc((size_t)n, sizeof(*v));
+    jh__outbox_ent *v = calloc((size_t)n, sizeof(*v));
 
     for (int i = 0; i < n; i++) {
         snprintf(pay[i], 32, "%s-%d", tag, i);
         snprintf(keys[i], 8, "k%d", i % 3);
-        v[i] = (jh_outbox_ent){.topic = "b", .key = i % 5 == 4 ? NULL : keys[i],
+        v[i] = (jh__outbox_ent){.topic = "b", .key = i % 5 == 4 ? NULL : keys[i],
                                .key_len = i % 5 == 4 ? 0 : strlen(keys[i]), .payload = pay[i],
                                .len = strlen(pay[i]),
                                .deliver_at_ns = i % 7 == 6 ? (int64_t)(1000 + i) * MS : 0,
@@ -641,16 +641,16 @@ static jh_outbox_ent *batch_of(const char *tag, int n, char (*pay)[32], char (*k
 static void test_batch(void)
 {
     const char *dir = sub("batch");
-    jh_outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
+    jh__outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
     char pay[100][32], keys[100][8], ids[100][33], first[33];
-    jh_outbox_ent *v = batch_of("a", 100, pay, keys, ids);
-    jh_outbox_rec r;
+    jh__outbox_ent *v = batch_of("a", 100, pay, keys, ids);
+    jh__outbox_rec r;
     jh_err e = {0};
     int fs, good = 0, ids_ok = 1;
 
     is_int(append_s(ob, "single", first), 0, "a single append first");
     atomic_store(&n_fsync, 0);
-    is_int(jh_outbox_append_batch(ob, v, 100, &e), 0, "a batch of 100 in always mode");
+    is_int(jh__outbox_append_batch(ob, v, 100, &e), 0, "a batch of 100 in always mode");
     fs = atomic_load(&n_fsync);
     is_int(fs, 1, "one fsync for the whole batch (%d)", fs);
     for (int i = 0; i < 100; i++) {
@@ -660,12 +660,12 @@ static void test_batch(void)
             ids_ok &= strcmp(ids[i], ids[j]) != 0;
     }
     ok(ids_ok, "every id_out filled: 32 hex digits, all distinct");
-    is_int((long long)jh_outbox_pending(ob), 101, "101 pending");
+    is_int((long long)jh__outbox_pending(ob), 101, "101 pending");
 
-    is_int(jh_outbox_next(ob, &r, 0), 1, "the single one first");
+    is_int(jh__outbox_next(ob, &r, 0), 1, "the single one first");
     ok(r.seq == 1 && strcmp(r.id, first) == 0, "seq 1");
-    for (int i = 0; i < 100 && jh_outbox_next(ob, &r, 0) == 1; i++) {
-        const jh_outbox_ent *m = &v[i];
+    for (int i = 0; i < 100 && jh__outbox_next(ob, &r, 0) == 1; i++) {
+        const jh__outbox_ent *m = &v[i];
         good += r.seq == (uint64_t)i + 2 && strcmp(r.id, ids[i]) == 0 && r.topic_len == 1 &&
                 memcmp(r.topic, "b", 1) == 0 && r.payload_len == m->len &&
                 memcmp(r.payload, m->payload, m->len) == 0 &&
@@ -676,35 +676,35 @@ static void test_batch(void)
     }
     is_int(good, 100, "the batch reads back in array order, seqs 2..101, byte for byte, "
            "with its ids and deliver_at");
-    is_int(jh_outbox_next(ob, &r, 0), 0, "nothing more");
+    is_int(jh__outbox_next(ob, &r, 0), 0, "nothing more");
 
     atomic_store(&n_fsync, 0);
-    is_int(jh_outbox_append_batch(ob, v, 0, &e), 0, "an empty batch: 0");
+    is_int(jh__outbox_append_batch(ob, v, 0, &e), 0, "an empty batch: 0");
     is_int(atomic_load(&n_fsync), 0, "and no fsync");
     v[5].topic = "";
-    is_int(jh_outbox_append_batch(ob, v, 100, &e), -EINVAL, "an empty topic at 5: -EINVAL");
+    is_int(jh__outbox_append_batch(ob, v, 100, &e), -EINVAL, "an empty topic at 5: -EINVAL");
     like(e.msg, "record 5", "naming the record (%s)", e.msg);
     v[5].topic = "b";
     v[7].payload = NULL;
-    is_int(jh_outbox_append_batch(ob, v, 100, &e), -EINVAL, "NULL payload with a length: -EINVAL");
+    is_int(jh__outbox_append_batch(ob, v, 100, &e), -EINVAL, "NULL payload with a length: -EINVAL");
     v[7].payload = pay[7];
-    is_int(jh_outbox_next(ob, &r, 0), 0, "a refused batch appends nothing");
-    is_int((long long)jh_outbox_pending(ob), 101, "still 101 pending");
+    is_int(jh__outbox_next(ob, &r, 0), 0, "a refused batch appends nothing");
+    is_int((long long)jh__outbox_pending(ob), 101, "still 101 pending");
     is_int(atomic_load(&n_fsync), 0, "and syncs nothing");
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
 
     ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
-    is_int((long long)jh_outbox_pending(ob), 101, "reopen: 101 pending");
+    is_int((long long)jh__outbox_pending(ob), 101, "reopen: 101 pending");
     good = 0;
-    while (jh_outbox_next(ob, &r, 0) == 1)
+    while (jh__outbox_next(ob, &r, 0) == 1)
         good += r.seq >= 2 && r.seq <= 101 && strcmp(r.id, ids[r.seq - 2]) == 0 &&
                 r.payload_len == v[r.seq - 2].len &&
                 memcmp(r.payload, v[r.seq - 2].payload, r.payload_len) == 0;
     is_int(good, 100, "reopen: the batch comes back whole, with its ids");
     is_int(append_s(ob, "after", NULL), 0, "append after reopen");
-    is_int(jh_outbox_next(ob, &r, 0), 1, "read it");
+    is_int(jh__outbox_next(ob, &r, 0), 1, "read it");
     ok(r.seq == 102, "seq continues at 102 (got %llu)", (unsigned long long)r.seq);
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
     free(v);
 }
 
@@ -713,15 +713,15 @@ static void test_batch(void)
 static void test_batch_roll(void)
 {
     const char *dir = sub("batchroll");
-    jh_outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 1000);
+    jh__outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 1000);
     char pay[40][32], keys[40][8];
-    jh_outbox_ent *v = batch_of("r", 40, pay, keys, NULL);
+    jh__outbox_ent *v = batch_of("r", 40, pay, keys, NULL);
     jh_err e = {0};
     char want[2048];
     size_t n = 0;
 
     append_s(ob, "x", NULL);
-    is_int(jh_outbox_append_batch(ob, v, 40, &e), 0, "a batch of 40 (~3 KB) in 1000-byte "
+    is_int(jh__outbox_append_batch(ob, v, 40, &e), 0, "a batch of 40 (~3 KB) in 1000-byte "
            "segments");
     is_int(count_logs(dir), 2, "rolled once before it, not inside it: 2 segments");
     append_s(ob, "y", NULL);
@@ -731,10 +731,10 @@ static void test_batch_roll(void)
         n += (size_t)snprintf(want + n, sizeof(want) - n, ",%s", pay[i]);
     snprintf(want + n, sizeof(want) - n, ",y");
     is_str(read_all(ob, 1), want, "all in order");
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
     ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 1000);
-    is_int((long long)jh_outbox_pending(ob), 0, "reopen: all acked");
-    jh_outbox_close(ob);
+    is_int((long long)jh__outbox_pending(ob), 0, "reopen: all acked");
+    jh__outbox_close(ob);
     free(v);
 }
 
@@ -743,10 +743,10 @@ static void test_batch_roll(void)
 static void test_batch_torn(void)
 {
     const char *dir = sub("batchtorn");
-    jh_outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
+    jh__outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
     char pay[10][32], keys[10][8], path[1024], *dump;
-    jh_outbox_ent *v = batch_of("t", 10, pay, keys, NULL);
-    jh_outbox_rec r;
+    jh__outbox_ent *v = batch_of("t", 10, pay, keys, NULL);
+    jh__outbox_rec r;
     struct stat st;
     jh_err e = {0};
     off_t before;
@@ -754,20 +754,20 @@ static void test_batch_torn(void)
     size_t dlen;
 
     append_s(ob, "one", NULL);
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
     snprintf(path, sizeof(path), "%s", last_seg(dir));
     stat(path, &st);
     before = st.st_size;
     ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
-    is_int(jh_outbox_append_batch(ob, v, 10, &e), 0, "a batch of 10");
-    jh_outbox_close(ob);
+    is_int(jh__outbox_append_batch(ob, v, 10, &e), 0, "a batch of 10");
+    jh__outbox_close(ob);
     stat(path, &st);
     /* The last record is 66 + 1 ("b") + 3 ("t-9") bytes, no key: cut it
      * off whole, so nine valid records of an unfinished batch remain. */
     is_int(truncate(path, st.st_size - (66 + 1 + 3)), 0, "cut the batch's last record off");
 
     f = open_memstream(&dump, &dlen);
-    is_int(jh_outbox_dump(dir, f, &e), 0, "dump reads it");
+    is_int(jh__outbox_dump(dir, f, &e), 0, "dump reads it");
     fclose(f);
     like(dump, "reason=unfinished_batch action=ignored", "dump notes the unfinished batch");
     free(dump);
@@ -778,16 +778,16 @@ static void test_batch_torn(void)
     stat(path, &st);
     is_int((long long)st.st_size, (long long)before, "back to the pre-batch size");
     is_str(read_all(ob, 0), "one", "none of the batch is readable");
-    is_int((long long)jh_outbox_pending(ob), 1, "1 pending");
+    is_int((long long)jh__outbox_pending(ob), 1, "1 pending");
     is_int(append_s(ob, "two", NULL), 0, "appends continue");
-    is_int(jh_outbox_next(ob, &r, 0), 1, "read it");
+    is_int(jh__outbox_next(ob, &r, 0), 1, "read it");
     /* 2..10 were on disk: never reused; 11 never was. */
     ok(r.seq == 11, "its seq is past the batch's records found (11, got %llu)",
        (unsigned long long)r.seq);
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
     ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
     is_str(read_all(ob, 0), "one,two", "reopen again: consistent");
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
     free(v);
 }
 
@@ -796,9 +796,9 @@ static void test_batch_torn(void)
 static void test_batch_write_fail(void)
 {
     const char *dir = sub("batchfail");
-    jh_outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
+    jh__outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
     char pay[20][32], keys[20][8], path[1024];
-    jh_outbox_ent *v = batch_of("f", 20, pay, keys, NULL);
+    jh__outbox_ent *v = batch_of("f", 20, pay, keys, NULL);
     struct rlimit old, lim;
     struct stat st;
     off_t size;
@@ -814,7 +814,7 @@ static void test_batch_write_fail(void)
     lim = old;
     lim.rlim_cur = (rlim_t)st.st_size + 500; /* the batch is ~1.5 KB */
     setrlimit(RLIMIT_FSIZE, &lim);
-    rc = jh_outbox_append_batch(ob, v, 20, &e);
+    rc = jh__outbox_append_batch(ob, v, 20, &e);
     setrlimit(RLIMIT_FSIZE, &old);
     is_int(rc, -EFBIG, "a write cut short: the error comes back");
     like(e.msg, "write of a batch of 20 records", "message: %s", e.msg);
@@ -823,10 +823,10 @@ static void test_batch_write_fail(void)
     is_str(read_all(ob, 0), "one", "the reader sees none of the batch");
     is_int(append_s(ob, "two", NULL), 0, "appends continue");
     is_str(read_all(ob, 0), "two", "right after the first record");
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
     ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
     is_str(read_all(ob, 0), "one,two", "reopen: none of the batch either");
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
     free(v);
 }
 
@@ -834,20 +834,20 @@ static void test_batch_write_fail(void)
  * a 66-byte buffer, then a copy of the key into it). */
 static void test_append_huge_lengths(void)
 {
-    jh_outbox *ob = open_ob(sub("huge"), JH_OUTBOX_SYNC_ALWAYS, 0);
+    jh__outbox *ob = open_ob(sub("huge"), JH_OUTBOX_SYNC_ALWAYS, 0);
     char k[8] = "k";
     jh_err e = {0};
 
-    is_int(jh_outbox_append(ob, "t", k, SIZE_MAX - 60, "p", 1, 0, NULL, &e), -EMSGSIZE,
+    is_int(jh__outbox_append(ob, "t", k, SIZE_MAX - 60, "p", 1, 0, NULL, &e), -EMSGSIZE,
            "key_len SIZE_MAX - 60: -EMSGSIZE, no overflow");
     like(e.msg, "exceeds", "message: %s", e.msg);
-    is_int(jh_outbox_append(ob, "t", NULL, 0, "p", SIZE_MAX - 70, 0, NULL, &e), -EMSGSIZE,
+    is_int(jh__outbox_append(ob, "t", NULL, 0, "p", SIZE_MAX - 70, 0, NULL, &e), -EMSGSIZE,
            "len SIZE_MAX - 70: -EMSGSIZE");
-    is_int(jh_outbox_append(ob, "t", k, (size_t)1 << 62, "p", (size_t)1 << 62, 0, NULL, &e),
+    is_int(jh__outbox_append(ob, "t", k, (size_t)1 << 62, "p", (size_t)1 << 62, 0, NULL, &e),
            -EMSGSIZE, "key_len + len wrapping: -EMSGSIZE");
     is_int(append_s(ob, "after", NULL), 0, "appends still work");
     is_str(read_all(ob, 1), "after", "and nothing else was recorded");
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
 }
 
 /* The ack-file rewrite at open fails (a full disk; here the file-size
@@ -855,12 +855,12 @@ static void test_append_huge_lengths(void)
 static void test_ack_rewrite_fail(void)
 {
     const char *dir = sub("ackfull");
-    jh_outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
-    jh_outbox_opts o = {.dir = dir, .sync = JH_OUTBOX_SYNC_ALWAYS};
-    jh_outbox_rec r;
+    jh__outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
+    jh__outbox_opts o = {.dir = dir, .sync = JH_OUTBOX_SYNC_ALWAYS};
+    jh__outbox_rec r;
     struct rlimit old, lim;
     char tmp[1024], warned[4096];
-    jh_logger *plg = NULL;
+    jh__logger *plg = NULL;
     jh_err e = {0};
     ssize_t nw;
     int rc, pfd[2];
@@ -868,23 +868,23 @@ static void test_ack_rewrite_fail(void)
     for (int i = 0; i < 6; i++)
         append_s(ob, i % 2 ? "odd" : "even", NULL);
     /* Ack 2, 4, 6: three ranges, a rewrite of 7 entries (112 bytes). */
-    while (jh_outbox_next(ob, &r, 0) == 1)
+    while (jh__outbox_next(ob, &r, 0) == 1)
         if (r.seq % 2 == 0)
-            jh_outbox_ack(ob, r.seq);
-    jh_outbox_close(ob);
+            jh__outbox_ack(ob, r.seq);
+    jh__outbox_close(ob);
     ob = NULL;
     /* The size limit applies to every file: log into a pipe instead. */
     if (pipe(pfd) < 0)
         bail("pipe");
     fcntl(pfd[0], F_SETFL, O_NONBLOCK);
-    jh_log_new(pfd[1], JH_LOGFMT_LOGFMT, JH_LOG_INFO, &plg);
+    jh__log_new(pfd[1], JH_LOGFMT_LOGFMT, JH_LOG_INFO, &plg);
     o.log = plg;
     signal(SIGXFSZ, SIG_IGN);
     getrlimit(RLIMIT_FSIZE, &old);
     lim = old;
     lim.rlim_cur = 40;
     setrlimit(RLIMIT_FSIZE, &lim);
-    rc = jh_outbox_open(&o, &ob, &e);
+    rc = jh__outbox_open(&o, &ob, &e);
     setrlimit(RLIMIT_FSIZE, &old);
     is_int(rc, 0, "open succeeds although the ack rewrite fails (%s)", rc ? e.msg : "ok");
     nw = read(pfd[0], warned, sizeof(warned) - 1);
@@ -894,21 +894,21 @@ static void test_ack_rewrite_fail(void)
     ok(access(tmp, F_OK) < 0, "no acks.tmp left behind");
     if (ob == NULL)
         goto out;
-    is_int((long long)jh_outbox_pending(ob), 3, "the old acks still count: 3 pending");
+    is_int((long long)jh__outbox_pending(ob), 3, "the old acks still count: 3 pending");
     is_str(read_all(ob, 1), "even,even,even", "the unacked records are read (and acked)");
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
     ob = open_ob(dir, JH_OUTBOX_SYNC_ALWAYS, 0);
-    is_int((long long)jh_outbox_pending(ob), 0, "acks appended to the old file survive a reopen");
+    is_int((long long)jh__outbox_pending(ob), 0, "acks appended to the old file survive a reopen");
     is_str(read_all(ob, 0), "", "nothing is read again");
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
 out:
-    jh_log_free(plg);
+    jh__log_free(plg);
     close(pfd[0]);
     close(pfd[1]);
 }
 
 struct batcher {
-    jh_outbox *ob;
+    jh__outbox *ob;
     int id;
 };
 
@@ -920,8 +920,8 @@ static void *batcher_main(void *arg)
     for (int k = 0; k < 25; k++) {
         jh_err e;
         snprintf(tag, sizeof(tag), "%d.%d", b->id, k);
-        jh_outbox_ent *v = batch_of(tag, 10, pay, keys, NULL);
-        int rc = jh_outbox_append_batch(b->ob, v, 10, &e);
+        jh__outbox_ent *v = batch_of(tag, 10, pay, keys, NULL);
+        int rc = jh__outbox_append_batch(b->ob, v, 10, &e);
         free(v);
         if (rc < 0)
             return (void *)1;
@@ -933,10 +933,10 @@ static void *batcher_main(void *arg)
  * commit) and each batch's records stay contiguous. */
 static void test_batch_group(void)
 {
-    jh_outbox *ob = open_ob(sub("batchgroup"), JH_OUTBOX_SYNC_ALWAYS, 0);
+    jh__outbox *ob = open_ob(sub("batchgroup"), JH_OUTBOX_SYNC_ALWAYS, 0);
     struct batcher b[4];
     pthread_t t[4];
-    jh_outbox_rec r;
+    jh__outbox_rec r;
     char prev[32] = "";
     void *res;
     int failed = 0, fs, got = 0, contiguous = 1;
@@ -956,7 +956,7 @@ static void test_batch_group(void)
     is_int(failed, 0, "4 threads x 25 batches of 10 in always mode");
     ok(fs >= 1 && fs <= 100, "at most one fsync per batch: %d for 100 batches", fs);
     diag("batches: 100 batches of 10, %d fsyncs (2 ms each)", fs);
-    while (jh_outbox_next(ob, &r, 0) == 1) {
+    while (jh__outbox_next(ob, &r, 0) == 1) {
         char cur[32], *dash;
         snprintf(cur, sizeof(cur), "%.*s", (int)r.payload_len, (const char *)r.payload);
         dash = strrchr(cur, '-');
@@ -971,7 +971,7 @@ static void test_batch_group(void)
     }
     is_int(got, 1000, "all 1000 readable");
     ok(contiguous, "each batch's records contiguous and in array order");
-    jh_outbox_close(ob);
+    jh__outbox_close(ob);
 }
 
 int main(void)
@@ -984,7 +984,7 @@ int main(void)
         bail("mkdtemp");
     snprintf(logpath, sizeof(logpath), "%s/log", top);
     fd = open(logpath, O_CREAT | O_WRONLY | O_APPEND, 0600);
-    jh_log_new(fd, JH_LOGFMT_LOGFMT, JH_LOG_INFO, &lg);
+    jh__log_new(fd, JH_LOGFMT_LOGFMT, JH_LOG_INFO, &lg);
 
     test_basic();
     test_wait();
@@ -1006,7 +1006,7 @@ int main(void)
     test_batch_group();
     test_bad_dirs();
 
-    jh_log_free(lg);
+    jh__log_free(lg);
     close(fd);
     if (!tap_failed()) {
         char cmd[600];

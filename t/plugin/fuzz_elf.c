@@ -15,12 +15,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* An exact-size copy, so ASan sees any read past the end. */
     unsigned char *buf = malloc(size ? size : 1);
-    jh_plugin_head h;
+    jh__plugin_head h;
     jh_err e;
 
     memcpy(buf, data, size);
-    if (jh_elf_plugin_head(buf, size, "fuzz.so", &h, &e) == 0)
-        jh_plugin_head_check(&h, "fuzz.so", &e);
+    if (jh__elf_plugin_head(buf, size, "fuzz.so", &h, &e) == 0)
+        jh__plugin_head_check(&h, "fuzz.so", &e);
     free(buf);
     return 0;
 }

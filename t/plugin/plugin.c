@@ -24,9 +24,9 @@
 #include "lib/tap.h"
 
 static char tmp[] = "/tmp/jh-plugin-XXXXXX";
-static jh_host_env env;
-static jh_logger *logger;
-static jh_store *store;
+static jh__host_env env;
+static jh__logger *logger;
+static jh__store *store;
 static int logfd = -1;
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -117,12 +117,12 @@ static int count_copy_maps(void)
 static const char *refusal(const char *path, int *code)
 {
     static jh_err e;
-    jh_plugin *p = (jh_plugin *)&e; /* must be reset to NULL */
+    jh__plugin *p = (jh__plugin *)&e; /* must be reset to NULL */
 
-    jh_err_clear(&e);
-    *code = jh_plugin_open(path, &p, &e);
+    jh__err_clear(&e);
+    *code = jh__plugin_open(path, &p, &e);
     if (*code == 0) {
-        jh_plugin_unref(p);
+        jh__plugin_unref(p);
         return "(loaded)";
     }
     if (p != NULL)
@@ -130,64 +130,64 @@ static const char *refusal(const char *path, int *code)
     return e.msg;
 }
 
-static jh_plugin *open_ok(const char *path)
+static jh__plugin *open_ok(const char *path)
 {
-    jh_plugin *p = NULL;
+    jh__plugin *p = NULL;
     jh_err e;
 
-    if (jh_plugin_open(path, &p, &e) != 0)
+    if (jh__plugin_open(path, &p, &e) != 0)
         bail("open %s: %s", path, e.msg);
     return p;
 }
 
 /* A [plugin ok] section with marker = `marker` and greeting = "hi". */
 typedef struct section {
-    jh_conf_kv kv[2];
-    jh_conf_plugin s;
+    jh__conf_kv kv[2];
+    jh__conf_plugin s;
     char marker[512];
     char greeting[16];
 } section;
 
-static const jh_conf_plugin *make_section(section *sec, const char *marker)
+static const jh__conf_plugin *make_section(section *sec, const char *marker)
 {
     snprintf(sec->marker, sizeof(sec->marker), "%s", marker);
     snprintf(sec->greeting, sizeof(sec->greeting), "hi");
-    sec->kv[0] = (jh_conf_kv){"marker", sec->marker, {"conf.d/10-ok.ini", 2}};
-    sec->kv[1] = (jh_conf_kv){"greeting", sec->greeting, {"conf.d/10-ok.ini", 3}};
-    sec->s = (jh_conf_plugin){.name = "ok", .kv = sec->kv, .n_kv = 2,
+    sec->kv[0] = (jh__conf_kv){"marker", sec->marker, {"conf.d/10-ok.ini", 2}};
+    sec->kv[1] = (jh__conf_kv){"greeting", sec->greeting, {"conf.d/10-ok.ini", 3}};
+    sec->s = (jh__conf_plugin){.name = "ok", .kv = sec->kv, .n_kv = 2,
                               .pos = {"conf.d/10-ok.ini", 1}, .enabled = 1};
     return &sec->s;
 }
 
-static jh_plugin *open_init(const char *path, const char *marker)
+static jh__plugin *open_init(const char *path, const char *marker)
 {
-    jh_plugin *p = open_ok(path);
+    jh__plugin *p = open_ok(path);
     section sec;
     jh_err e;
 
-    if (jh_plugin_init(p, make_section(&sec, marker), &env, &e) != 0)
+    if (jh__plugin_init(p, make_section(&sec, marker), &env, &e) != 0)
         bail("init %s: %s", path, e.msg);
     return p;
 }
 
 /* Run handler `name` of p the way a worker does. */
-static int run(jh_plugin *p, const char *name)
+static int run(jh__plugin *p, const char *name)
 {
-    const jh_handler *h = jh_plugin_handler(p, name);
+    const jh_handler *h = jh__plugin_handler(p, name);
     struct jh_ctx c;
     int rc;
 
     if (h == NULL)
         return -ENOENT;
-    jh_ctx_init(&c, &env, p, "job", name, 1, 0, INT64_MAX, NULL);
+    jh__ctx_init(&c, &env, p, "job", name, 1, 0, INT64_MAX, NULL);
     rc = h->fn(&c);
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     return rc;
 }
 
-static ok_state *st(jh_plugin *p)
+static ok_state *st(jh__plugin *p)
 {
-    return jh_plugin_state(p);
+    return jh__plugin_state(p);
 }
 
 static int file_exists(const char *path)
@@ -340,7 +340,7 @@ static void test_constructor(void)
 {
     const char *mark = tmpf("ctor.mark");
     char want[512];
-    jh_plugin *p;
+    jh__plugin *p;
     int code;
 
     setenv("JH_TEST_CTOR_FILE", mark, 1);
@@ -353,7 +353,7 @@ static void test_constructor(void)
      * check above could have failed. */
     p = open_ok(so("ctor_ok"));
     ok(file_exists(mark), "ctor_ok.so (right major): its constructor ran");
-    jh_plugin_unref(p);
+    jh__plugin_unref(p);
     unsetenv("JH_TEST_CTOR_FILE");
 }
 
@@ -384,49 +384,49 @@ static void test_bad_descriptors(void)
 
 static void test_good(void)
 {
-    jh_plugin *p = open_ok(so("ok_v1"));
-    const jh_plugin_desc *d = jh_plugin_desc_of(p);
+    jh__plugin *p = open_ok(so("ok_v1"));
+    const jh_plugin_desc *d = jh__plugin_desc_of(p);
     const jh_handler *h;
-    jh_file_id id;
+    jh__file_id id;
 
-    is_str(jh_plugin_name(p), "ok", "name");
+    is_str(jh__plugin_name(p), "ok", "name");
     is_str(d->version, "v1", "version");
-    is_str(jh_plugin_path(p), so("ok_v1"), "path as given");
-    ok(jh_file_id_of(so("ok_v1"), &id, NULL) == 0 && jh_file_id_equal(&id, jh_plugin_file_id(p)),
+    is_str(jh__plugin_path(p), so("ok_v1"), "path as given");
+    ok(jh__file_id_of(so("ok_v1"), &id, NULL) == 0 && jh__file_id_equal(&id, jh__plugin_file_id(p)),
        "file id matches the file");
-    is_int(jh_plugin_n_handlers(p), 3, "three handlers");
-    is_str(jh_plugin_handler_at(p, 0)->name, "version", "handler 0");
-    ok(jh_plugin_handler_at(p, 3) == NULL, "handler_at past the end is NULL");
-    h = jh_plugin_handler(p, "tick");
+    is_int(jh__plugin_n_handlers(p), 3, "three handlers");
+    is_str(jh__plugin_handler_at(p, 0)->name, "version", "handler 0");
+    ok(jh__plugin_handler_at(p, 3) == NULL, "handler_at past the end is NULL");
+    h = jh__plugin_handler(p, "tick");
     ok(h != NULL && h->every && strcmp(h->every, "5s") == 0 && h->cron == NULL,
        "tick: default every 5s");
-    h = jh_plugin_handler(p, "nightly");
+    h = jh__plugin_handler(p, "nightly");
     ok(h != NULL && h->cron && strcmp(h->cron, "0 0 2 * * *") == 0 && h->timezone &&
            strcmp(h->timezone, "UTC") == 0, "nightly: default cron and zone");
-    ok(jh_plugin_handler(p, "nope") == NULL, "unknown handler is NULL");
+    ok(jh__plugin_handler(p, "nope") == NULL, "unknown handler is NULL");
     is_int(d->n_config_keys, 3, "three config keys");
     ok(d->config_keys[2].secret && !d->config_keys[0].secret, "token is secret, marker not");
-    is_str(jh_plugin_config(p, "greeting"), "hello", "no section: declared default");
-    ok(jh_plugin_config(p, "marker") == NULL, "no section, no default: NULL");
-    ok(jh_plugin_config(p, "undeclared") == NULL, "undeclared key: NULL");
-    ok(jh_plugin_state(p) == NULL && jh_plugin_section(p) == NULL, "no state before init");
-    jh_plugin_unref(p);
+    is_str(jh__plugin_config(p, "greeting"), "hello", "no section: declared default");
+    ok(jh__plugin_config(p, "marker") == NULL, "no section, no default: NULL");
+    ok(jh__plugin_config(p, "undeclared") == NULL, "undeclared key: NULL");
+    ok(jh__plugin_state(p) == NULL && jh__plugin_section(p) == NULL, "no state before init");
+    jh__plugin_unref(p);
 
     /* Tables with a larger stride than ours. */
     p = open_ok(so("wide"));
-    d = jh_plugin_desc_of(p);
+    d = jh__plugin_desc_of(p);
     is_int(d->handler_size, sizeof(jh_handler), "host-side table has the host's stride");
-    ok(jh_plugin_n_handlers(p) == 3 && strcmp(jh_plugin_handler_at(p, 0)->name, "one") == 0 &&
-           strcmp(jh_plugin_handler_at(p, 1)->name, "two") == 0 &&
-           strcmp(jh_plugin_handler_at(p, 2)->name, "three") == 0,
+    ok(jh__plugin_n_handlers(p) == 3 && strcmp(jh__plugin_handler_at(p, 0)->name, "one") == 0 &&
+           strcmp(jh__plugin_handler_at(p, 1)->name, "two") == 0 &&
+           strcmp(jh__plugin_handler_at(p, 2)->name, "three") == 0,
        "wide: handler names read with the plugin's stride");
-    h = jh_plugin_handler(p, "two");
+    h = jh__plugin_handler(p, "two");
     ok(h && h->every == NULL && h->cron && strcmp(h->cron, "*/2 * * * * *") == 0,
        "wide: schedules read with the plugin's stride");
     is_int(h->fn(NULL), 2, "wide: handler two's function");
-    is_str(jh_plugin_config(p, "beta"), "b", "wide: config key defaults read with its stride");
+    is_str(jh__plugin_config(p, "beta"), "b", "wide: config key defaults read with its stride");
     ok(d->config_keys[1].secret == 1, "wide: secret flag of key 2");
-    jh_plugin_unref(p);
+    jh__plugin_unref(p);
 }
 
 /* ---- init ------------------------------------------------------------- */
@@ -434,50 +434,50 @@ static void test_good(void)
 static void test_init(void)
 {
     const char *marker = tmpf("fini.txt");
-    jh_plugin *p = open_ok(so("ok_v1"));
+    jh__plugin *p = open_ok(so("ok_v1"));
     section sec;
     char want[1024], buf[256];
     jh_err e;
 
     unlink(marker);
-    is_int(jh_plugin_init(p, make_section(&sec, marker), &env, &e), 0, "init ok");
+    is_int(jh__plugin_init(p, make_section(&sec, marker), &env, &e), 0, "init ok");
     ok(st(p) && st(p)->init_version == 1, "init ran and stored its state");
     is_str(st(p) ? st(p)->greeting : "", "hi", "init saw the section's value");
     memset(&sec, 'x', sizeof(sec)); /* the loader must have copied it */
-    is_str(jh_plugin_config(p, "greeting"), "hi", "section value after the caller's copy is gone");
-    is_str(jh_plugin_config(p, "marker"), marker, "marker from the section");
-    ok(jh_plugin_config(p, "token") == NULL, "declared key without default or value");
-    is_str(jh_plugin_section(p)->kv[0].pos.file, "conf.d/10-ok.ini", "positions copied too");
-    is_int(jh_plugin_init(p, NULL, &env, &e), -EALREADY, "init twice refused");
+    is_str(jh__plugin_config(p, "greeting"), "hi", "section value after the caller's copy is gone");
+    is_str(jh__plugin_config(p, "marker"), marker, "marker from the section");
+    ok(jh__plugin_config(p, "token") == NULL, "declared key without default or value");
+    is_str(jh__plugin_section(p)->kv[0].pos.file, "conf.d/10-ok.ini", "positions copied too");
+    is_int(jh__plugin_init(p, NULL, &env, &e), -EALREADY, "init twice refused");
     is_int(run(p, "tick"), 0, "handler runs");
     is_int(st(p)->calls, 1, "handler saw the state");
 
     /* fini only at the last reference. */
-    jh_plugin_ref(p);
-    jh_plugin_unref(p);
+    jh__plugin_ref(p);
+    jh__plugin_unref(p);
     ok(!file_exists(marker), "fini not run while a reference remains");
-    jh_plugin_unref(p);
+    jh__plugin_unref(p);
     is_str(read_text(marker, buf, sizeof(buf)), "fini v1 calls=1\n", "fini ran at the last unref");
 
     p = open_ok(so("init_fail"));
-    is_int(jh_plugin_init(p, NULL, &env, &e), -EINVAL, "init failure: its code");
+    is_int(jh__plugin_init(p, NULL, &env, &e), -EINVAL, "init failure: its code");
     snprintf(want, sizeof(want),
              "plugin init_fail (%s): init failed: api_key is required (set it in [plugin "
              "init_fail])", so("init_fail"));
     is_str(e.msg, want, "init failure: message names plugin, file and the plugin's reason");
-    jh_plugin_unref(p); /* its fini traps if called */
+    jh__plugin_unref(p); /* its fini traps if called */
     ok(1, "fini not called after a failed init");
 
     p = open_ok(so("init_errno"));
-    jh_plugin_init(p, NULL, &env, &e);
+    jh__plugin_init(p, NULL, &env, &e);
     snprintf(want, sizeof(want), "plugin init_errno (%s): init failed: %s", so("init_errno"),
              strerror(ECONNREFUSED));
     is_str(e.msg, want, "init failure without a message: strerror of its code");
-    jh_plugin_unref(p);
+    jh__plugin_unref(p);
 
     /* A plugin never initialised gets no fini either. */
     unlink(marker);
-    jh_plugin_unref(open_ok(so("ok_v1")));
+    jh__plugin_unref(open_ok(so("ok_v1")));
     ok(!file_exists(marker), "no init, no fini");
 }
 
@@ -485,31 +485,31 @@ static void test_init(void)
  * under --enable-tsan): fini runs once, after the last. */
 static void *ref_unref_loop(void *arg)
 {
-    jh_plugin *p = arg;
+    jh__plugin *p = arg;
 
     for (int i = 0; i < 20000; i++) {
-        jh_plugin_ref(p);
-        jh_plugin_unref(p);
+        jh__plugin_ref(p);
+        jh__plugin_unref(p);
     }
-    jh_plugin_unref(p); /* the reference main took for this thread */
+    jh__plugin_unref(p); /* the reference main took for this thread */
     return NULL;
 }
 
 static void test_threads(void)
 {
     const char *marker = tmpf("threads.txt");
-    jh_plugin *p = open_init(so("ok_v1"), marker);
+    jh__plugin *p = open_init(so("ok_v1"), marker);
     pthread_t t[4];
     char buf[64];
 
     for (int i = 0; i < 4; i++) {
-        jh_plugin_ref(p);
+        jh__plugin_ref(p);
         pthread_create(&t[i], NULL, ref_unref_loop, p);
     }
     for (int i = 0; i < 4; i++)
         pthread_join(t[i], NULL);
     ok(!file_exists(marker), "4 threads x 20000 ref/unref: still loaded while main holds one");
-    jh_plugin_unref(p);
+    jh__plugin_unref(p);
     is_str(read_text(marker, buf, sizeof(buf)), "fini v1 calls=0\n", "fini once, at the last unref");
 }
 
@@ -519,27 +519,27 @@ static void test_replace(void)
 {
     const char *live = tmpf("ok.so");
     struct stat s1, s2;
-    jh_plugin *p1, *p2, *p3;
-    jh_file_id id1;
+    jh__plugin *p1, *p2, *p3;
+    jh__file_id id1;
     size_t len;
     unsigned char *b;
 
     copy_to(so("ok_v1"), live, 0);
     stat(live, &s1);
     p1 = open_init(live, "");
-    id1 = *jh_plugin_file_id(p1);
+    id1 = *jh__plugin_file_id(p1);
 
     copy_to(so("ok_v2"), live, 1); /* cp over it: same inode, new bytes */
     stat(live, &s2);
     ok(s1.st_ino == s2.st_ino, "overwritten in place (same inode)");
     p2 = open_init(live, "");
-    ok(!jh_file_id_equal(&id1, jh_plugin_file_id(p2)), "file id tells the change");
+    ok(!jh__file_id_equal(&id1, jh__plugin_file_id(p2)), "file id tells the change");
     run(p1, "version");
     run(p2, "version");
     is_int(st(p1)->last_version, 1, "first handle still runs v1 code");
     is_int(st(p2)->last_version, 2, "second handle runs v2 code");
     is_int(st(p2)->init_version, 2, "second handle's init was v2's");
-    is_str(jh_plugin_desc_of(p2)->version, "v2", "second handle's descriptor is v2's");
+    is_str(jh__plugin_desc_of(p2)->version, "v2", "second handle's descriptor is v2's");
 
     /* mv-replace: write elsewhere, rename into place. */
     copy_to(so("ok_v1"), tmpf("ok.so.new"), 0);
@@ -560,9 +560,9 @@ static void test_replace(void)
     is_int(st(p3)->last_version, 1, "code of a copy whose file was truncated still runs");
     free(b);
 
-    jh_plugin_unref(p1);
-    jh_plugin_unref(p2);
-    jh_plugin_unref(p3);
+    jh__plugin_unref(p1);
+    jh__plugin_unref(p2);
+    jh__plugin_unref(p3);
 }
 
 /* ---- names of private copies ---------------------------------------- */
@@ -580,10 +580,10 @@ static int v2_under_every_fd_number(void)
     for (int k = 0; k < 12; k++) {
         for (int j = 0; j < k; j++)
             dummies[j] = dup(0);
-        jh_plugin *p = open_init(so("ok_v2"), "");
+        jh__plugin *p = open_init(so("ok_v2"), "");
         run(p, "version");
         wrong += st(p)->init_version != 2 || st(p)->last_version != 2;
-        jh_plugin_unref(p);
+        jh__plugin_unref(p);
         for (int j = 0; j < k; j++)
             close(dummies[j]);
     }
@@ -592,10 +592,10 @@ static int v2_under_every_fd_number(void)
 
 /* open_init() with a few fds open meanwhile, so that the copy's fd number
  * lies above free ones that later loads will take. */
-static jh_plugin *open_init_high(const char *path)
+static jh__plugin *open_init_high(const char *path)
 {
     int hold[4];
-    jh_plugin *p;
+    jh__plugin *p;
 
     for (int j = 0; j < 4; j++)
         hold[j] = dup(0);
@@ -607,23 +607,23 @@ static jh_plugin *open_init_high(const char *path)
 
 static void test_names(void)
 {
-    jh_plugin *p1 = open_init_high(so("ok_v1"));
+    jh__plugin *p1 = open_init_high(so("ok_v1"));
 
     is_int(v2_under_every_fd_number(), 0, "a load never gets the loaded v1 copy");
     run(p1, "version");
     is_int(st(p1)->last_version, 1, "and v1 still runs v1");
-    jh_plugin_unref(p1);
+    jh__plugin_unref(p1);
 }
 
 /* Last: an object linked with -z nodelete stays mapped after dlclose(),
  * and so does its name. */
 static void test_nodelete(void)
 {
-    jh_plugin *p = open_init_high(so("ok_nodelete"));
+    jh__plugin *p = open_init_high(so("ok_nodelete"));
 
     run(p, "version");
     is_int(st(p)->last_version, 3, "nodelete copy runs (v3)");
-    jh_plugin_unref(p);
+    jh__plugin_unref(p);
     is_int(v2_under_every_fd_number(), 0, "a load never gets a copy dlclose() left behind");
 }
 
@@ -636,9 +636,9 @@ static void test_cycles(void)
     char buf[64];
 
     for (int i = 0; i < 1000; i++) {
-        jh_plugin *p = open_init(so(i % 2 ? "ok_v2" : "ok_v1"), marker);
+        jh__plugin *p = open_init(so(i % 2 ? "ok_v2" : "ok_v1"), marker);
         run(p, "tick");
-        jh_plugin_unref(p);
+        jh__plugin_unref(p);
         fini_seen += strncmp(read_text(marker, buf, sizeof(buf)), "fini v", 6) == 0;
         unlink(marker);
     }
@@ -654,11 +654,11 @@ static void test_truncated(void)
 {
     size_t len;
     unsigned char *img = slurp(so("ok_v1"), &len);
-    jh_plugin_head h;
+    jh__plugin_head h;
     jh_err e;
     int passed = 0, bad_msg = 0;
 
-    ok(jh_elf_plugin_head(img, len, "ok_v1.so", &h, &e) == 0 && h.magic == JH_PLUGIN_MAGIC,
+    ok(jh__elf_plugin_head(img, len, "ok_v1.so", &h, &e) == 0 && h.magic == JH_PLUGIN_MAGIC,
        "whole image parses");
     /* Every prefix, each in a buffer of exactly its size (ASan sees any
      * read past it).  Section headers sit at the end of the file, so every
@@ -666,8 +666,8 @@ static void test_truncated(void)
     for (size_t n = 0; n < len; n++) {
         unsigned char *cut = malloc(n ? n : 1);
         memcpy(cut, img, n);
-        jh_err_clear(&e);
-        if (jh_elf_plugin_head(cut, n, "cut.so", &h, &e) == 0)
+        jh__err_clear(&e);
+        if (jh__elf_plugin_head(cut, n, "cut.so", &h, &e) == 0)
             passed++;
         else if (strncmp(e.msg, "cut.so: ", 8) != 0)
             bad_msg++;
@@ -679,13 +679,13 @@ static void test_truncated(void)
     /* A few truncated files through the whole loader. */
     int refused = 0;
     for (size_t n = 1; n < len; n += len / 16) {
-        jh_plugin *p = NULL;
+        jh__plugin *p = NULL;
         spew(tmpf("cut.so"), img, n, 0);
-        refused += jh_plugin_open(tmpf("cut.so"), &p, &e) < 0 && p == NULL;
+        refused += jh__plugin_open(tmpf("cut.so"), &p, &e) < 0 && p == NULL;
         if (p)
-            jh_plugin_unref(p);
+            jh__plugin_unref(p);
     }
-    ok(refused >= 16, "truncated files refused by jh_plugin_open (%d)", refused);
+    ok(refused >= 16, "truncated files refused by jh__plugin_open (%d)", refused);
     free(img);
 }
 
@@ -695,7 +695,7 @@ static void test_mutated(void)
     unsigned char *img = slurp(so("ok_v1"), &len), *m = malloc(len);
     unsigned seed = 12345;
     int accepted = 0;
-    jh_plugin_head h;
+    jh__plugin_head h;
     jh_err e;
 
     /* Random byte changes anywhere: the parser must never crash or read
@@ -708,8 +708,8 @@ static void test_mutated(void)
             size_t at = (size_t)rand_r(&seed) % (rand_r(&seed) % 2 ? 128 : len);
             m[at] = (unsigned char)rand_r(&seed);
         }
-        if (jh_elf_plugin_head(m, len, "m.so", &h, &e) == 0 &&
-            jh_plugin_head_check(&h, "m.so", &e) == 0)
+        if (jh__elf_plugin_head(m, len, "m.so", &h, &e) == 0 &&
+            jh__plugin_head_check(&h, "m.so", &e) == 0)
             accepted++;
     }
     ok(1, "20000 mutated images parsed without a crash (%d still accepted)", accepted);
@@ -723,10 +723,10 @@ int main(void)
     if (mkdtemp(tmp) == NULL)
         bail("mkdtemp: %s", strerror(errno));
     logfd = open(tmpf("log"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (logfd < 0 || jh_log_new(logfd, JH_LOGFMT_LOGFMT, JH_LOG_DEBUG, &logger) < 0 ||
-        jh_store_new(NULL, NULL, &store) < 0)
+    if (logfd < 0 || jh__log_new(logfd, JH_LOGFMT_LOGFMT, JH_LOG_DEBUG, &logger) < 0 ||
+        jh__store_new(NULL, NULL, &store) < 0)
         bail("log/store setup");
-    env = (jh_host_env){.log = logger, .repo = jh_store_repo(), .store = store};
+    env = (jh__host_env){.log = logger, .repo = jh__store_repo(), .store = store};
 
     test_abi_refusals();
     test_not_plugins();
@@ -743,8 +743,8 @@ int main(void)
     test_mutated();
     test_nodelete();
 
-    jh_store_free(store);
-    jh_log_free(logger);
+    jh__store_free(store);
+    jh__log_free(logger);
     close(logfd);
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);

@@ -2,7 +2,7 @@
  * ctx.t - the jh_api table and the store-backed repository, driven only
  * through the public inline wrappers of jobhost.h on real contexts (what a
  * plugin sees): the table's header, logging with the standard fields,
- * locks held across a run and released by jh_ctx_finish, owner tokens,
+ * locks held across a run and released by jh__ctx_finish, owner tokens,
  * TTL in ms, the per-run lock limit, status buffers, idempotency,
  * deadline cancellation on a fake clock, tables of an older host, and
  * NULL arguments everywhere.  (repo.t covers the basic flows too.)
@@ -54,18 +54,18 @@ static void log_vlist(jh_ctx *c, const char *fmt, ...)
 
 int main(void)
 {
-    jh_host_env env = {0};
+    jh__host_env env = {0};
     struct jh_ctx a, b, c0;
     jh_ctx *ca = (jh_ctx *)&a, *cb = (jh_ctx *)&b;
-    const jh_api *api = jh_api_table();
+    const jh_api *api = jh__api_table();
     char buf[8];
 
     plan_lazy();
     if (pipe(fds) < 0)
         bail("pipe");
-    jh_log_new(fds[1], JH_LOGFMT_LOGFMT, JH_LOG_INFO, &env.log);
-    jh_store_new(clock_fn, NULL, &env.store);
-    env.repo = jh_store_repo();
+    jh__log_new(fds[1], JH_LOGFMT_LOGFMT, JH_LOG_INFO, &env.log);
+    jh__store_new(clock_fn, NULL, &env.store);
+    env.repo = jh__store_repo();
     env.now = clock_fn;
 
     /* --- the table itself --- */
@@ -76,14 +76,14 @@ int main(void)
            JH_HAS(api, now) && JH_HAS(api, vlog) && JH_HAS(api, vfail) && JH_HAS(api, config) &&
            JH_HAS(api, state) && JH_HAS(api, repo),
        "every member present");
-    const jh_repo *r = jh_store_repo();
+    const jh_repo *r = jh__store_repo();
     ok(r->size == sizeof(jh_repo) && r->lock->size == sizeof(jh_lock_api) &&
            r->status->size == sizeof(jh_status_api) && r->idem->size == sizeof(jh_idem_api) &&
            r->db == NULL && r->redis == NULL && r->events == NULL,
        "repo tables sized; no db/redis/events without a server");
 
-    jh_ctx_init(&a, &env, NULL, "sync", "run", 7, fake_now, fake_now + 30 * SEC, NULL);
-    jh_ctx_init(&b, &env, NULL, "sync", "run", 8, fake_now, INT64_MAX, NULL);
+    jh__ctx_init(&a, &env, NULL, "sync", "run", 7, fake_now, fake_now + 30 * SEC, NULL);
+    jh__ctx_init(&b, &env, NULL, "sync", "run", 8, fake_now, INT64_MAX, NULL);
     is_str(jh_ctx_job(ca), "sync", "job");
     is_str(jh_ctx_handler(ca), "run", "handler");
     ok(jh_ctx_plugin(ca) == NULL, "no plugin: NULL name");
@@ -91,7 +91,7 @@ int main(void)
     is_int((long long)jh_run_id(ca), 7, "run id");
     ok(jh_scheduled(ca) == fake_now && jh_deadline(ca) == fake_now + 30 * SEC, "scheduled, deadline");
     ok(jh_state(ca) == NULL, "no state");
-    ok(jh_repo_of(ca) == jh_store_repo(), "repo");
+    ok(jh_repo_of(ca) == jh__store_repo(), "repo");
 
     /* --- logging --- */
     jh_log(ca, JH_LOG_INFO, "batch.done", "rows=%d note=\"%s\"", 3, "a b");
@@ -126,8 +126,8 @@ int main(void)
     is_int(jh_lock_acquire(cb, "M", 60000), 0, "b takes M too");
     is_int(jh_lock_acquire(cb, "M", 60000), 0, "b re-takes M (refresh, held once)");
     is_int(b.n_locks, 2, "b remembers two locks");
-    jh_ctx_finish(&b);
-    is_int((long long)jh_store_count(env.store), 0, "jh_ctx_finish released both");
+    jh__ctx_finish(&b);
+    is_int((long long)jh__store_count(env.store), 0, "jh__ctx_finish released both");
     is_int(jh_lock_acquire(ca, "L", 1000), 0, "so a gets L");
     fake_now += 1000 * MS;
     is_int(jh_lock_release(ca, "L"), -ENOENT, "released after its TTL: -ENOENT");
@@ -135,15 +135,15 @@ int main(void)
 
     /* Owner tokens: two init contexts (run id 0) at the same address are
      * still different owners. */
-    jh_ctx_init(&c0, &env, NULL, NULL, NULL, 0, 0, INT64_MAX, NULL);
+    jh__ctx_init(&c0, &env, NULL, NULL, NULL, 0, 0, INT64_MAX, NULL);
     is_int(jh_lock_acquire((jh_ctx *)&c0, "init", 60000), 0, "an init context takes a lock");
     struct jh_ctx saved = c0;
-    jh_ctx_init(&c0, &env, NULL, NULL, NULL, 0, 0, INT64_MAX, NULL);
+    jh__ctx_init(&c0, &env, NULL, NULL, NULL, 0, 0, INT64_MAX, NULL);
     is_int(jh_lock_acquire((jh_ctx *)&c0, "init", 60000), -EBUSY,
            "a new context at the same address is another owner");
-    jh_ctx_finish(&c0);
-    jh_ctx_finish(&saved);
-    is_int((long long)jh_store_count(env.store), 0, "finish of the first releases it");
+    jh__ctx_finish(&c0);
+    jh__ctx_finish(&saved);
+    is_int((long long)jh__store_count(env.store), 0, "finish of the first releases it");
 
     char key[16];
     int rc = 0;
@@ -155,14 +155,14 @@ int main(void)
     is_int(jh_lock_acquire(ca, "one-more", 60000), -ENOSPC, "one more: -ENOSPC");
     is_int(jh_lock_acquire(ca, "k0", 60000), 0, "refreshing a held one still works");
     is_int(jh_lock_acquire(cb, "one-more", 60000), 0, "the refused key was not taken");
-    jh_ctx_finish(&b);
-    jh_ctx_finish(&a);
-    is_int((long long)jh_store_count(env.store), 0, "all released at finish");
-    jh_ctx_finish(&a); /* twice: harmless */
-    jh_ctx_finish(NULL);
+    jh__ctx_finish(&b);
+    jh__ctx_finish(&a);
+    is_int((long long)jh__store_count(env.store), 0, "all released at finish");
+    jh__ctx_finish(&a); /* twice: harmless */
+    jh__ctx_finish(NULL);
 
     /* --- status and idempotency --- */
-    jh_ctx_init(&a, &env, NULL, "sync", "run", 9, fake_now, INT64_MAX, NULL);
+    jh__ctx_init(&a, &env, NULL, "sync", "run", 9, fake_now, INT64_MAX, NULL);
     is_int(jh_status_set(ca, "sync", "synced 12345 users", 0), 0, "status set");
     is_int(jh_status_get(cb, "sync", buf, sizeof(buf)), 18, "full length returned");
     is_str(buf, "synced ", "7 bytes + NUL in an 8-byte buffer");
@@ -177,14 +177,14 @@ int main(void)
 
     /* --- cancellation --- */
     atomic_int cancel = 0;
-    jh_ctx_init(&a, &env, NULL, "sync", "run", 10, fake_now, fake_now + 2 * SEC, &cancel);
+    jh__ctx_init(&a, &env, NULL, "sync", "run", 10, fake_now, fake_now + 2 * SEC, &cancel);
     ok(!jh_cancelled(ca), "before the deadline: running");
     fake_now += 2 * SEC - 1;
     ok(!jh_cancelled(ca), "1 ns before: running");
     fake_now += 1;
     ok(jh_cancelled(ca), "at the deadline: cancelled");
     ok(jh_now(ca) == fake_now, "jh_now is the host's (injected) clock");
-    jh_ctx_init(&a, &env, NULL, "sync", "run", 11, fake_now, INT64_MAX, &cancel);
+    jh__ctx_init(&a, &env, NULL, "sync", "run", 11, fake_now, INT64_MAX, &cancel);
     ok(!jh_cancelled(ca), "no deadline, flag clear: running");
     atomic_store(&cancel, 1);
     ok(jh_cancelled(ca), "the host's cancel flag");
@@ -206,18 +206,18 @@ int main(void)
     is_int(r->lock->acquire(NULL, "k", 10), -EINVAL, "repo on a NULL context: -EINVAL");
     is_int(r->status->get(NULL, "k", buf, sizeof(buf)), -EINVAL, "status on a NULL context");
     is_int(r->idem->check(NULL, "k"), -EINVAL, "idem on a NULL context");
-    jh_host_env noenv = {0};
-    jh_ctx_init(&b, &noenv, NULL, "j", "h", 1, 0, INT64_MAX, NULL);
+    jh__host_env noenv = {0};
+    jh__ctx_init(&b, &noenv, NULL, "j", "h", 1, 0, INT64_MAX, NULL);
     is_int(jh_lock_acquire(cb, "k", 10), -ENOSYS, "a host with no repository: -ENOSYS");
     jh_log(cb, JH_LOG_ERROR, "x", "y=1"); /* no logger: silently nothing */
 
     /* --- an older host: smaller tables --- */
-    jh_repo old_repo = *jh_store_repo();
+    jh_repo old_repo = *jh__store_repo();
     old_repo.idem = NULL; /* a host with no idempotency service */
     env.repo = &old_repo;
     is_int(jh_processed_check(ca, "m"), -ENOSYS, "repo without idem: -ENOSYS");
     is_int(jh_status_set(ca, "j", "v", 0), 0, "status still served");
-    jh_status_api old_status = *jh_store_repo()->status;
+    jh_status_api old_status = *jh__store_repo()->status;
     old_status.size = offsetof(jh_status_api, get);
     old_repo.status = &old_status;
     is_int(jh_status_get(ca, "j", buf, sizeof(buf)), -ENOSYS, "status table without get: -ENOSYS");
@@ -226,12 +226,12 @@ int main(void)
     ok(JH_HAS(&old_api, config) && !JH_HAS(&old_api, repo), "JH_HAS on an older api table");
     old_api.config = NULL;
     ok(!JH_HAS(&old_api, config), "JH_HAS: a NULL member is absent");
-    env.repo = jh_store_repo();
+    env.repo = jh__store_repo();
 
-    jh_ctx_finish(&a);
-    jh_ctx_finish(&b);
-    jh_store_free(env.store);
-    jh_log_free(env.log);
+    jh__ctx_finish(&a);
+    jh__ctx_finish(&b);
+    jh__store_free(env.store);
+    jh__log_free(env.log);
     close(fds[0]);
     close(fds[1]);
     return done_testing();

@@ -40,69 +40,69 @@ static const char *next_line(void)
 
 int main(void)
 {
-    jh_logger *log;
+    jh__logger *log;
 
     plan_lazy();
     if (pipe(fds) < 0)
         bail("pipe");
-    ok(jh_log_new(fds[1], JH_LOGFMT_LOGFMT, JH_LOG_INFO, &log) == 0, "logger");
-    jh_kv kv[] = {JH_KV_S("job", "tick"), JH_KV_U("run_id", 42),
+    ok(jh__log_new(fds[1], JH_LOGFMT_LOGFMT, JH_LOG_INFO, &log) == 0, "logger");
+    jh__kv kv[] = {JH_KV_S("job", "tick"), JH_KV_U("run_id", 42),
                   JH_KV_T("scheduled", 1795294208000000000LL),
                   JH_KV_T("started", 1795294208000412345LL), JH_KV_MSEC("duration_ms", 3100000),
                   JH_KV_S("result", "ok")};
-    jh_log_kv(log, JH_LOG_INFO, "run.finish", kv, 6);
+    jh__log_kv(log, JH_LOG_INFO, "run.finish", kv, 6);
     is_str(next_line(),
            "ts=* level=info event=run.finish job=tick run_id=42 scheduled=1795294208.000000 "
            "started=1795294208.000412 duration_ms=3.1 result=ok",
            "run.finish in logfmt");
-    jh_kv q[] = {JH_KV_S("a", "two words"), JH_KV_S("b", ""), JH_KV_S("c", "x=\"y\"\\"),
+    jh__kv q[] = {JH_KV_S("a", "two words"), JH_KV_S("b", ""), JH_KV_S("c", "x=\"y\"\\"),
                  JH_KV_S("d", "line1\nline2"), JH_KV_S("e", "bad\xff"), JH_KV_I("f", -5),
                  JH_KV_MSEC("g", 4000), JH_KV_MSEC("h", 2000000), JH_KV_T("i", -1500000000LL),
                  JH_KV_B("j", 1)};
-    jh_log_kv(log, JH_LOG_WARN, "q", q, 10);
+    jh__log_kv(log, JH_LOG_WARN, "q", q, 10);
     is_str(next_line(),
            "ts=* level=warn event=q a=\"two words\" b=\"\" c=\"x=\\\"y\\\"\\\\\" "
            "d=\"line1\\nline2\" e=bad\xef\xbf\xbd f=-5 g=0.004 h=2 i=-1.500000 j=true",
            "quoting, escaping, invalid UTF-8, ms and negative times");
-    jh_log_kv(log, JH_LOG_DEBUG, "hidden", NULL, 0);
-    jh_log_f(log, JH_LOG_ERROR, "user", "rows=%d msg=\"a b\"\nforged=1", 3);
+    jh__log_kv(log, JH_LOG_DEBUG, "hidden", NULL, 0);
+    jh__log_f(log, JH_LOG_ERROR, "user", "rows=%d msg=\"a b\"\nforged=1", 3);
     is_str(next_line(), "ts=* level=error event=user rows=3 msg=\"a b\" forged=1",
            "debug filtered out; a user fragment cannot start a new line");
 
-    jh_log_set_format(log, JH_LOGFMT_JSON);
-    jh_log_kv(log, JH_LOG_INFO, "run.finish", kv, 6);
+    jh__log_set_format(log, JH_LOGFMT_JSON);
+    jh__log_kv(log, JH_LOG_INFO, "run.finish", kv, 6);
     is_str(next_line(),
            "{\"ts\":\"*\",\"level\":\"info\",\"event\":\"run.finish\",\"job\":\"tick\","
            "\"run_id\":42,\"scheduled\":1795294208.000000,\"started\":1795294208.000412,"
            "\"duration_ms\":3.1,\"result\":\"ok\"}",
            "run.finish in JSON");
-    jh_log_f(log, JH_LOG_INFO, "user", "rows=%d note=\"a \\\"b\\\"\" oops no-equals here", 3);
+    jh__log_f(log, JH_LOG_INFO, "user", "rows=%d note=\"a \\\"b\\\"\" oops no-equals here", 3);
     is_str(next_line(),
            "{\"ts\":\"*\",\"level\":\"info\",\"event\":\"user\",\"rows\":\"3\","
            "\"note\":\"a \\\"b\\\"\",\"msg\":\"oops no-equals here\"}",
            "JSON: fragment split into fields, the unparseable rest into msg");
-    jh_kv bad[] = {JH_KV_S("k", "ctl\x01\xc3")};
-    jh_log_kv(log, JH_LOG_INFO, "e", bad, 1);
+    jh__kv bad[] = {JH_KV_S("k", "ctl\x01\xc3")};
+    jh__log_kv(log, JH_LOG_INFO, "e", bad, 1);
     is_str(next_line(), "{\"ts\":\"*\",\"level\":\"info\",\"event\":\"e\",\"k\":\"ctl\\u0001\xef\xbf\xbd\"}",
            "JSON: control characters escaped, invalid UTF-8 replaced");
 
-    jh_log_set_format(log, JH_LOGFMT_LOGFMT);
+    jh__log_set_format(log, JH_LOGFMT_LOGFMT);
     char *big = malloc(10000);
     memset(big, 'x', 9999);
     big[9999] = '\0';
-    jh_kv t[] = {JH_KV_S("small", "1"), JH_KV_S("big", big)};
-    jh_log_kv(log, JH_LOG_INFO, "trunc", t, 2);
+    jh__kv t[] = {JH_KV_S("small", "1"), JH_KV_S("big", big)};
+    jh__log_kv(log, JH_LOG_INFO, "trunc", t, 2);
     is_str(next_line(), "ts=* level=info event=trunc small=1 truncated=true",
            "a line over 8 KiB is cut at a field and marked, still one line");
     free(big);
 
     int v;
-    ok(jh_log_parse_format("json", &v) == 0 && v == JH_LOGFMT_JSON, "parse json");
-    ok(jh_log_parse_format("xml", &v) < 0, "refuse xml");
-    ok(jh_log_parse_level("warn", &v) == 0 && v == JH_LOG_WARN, "parse warn");
-    ok(jh_log_parse_level("loud", &v) < 0, "refuse loud");
-    is_int((long long)jh_log_dropped(log), 0, "nothing dropped");
-    jh_log_free(log);
+    ok(jh__log_parse_format("json", &v) == 0 && v == JH_LOGFMT_JSON, "parse json");
+    ok(jh__log_parse_format("xml", &v) < 0, "refuse xml");
+    ok(jh__log_parse_level("warn", &v) == 0 && v == JH_LOG_WARN, "parse warn");
+    ok(jh__log_parse_level("loud", &v) < 0, "refuse loud");
+    is_int((long long)jh__log_dropped(log), 0, "nothing dropped");
+    jh__log_free(log);
     close(fds[0]);
     close(fds[1]);
     return done_testing();

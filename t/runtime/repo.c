@@ -20,7 +20,7 @@
 static int64_t fake_now = 1000000000000LL;
 static int64_t clock_fn(void *arg) { (void)arg; return fake_now; }
 
-static jh_store *store;
+static jh__store *store;
 static atomic_int holders[8];
 static atomic_int violations;
 
@@ -31,11 +31,11 @@ static void *contend(void *arg)
     for (int i = 0; i < 20000; i++) {
         int k = i % 8;
         snprintf(key, sizeof(key), "k%d", k);
-        if (jh_store_lock_acquire(store, key, owner, 60000000000LL) == 0) {
+        if (jh__store_lock_acquire(store, key, owner, 60000000000LL) == 0) {
             if (atomic_fetch_add(&holders[k], 1) != 0)
                 atomic_fetch_add(&violations, 1);
             atomic_fetch_sub(&holders[k], 1);
-            jh_store_lock_release(store, key, owner);
+            jh__store_lock_release(store, key, owner);
         }
     }
     return NULL;
@@ -43,19 +43,19 @@ static void *contend(void *arg)
 
 int main(void)
 {
-    jh_host_env env = {0};
+    jh__host_env env = {0};
     struct jh_ctx a, b;
     atomic_int cancel = 0;
     char buf[8];
     int devnull = open("/dev/null", 1);
 
     plan_lazy();
-    jh_log_new(devnull, 0, JH_LOG_INFO, &env.log);
-    jh_store_new(clock_fn, NULL, &env.store);
-    env.repo = jh_store_repo();
+    jh__log_new(devnull, 0, JH_LOG_INFO, &env.log);
+    jh__store_new(clock_fn, NULL, &env.store);
+    env.repo = jh__store_repo();
     env.now = clock_fn;
-    jh_ctx_init(&a, &env, NULL, "sync", "run", 1, fake_now, fake_now + 5000000000LL, &cancel);
-    jh_ctx_init(&b, &env, NULL, "sync", "run", 2, fake_now, INT64_MAX, NULL);
+    jh__ctx_init(&a, &env, NULL, "sync", "run", 1, fake_now, fake_now + 5000000000LL, &cancel);
+    jh__ctx_init(&b, &env, NULL, "sync", "run", 2, fake_now, INT64_MAX, NULL);
     jh_ctx *ca = (jh_ctx *)&a, *cb = (jh_ctx *)&b;
 
     is_int(jh_lock_acquire(ca, "job:sync", 10000), 0, "run 1 takes the lock");
@@ -65,7 +65,7 @@ int main(void)
     fake_now += 11000000000LL; /* past the TTL */
     is_int(jh_lock_acquire(cb, "job:sync", 10000), 0, "after the TTL run 2 takes it");
     is_int(jh_lock_release(ca, "job:sync"), -EPERM, "the expired owner cannot free the new owner's lock");
-    jh_ctx_finish(&b); /* b still holds it: released by the host */
+    jh__ctx_finish(&b); /* b still holds it: released by the host */
     is_int(jh_lock_acquire(ca, "job:sync", 10000), 0, "released at the end of run 2");
     is_int(jh_lock_release(ca, "job:sync"), 0, "run 1 releases");
     is_int(jh_lock_release(ca, "job:sync"), -ENOENT, "twice: not held");
@@ -89,11 +89,11 @@ int main(void)
     is_int(jh_fail(ca, -EIO, "db down: %d", 7), -EIO, "jh_fail returns its code");
     is_str(a.errmsg, "db down: 7", "and stores the message");
     ok(!jh_cancelled(cb), "no deadline, not cancelled");
-    jh_ctx_init(&a, &env, NULL, "sync", "run", 3, fake_now, fake_now + 5000000000LL, &cancel);
+    jh__ctx_init(&a, &env, NULL, "sync", "run", 3, fake_now, fake_now + 5000000000LL, &cancel);
     ok(!jh_cancelled(ca), "before the deadline: not cancelled");
     fake_now += 5000000000LL;
     ok(jh_cancelled(ca), "at the deadline: cancelled");
-    jh_ctx_init(&a, &env, NULL, "sync", "run", 4, fake_now, INT64_MAX, &cancel);
+    jh__ctx_init(&a, &env, NULL, "sync", "run", 4, fake_now, INT64_MAX, &cancel);
     atomic_store(&cancel, 1);
     ok(jh_cancelled(ca), "cancel flag set by the host");
     is_int(jh_run_id(ca), 4, "run id");
@@ -101,35 +101,35 @@ int main(void)
     ok(jh_now(ca) == fake_now, "the host's clock");
 
     /* An older host whose lock table ends before `release`. */
-    jh_lock_api old_lock = *jh_store_repo()->lock;
-    jh_repo old_repo = *jh_store_repo();
+    jh_lock_api old_lock = *jh__store_repo()->lock;
+    jh_repo old_repo = *jh__store_repo();
     old_lock.size = offsetof(jh_lock_api, release);
     old_repo.lock = &old_lock;
     env.repo = &old_repo;
     is_int(jh_lock_release(ca, "k"), -ENOSYS, "a member the host lacks: -ENOSYS");
     ok(jh_lock_acquire(ca, "k", 10) == 0, "members it has still work");
-    env.repo = jh_store_repo();
-    jh_ctx_finish(&a);
+    env.repo = jh__store_repo();
+    jh__ctx_finish(&a);
 
     /* Contention: 4 threads, 8 keys, never two holders at once. */
     pthread_t th[4];
-    jh_store_free(env.store);
-    jh_store_new(NULL, NULL, &store);
+    jh__store_free(env.store);
+    jh__store_new(NULL, NULL, &store);
     for (long i = 0; i < 4; i++)
         pthread_create(&th[i], NULL, contend, (void *)i);
     for (int i = 0; i < 4; i++)
         pthread_join(th[i], NULL);
     is_int(atomic_load(&violations), 0, "4 threads x 20,000 cycles: one holder at a time");
-    is_int((long long)jh_store_count(store), 0, "every lock released");
+    is_int((long long)jh__store_count(store), 0, "every lock released");
     for (int i = 0; i < 100000; i++) {
         char k[24];
         snprintf(k, sizeof(k), "m%d", i);
-        jh_store_processed_mark(store, k, i % 2 ? 1 : 0); /* half expire in 1 ns */
+        jh__store_processed_mark(store, k, i % 2 ? 1 : 0); /* half expire in 1 ns */
     }
     usleep(1000);
-    is_int((long long)jh_store_count(store), 50000, "100,000 marks, the expired half swept");
-    jh_store_free(store);
-    jh_log_free(env.log);
+    is_int((long long)jh__store_count(store), 50000, "100,000 marks, the expired half swept");
+    jh__store_free(store);
+    jh__log_free(env.log);
     close(devnull);
     return done_testing();
 }

@@ -1,6 +1,6 @@
 /*
  * sched_step.t - wall-clock steps, end to end on a real loop: timerfd,
- * worker threads, jh_sched_clock_stepped().  The system clock is never
+ * worker threads, jh__sched_clock_stepped().  The system clock is never
  * set (CI machines run other things): the scheduler's realtime source is
  * injected as CLOCK_MONOTONIC + an offset the test moves, and the test
  * reports the step the way the CLOCK_REALTIME cancel-on-set timerfd would.
@@ -51,7 +51,7 @@ static struct fires {
 static int64_t exec_mono[MAXF]; /* C only; read in done (ordered by the pool) */
 static int ids[3] = {JA, JB, JC};
 
-static int exec_cb(jh_run *r)
+static int exec_cb(jh__run *r)
 {
     if (*(int *)r->udata == JC) {
         int i = f[JC].n; /* C never overlaps itself (forbid) */
@@ -61,7 +61,7 @@ static int exec_cb(jh_run *r)
     return 0;
 }
 
-static void done_cb(jh_run *r)
+static void done_cb(jh__run *r)
 {
     int id = *(int *)r->udata;
     struct fires *x = &f[id];
@@ -73,17 +73,17 @@ static void done_cb(jh_run *r)
     x->n++;
 }
 
-static void skip_cb(jh_sjob *j, void *u, int64_t s, const char *why)
+static void skip_cb(jh__sjob *j, void *u, int64_t s, const char *why)
 {
     (void)j;
     (void)s;
     diag("skip job %d: %s", *(int *)u, why);
 }
 
-static const jh_sched_ops ops = {exec_cb, done_cb, skip_cb, NULL};
+static const jh__sched_ops ops = {exec_cb, done_cb, skip_cb, NULL};
 
-static jh_sched *sch;
-static jh_sjob *ja, *jb;
+static jh__sched *sch;
+static jh__sjob *ja, *jb;
 static int stage;
 static int64_t t_start, t_stage, t_step1, t_step3;
 static int nA_after1, nB_after1, nA_in2, nB_in2, nA_end;
@@ -91,7 +91,7 @@ static int64_t nextA2, nextB2;
 static int timed_out, stopped, last_stage;
 static uv_timer_t tick;
 
-static void on_stopped(jh_sched *s, int left, void *arg)
+static void on_stopped(jh__sched *s, int left, void *arg)
 {
     (void)s;
     (void)arg;
@@ -105,7 +105,7 @@ static void finish(void)
     uv_timer_stop(&tick);
     last_stage = stage;
     stage = 99;
-    jh_sched_stop(sch, 5 * S, on_stopped, NULL);
+    jh__sched_stop(sch, 5 * S, on_stopped, NULL);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -123,7 +123,7 @@ static void on_tick(uv_timer_t *t)
             return;
         set_wall(T0 + 59 * S + 500 * MS);
         t_step1 = mono_ns();
-        jh_sched_clock_stepped(sch);
+        jh__sched_clock_stepped(sch);
         stage = 1;
         return;
     case 1: /* A and B fired; linger to see that neither fires again */
@@ -136,9 +136,9 @@ static void on_tick(uv_timer_t *t)
         nA_after1 = f[JA].n;
         nB_after1 = f[JB].n;
         set_wall(wall_fn(NULL) - 45 * S);
-        jh_sched_clock_stepped(sch);
-        nextA2 = jh_sched_next_fire(ja);
-        nextB2 = jh_sched_next_fire(jb);
+        jh__sched_clock_stepped(sch);
+        nextA2 = jh__sched_next_fire(ja);
+        nextB2 = jh__sched_next_fire(jb);
         t_stage = now;
         stage = 2;
         return;
@@ -149,7 +149,7 @@ static void on_tick(uv_timer_t *t)
         nB_in2 = f[JB].n - nB_after1;
         set_wall(T0 + 89 * S + 600 * MS);
         t_step3 = mono_ns();
-        jh_sched_clock_stepped(sch);
+        jh__sched_clock_stepped(sch);
         stage = 3;
         return;
     case 3:
@@ -166,11 +166,11 @@ static void on_tick(uv_timer_t *t)
     (void)t;
 }
 
-static jh_cron *cron(const char *x)
+static jh__cron *cron(const char *x)
 {
-    jh_cron *c;
+    jh__cron *c;
     jh_err e;
-    if (jh_cron_parse(x, NULL, &c, &e) < 0)
+    if (jh__cron_parse(x, NULL, &c, &e) < 0)
         bail("%s", e.msg);
     return c;
 }
@@ -178,30 +178,30 @@ static jh_cron *cron(const char *x)
 int main(void)
 {
     uv_loop_t loop;
-    jh_sched_opts o = {.workers = 2, .ops = &ops, .now = wall_fn, .now_mono = mono_fn};
-    jh_sched_spec a = {.kind = JH_SCHED_CRON, .cron = cron("0 * * * * *"), .enabled = 1,
+    jh__sched_opts o = {.workers = 2, .ops = &ops, .now = wall_fn, .now_mono = mono_fn};
+    jh__sched_spec a = {.kind = JH_SCHED_CRON, .cron = cron("0 * * * * *"), .enabled = 1,
                        .max_running = 1};
-    jh_sched_spec b = {.kind = JH_SCHED_CRON, .cron = cron("30 * * * * *"), .enabled = 1,
+    jh__sched_spec b = {.kind = JH_SCHED_CRON, .cron = cron("30 * * * * *"), .enabled = 1,
                        .max_running = 1};
-    jh_sched_spec c = {.kind = JH_SCHED_EVERY, .every = 200 * MS, .enabled = 1,
+    jh__sched_spec c = {.kind = JH_SCHED_EVERY, .every = 200 * MS, .enabled = 1,
                        .max_running = 1};
 
     plan_lazy();
     uv_loop_init(&loop);
     o.loop = &loop;
     set_wall(T0 + S);
-    if (jh_sched_new(&o, &sch) < 0 || jh_sched_start(sch) < 0 ||
-        jh_sched_add(sch, &a, &ids[JA], &ja) < 0 || jh_sched_add(sch, &b, &ids[JB], &jb) < 0 ||
-        jh_sched_add(sch, &c, &ids[JC], NULL) < 0)
+    if (jh__sched_new(&o, &sch) < 0 || jh__sched_start(sch) < 0 ||
+        jh__sched_add(sch, &a, &ids[JA], &ja) < 0 || jh__sched_add(sch, &b, &ids[JB], &jb) < 0 ||
+        jh__sched_add(sch, &c, &ids[JC], NULL) < 0)
         bail("cannot start the scheduler");
-    is_int(jh_sched_next_fire(ja), T0 + 60 * S, "A (every minute at :00) is planned for 00:01:00");
-    is_int(jh_sched_next_fire(jb), T0 + 30 * S, "B (every minute at :30) is planned for 00:00:30");
+    is_int(jh__sched_next_fire(ja), T0 + 60 * S, "A (every minute at :00) is planned for 00:01:00");
+    is_int(jh__sched_next_fire(jb), T0 + 30 * S, "B (every minute at :30) is planned for 00:00:30");
     t_start = mono_ns();
     uv_timer_init(&loop, &tick);
     uv_timer_start(&tick, on_tick, 5, 5);
     while (!stopped)
         uv_run(&loop, UV_RUN_ONCE);
-    jh_sched_free(sch);
+    jh__sched_free(sch);
     uv_close((uv_handle_t *)&tick, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
@@ -250,6 +250,6 @@ int main(void)
     ok(n > 1 && (span + 100 * MS) / (200 * MS) == n - 1,
        "  keeps its period: %d fires over %lld ms", n, (long long)(span / MS));
 
-    jh_tz_cache_free();
+    jh__tz_cache_free();
     return done_testing();
 }

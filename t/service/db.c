@@ -30,17 +30,17 @@
 
 #define MS 1000000LL
 
-static jh_host_env env;
-static jh_db *db;
-static jh_plugin *p_db, *p_none, *p_unbound;
-static jh_services s_db, s_none, s_unbound;
+static jh__host_env env;
+static jh__db *db;
+static jh__plugin *p_db, *p_none, *p_unbound;
+static jh__services s_db, s_none, s_unbound;
 static atomic_ullong run_seq; /* runs start on several threads */
 static char logpath[256];
 static const char *password;
 
 static int64_t now_ns(void)
 {
-    return jh_ctx_now(NULL);
+    return jh__ctx_now(NULL);
 }
 
 static int64_t mono_ms(void)
@@ -55,9 +55,9 @@ static uint64_t next_run_id(void)
     return (uint64_t)atomic_fetch_add(&run_seq, 1) + 1;
 }
 
-static void run_start(struct jh_ctx *c, jh_plugin *p, int64_t deadline)
+static void run_start(struct jh_ctx *c, jh__plugin *p, int64_t deadline)
 {
-    jh_ctx_init(c, &env, p, "dbtest", "run", next_run_id(), now_ns(), deadline, NULL);
+    jh__ctx_init(c, &env, p, "dbtest", "run", next_run_id(), now_ns(), deadline, NULL);
 }
 
 /* Execute one statement with no parameters and no rows wanted. */
@@ -99,7 +99,7 @@ static long long run_int(const char *q)
 
     run_start(&c, p_db, INT64_MAX);
     v = sql_int((jh_ctx *)&c, q);
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     return v;
 }
 
@@ -125,16 +125,16 @@ static char *slurp(const char *path)
     return buf;
 }
 
-static jh_plugin *open_plugin(const char *so, jh_services *s, jh_db *backend)
+static jh__plugin *open_plugin(const char *so, jh__services *s, jh__db *backend)
 {
-    jh_plugin *p;
+    jh__plugin *p;
     jh_err e = {0};
 
-    if (jh_plugin_open(tap_build(so), &p, &e) < 0)
+    if (jh__plugin_open(tap_build(so), &p, &e) < 0)
         bail("open %s: %s", so, e.msg);
     s->db = backend;
-    s->declared = jh_plugin_desc_of(p)->requires;
-    jh_plugin_set_services(p, s, NULL);
+    s->declared = jh__plugin_desc_of(p)->requires;
+    jh__plugin_set_services(p, s, NULL);
     return p;
 }
 
@@ -297,7 +297,7 @@ static void t_types(void)
     jh_stmt_bind_i64(dup, 0, 8);
     is_int(jh_stmt_execute(dup), 0, "the statement and connection still work");
     jh_stmt_close(dup);
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
     free(big);
 }
 
@@ -334,7 +334,7 @@ static void t_injection(void)
     jh_stmt_close(sel);
     is_int(sql_int(c, "SELECT COUNT(*) FROM t"), before + (long long)JH_COUNTOF(evil),
            "table t still there with every row");
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
 }
 
 static void t_affected_txn(void)
@@ -369,7 +369,7 @@ static void t_affected_txn(void)
     is_int(jh_db_begin(c), 0, "begin again");
     ok(sql(c, "INSERT INTO t (s) VALUES ('committed')") == 0, "insert in txn");
     is_int(jh_db_commit(c), 0, "commit");
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
     is_int(run_int("SELECT COUNT(*) FROM t WHERE s = 'committed'"), 1,
            "committed row seen by the next run");
 
@@ -378,7 +378,7 @@ static void t_affected_txn(void)
     run_start(&cs, p_db, INT64_MAX);
     is_int(jh_db_begin(c), 0, "begin, and the handler forgets to end it");
     ok(sql(c, "INSERT INTO t (s) VALUES ('left-open')") == 0, "insert");
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
     like(cs.lasterr, "the run left a transaction open: rolled back", "run end records it");
     const char *log = slurp(logpath) + logsz_before;
     like(log, "level=warn event=db.rollback db=main job=dbtest plugin=db_p", "and logs a warning");
@@ -405,27 +405,27 @@ static void t_leftovers_reuse(void)
     jh_db_prepare(c, "SELECT ?", &d);
     jh_stmt_bind_str(d, 0, "leak me", 7);
     ok(a != NULL && b != NULL && d != NULL, "three statements left open (one mid-result)");
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
     ok(cs.db_run == NULL, "run end frees the run's state");
     is_int(run_int("SELECT CAST(VARIABLE_VALUE AS SIGNED) FROM information_schema.GLOBAL_STATUS "
                    "WHERE VARIABLE_NAME = 'PREPARED_STMT_COUNT'"), base,
            "the server holds no more prepared statements than before");
 
     run_start(&cs, p_db, INT64_MAX);
-    ok(sql(c, "SET @jh_leak = 5") == 0, "a run sets a session variable");
+    ok(sql(c, "SET @jh__leak = 5") == 0, "a run sets a session variable");
     id2 = sql_int(c, "SELECT CONNECTION_ID()");
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
     is_int(id2, id1, "the next run reuses the connection (same CONNECTION_ID)");
     run_start(&cs, p_db, INT64_MAX);
     is_int(sql_int(c, "SELECT CONNECTION_ID()"), id1, "and the next");
-    is_int(sql_int(c, "SELECT @jh_leak IS NULL"), 1, "session state does not leak between runs");
-    jh_ctx_finish(&cs);
+    is_int(sql_int(c, "SELECT @jh__leak IS NULL"), 1, "session state does not leak between runs");
+    jh__ctx_finish(&cs);
 
     /* The plugin's own handler, through the wrappers compiled into it. */
-    const jh_handler *h = jh_plugin_handler(p_db, "ping");
+    const jh_handler *h = jh__plugin_handler(p_db, "ping");
     run_start(&cs, p_db, INT64_MAX);
     is_int(h->fn(c), 0, "plugin handler ping: SELECT ? + 1 reads 42");
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
 }
 
 static void t_services(void)
@@ -440,16 +440,16 @@ static void t_services(void)
     is_int(jh_db_begin(c), -ENOSYS, "begin -ENOSYS");
     is_int(jh_db_commit(c), -ENOSYS, "commit -ENOSYS");
     is_int(jh_db_rollback(c), -ENOSYS, "rollback -ENOSYS");
-    const jh_handler *h = jh_plugin_handler(p_none, "ping");
+    const jh_handler *h = jh__plugin_handler(p_none, "ping");
     is_int(h->fn(c), -ENOSYS, "the plugin's handler gets -ENOSYS");
     like(cs.errmsg, "does not declare the db service", "  and its jh_fail shows the reason");
     ok(cs.db_run == NULL, "no run state made");
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
 
     run_start(&cs, p_unbound, INT64_MAX);
     is_int(jh_db_prepare(c, "SELECT 1", &st), -ENOSYS, "declared but not bound: -ENOSYS");
     like(jh_last_error(c), "no db backend bound (set mysql = NAME", "  says what to set");
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
 }
 
 static void *cancel_later(void *arg)
@@ -473,14 +473,14 @@ static void t_deadline(void)
     like(jh_last_error(c), "db main: prepare: the run's deadline has passed", "  says so");
     ok(cs.db_run == NULL, "  before taking a connection (no round trip)");
     is_int(jh_db_begin(c), -ETIMEDOUT, "begin -ETIMEDOUT");
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
 
     run_start(&cs, p_db, INT64_MAX);
     is_int(jh_db_prepare(c, "INSERT INTO t (s) VALUES ('late')", &st), 0, "prepare in time");
     cs.deadline = now_ns() - 1;
     is_int(jh_stmt_execute(st), -ETIMEDOUT, "deadline passes before execute: -ETIMEDOUT");
     like(jh_last_error(c), "db main: execute: the run's deadline has passed", "  says so");
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
     is_int(run_int("SELECT COUNT(*) FROM t WHERE s = 'late'"), 0, "  and it never ran");
 
     run_start(&cs, p_db, now_ns() + 300 * MS);
@@ -491,7 +491,7 @@ static void t_deadline(void)
     int64_t took = mono_ms() - t0;
     ok(took < 2500, "  returned after %lld ms, well before 5 s", (long long)took);
     like(jh_last_error(c), "the query was killed on the server", "  says it was killed");
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
     ok(run_int("SELECT CONNECTION_ID()") != cid, "a killed connection is not reused");
     is_int(run_int("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE "
                    "'SELECT SLEEP(5)%'"), 0, "no SLEEP left running on the server");
@@ -499,7 +499,7 @@ static void t_deadline(void)
     /* Cancellation while blocked. */
     atomic_int cancel = 0;
     pthread_t th;
-    jh_ctx_init(&cs, &env, p_db, "dbtest", "run", next_run_id(), now_ns(), INT64_MAX, &cancel);
+    jh__ctx_init(&cs, &env, p_db, "dbtest", "run", next_run_id(), now_ns(), INT64_MAX, &cancel);
     jh_db_prepare(c, "SELECT SLEEP(5)", &st);
     pthread_create(&th, NULL, cancel_later, &cancel);
     t0 = mono_ms();
@@ -507,7 +507,7 @@ static void t_deadline(void)
     took = mono_ms() - t0;
     ok(took < 2500, "  returned after %lld ms", (long long)took);
     pthread_join(th, NULL);
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
 }
 
 /* Worker threads: each runs many runs; the pool never grows past the
@@ -605,7 +605,7 @@ static void *dl_main(void *arg)
     if (d->second != 0)
         d->retry = jh_db_begin(c) || sql(c, "INSERT INTO dl (id, v) VALUES (200, 200)") ||
                    jh_db_commit(c);
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
     return NULL;
 }
 
@@ -622,7 +622,7 @@ static void t_deadlock(void)
     ok(sql(c, "CREATE TABLE dl (id INT PRIMARY KEY, v INT) ENGINE=InnoDB") == 0 &&
            sql(c, "INSERT INTO dl VALUES (1, 0), (2, 0)") == 0,
        "deadlock: table dl with rows 1 and 2");
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
     pthread_barrier_init(&bar, NULL, 2);
     for (int k = 0; k < 2; k++) {
         memset(&d[k], 0, sizeof(d[k]));
@@ -663,7 +663,7 @@ static void t_deadlock(void)
            "the victim's statement after the deadlock never ran");
     is_int(sql_int(c, "SELECT COUNT(*) FROM dl WHERE id = 200"), 1, "its retry did");
     sql(c, "DROP TABLE dl");
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
 }
 
 static void t_server_dies(void)
@@ -682,13 +682,13 @@ static void t_server_dies(void)
     like(jh_last_error(c), "the next run reconnects", "  says what happens next");
     is_int(jh_db_begin(c), -EIO, "later calls of that run: -EIO");
     like(jh_last_error(c), "lost earlier in this run", "  says why");
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
 
     run_start(&cs, p_db, INT64_MAX);
     is_int(jh_db_prepare(c, "SELECT 1", &st), -EIO, "a run while the server is down: -EIO");
     like(jh_last_error(c), "db main: connect to ", "  connect error: %s", jh_last_error(c));
     ok(strstr(jh_last_error(c), password) == NULL, "  no password in the message");
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
 
     is_int(ctl("restart"), 0, "mariadbd restarted on the same port and socket");
     is_int(run_int("SELECT 41 + 1"), 42, "the next run reconnects and succeeds");
@@ -706,7 +706,7 @@ static void t_server_dies(void)
     /* Under 1.2 s: by KILL QUERY on a fresh watchdog connection, not by the
      * shutdown() backstop (deadline + 1 s) a stale one would leave it to. */
     ok(mono_ms() - t0 < 1200, "  by KILL QUERY, in %lld ms", (long long)(mono_ms() - t0));
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
 }
 
 /* A server that stops answering (SIGSTOP): KILL QUERY cannot help, the
@@ -725,7 +725,7 @@ static void t_server_hangs(void)
     is_int(jh_stmt_execute(st), -ETIMEDOUT, "execute against a hung server: -ETIMEDOUT");
     /* 400 ms deadline + the watchdog's 2 s connect timeout + 1 s grace. */
     ok(mono_ms() - t0 < 6000, "  bounded: %lld ms", (long long)(mono_ms() - t0));
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
     is_int(ctl("resume"), 0, "mariadbd resumed");
     is_int(run_int("SELECT 6 * 7"), 42, "the next run works");
 
@@ -735,12 +735,12 @@ static void t_server_hangs(void)
     ok(jh_db_begin(c) == 0 && sql(c, "INSERT INTO t (s) VALUES ('hung-open')") == 0,
        "a run opens a transaction and inserts");
     is_int(ctl("pause"), 0, "mariadbd paused again");
-    /* Past its deadline at run end (jh_ctx_finish clears the context's
+    /* Past its deadline at run end (jh__ctx_finish clears the context's
      * deadline before the backends' run end: db.c must remember it). */
     while (now_ns() < cs.deadline)
         nanosleep(&(struct timespec){0, 20 * MS}, NULL);
     t0 = mono_ms();
-    jh_ctx_finish(&cs);
+    jh__ctx_finish(&cs);
     ok(mono_ms() - t0 < 1000, "run end past the deadline does not wait for it (%lld ms)",
        (long long)(mono_ms() - t0));
     like(cs.lasterr, "rolled back by closing the connection", "  and says what it did");
@@ -748,27 +748,27 @@ static void t_server_hangs(void)
     is_int(run_int("SELECT COUNT(*) FROM t WHERE s = 'hung-open'"), 0, "the insert never shows");
 }
 
-static void t_bad_password(const jh_conf_mysql *good)
+static void t_bad_password(const jh__conf_mysql *good)
 {
-    jh_conf_mysql conf = *good;
-    jh_services s = {0};
-    jh_plugin *p;
-    jh_db *bad;
+    jh__conf_mysql conf = *good;
+    jh__services s = {0};
+    jh__plugin *p;
+    jh__db *bad;
     jh_err e = {0};
     struct jh_ctx cs;
     jh_ctx *c = (jh_ctx *)&cs;
     jh_stmt *st;
 
     conf.password = "Sup3r-s3cret-wr0ng";
-    is_int(jh_db_new(&conf, &bad, &e), 0, "jh_db_new does not connect");
+    is_int(jh__db_new(&conf, &bad, &e), 0, "jh__db_new does not connect");
     p = open_plugin("t/plugins/db_p.so", &s, bad);
     run_start(&cs, p, INT64_MAX);
     is_int(jh_db_prepare(c, "SELECT 1", &st), -EIO, "wrong password: -EIO");
-    like(jh_last_error(c), "Access denied for user 'jh_test'", "  %s", jh_last_error(c));
+    like(jh_last_error(c), "Access denied for user 'jh__test'", "  %s", jh_last_error(c));
     ok(strstr(jh_last_error(c), conf.password) == NULL, "  the password is not in it");
-    jh_ctx_finish(&cs);
-    jh_plugin_unref(p);
-    jh_db_unref(bad);
+    jh__ctx_finish(&cs);
+    jh__plugin_unref(p);
+    jh__db_unref(bad);
 }
 
 int main(void)
@@ -779,7 +779,7 @@ int main(void)
     const char *dbname = getenv("JH_TEST_MYSQL_DB");
     const char *port = getenv("JH_TEST_MYSQL_PORT");
     char ini[2048];
-    jh_conf *conf;
+    jh__conf *conf;
     jh_err e = {0};
     int fd;
 
@@ -794,10 +794,10 @@ int main(void)
              "[mysql main]\nhost = 127.0.0.1\nport = %s\nuser = %s\npassword_file = %s\n"
              "database = %s\nconnect_timeout = 2s\nread_timeout = 10s\n",
              port, user, pwfile, dbname);
-    if (jh_conf_load_string("db.ini", ini, &conf, &e) != 0)
+    if (jh__conf_load_string("db.ini", ini, &conf, &e) != 0)
         bail("config: %s", e.msg);
-    is_int(jh_db_new(jh_conf_find_mysql(conf, "main"), &db, &e), 0, "jh_db_new from [mysql main]");
-    is_str(jh_db_name(db), "main", "name");
+    is_int(jh__db_new(jh__conf_find_mysql(conf, "main"), &db, &e), 0, "jh__db_new from [mysql main]");
+    is_str(jh__db_name(db), "main", "name");
 
     /* The host log goes to the server's temp dir (t/db.log is the
      * harness's own log of t/service/db.sh). */
@@ -806,16 +806,16 @@ int main(void)
     fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
     if (fd < 0)
         bail("open %s", logpath);
-    jh_log_new(fd, JH_LOGFMT_LOGFMT, JH_LOG_INFO, &env.log);
-    jh_store_new(NULL, NULL, &env.store);
-    env.repo = jh_full_repo();
+    jh__log_new(fd, JH_LOGFMT_LOGFMT, JH_LOG_INFO, &env.log);
+    jh__store_new(NULL, NULL, &env.store);
+    env.repo = jh__full_repo();
 
     p_db = open_plugin("t/plugins/db_p.so", &s_db, db);
     p_none = open_plugin("t/plugins/db_none.so", &s_none, db);
     p_unbound = open_plugin("t/plugins/db_p.so", &s_unbound, NULL);
-    ok(jh_repo_of((jh_ctx *)&(struct jh_ctx){.api = jh_api_table(), .env = &env})->db ==
-           jh_db_api_table(), "the full repository carries the db table");
-    ok(jh_db_api_table()->size == sizeof(jh_db_api), "db table size");
+    ok(jh_repo_of((jh_ctx *)&(struct jh_ctx){.api = jh__api_table(), .env = &env})->db ==
+           jh__db_api_table(), "the full repository carries the db table");
+    ok(jh__db_api_table()->size == sizeof(jh_db_api), "db table size");
 
     t_types();
     t_injection();
@@ -825,17 +825,17 @@ int main(void)
     t_deadline();
     t_threads();
     t_deadlock();
-    t_bad_password(jh_conf_find_mysql(conf, "main"));
+    t_bad_password(jh__conf_find_mysql(conf, "main"));
     t_server_hangs();
     t_server_dies();
 
-    jh_plugin_unref(p_db);
-    jh_plugin_unref(p_none);
-    jh_plugin_unref(p_unbound);
-    jh_db_unref(db);
-    jh_store_free(env.store);
-    jh_log_free(env.log);
+    jh__plugin_unref(p_db);
+    jh__plugin_unref(p_none);
+    jh__plugin_unref(p_unbound);
+    jh__db_unref(db);
+    jh__store_free(env.store);
+    jh__log_free(env.log);
     close(fd);
-    jh_conf_free(conf);
+    jh__conf_free(conf);
     return done_testing();
 }

@@ -9,7 +9,7 @@ export top_srcdir top_builddir
 T="$top_builddir/t/service/db.t"
 
 . "$top_srcdir/t/lib/mariadb.sh"
-if ! jh_mariadb_have; then
+if ! jh__mariadb_have; then
     echo "1..0 # SKIP mariadbd, mariadb-install-db or the mariadb client not installed"
     exit 0
 fi
@@ -18,7 +18,7 @@ if [ ! -x "$T" ]; then
     exit 1
 fi
 t0=$(date +%s.%N)
-if ! jh_mariadb_start; then
+if ! jh__mariadb_start; then
     echo "Bail out! cannot start mariadbd on 127.0.0.1"
     exit 1
 fi

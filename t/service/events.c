@@ -42,8 +42,8 @@
 #define N_CRASH 1000
 
 static char top[256], logpath[512];
-static jh_logger *lg;
-static jh_host_env env;
+static jh__logger *lg;
+static jh__host_env env;
 
 static int64_t mono(void)
 {
@@ -70,28 +70,28 @@ static const char *sub(const char *name)
 
 /* ---- plugin contexts ------------------------------------------------- */
 
-static void release_svc(jh_services *s)
+static void release_svc(jh__services *s)
 {
     free(s);
 }
 
-static jh_plugin *load_plugin(jh_events *ev, unsigned declared)
+static jh__plugin *load_plugin(jh__events *ev, unsigned declared)
 {
-    jh_plugin *p;
+    jh__plugin *p;
     jh_err e = {0};
-    jh_services *s = calloc(1, sizeof(*s));
+    jh__services *s = calloc(1, sizeof(*s));
 
-    if (jh_plugin_open(tap_build("t/plugins/events_p.so"), &p, &e) < 0)
+    if (jh__plugin_open(tap_build("t/plugins/events_p.so"), &p, &e) < 0)
         bail("load events_p.so: %s", e.msg);
     s->events = ev;
     s->declared = declared;
-    jh_plugin_set_services(p, s, release_svc);
+    jh__plugin_set_services(p, s, release_svc);
     return p;
 }
 
-static void ctx_for(struct jh_ctx *c, jh_plugin *p)
+static void ctx_for(struct jh_ctx *c, jh__plugin *p)
 {
-    jh_ctx_init(c, &env, p, "job", "h", 1, 0, INT64_MAX, NULL);
+    jh__ctx_init(c, &env, p, "job", "h", 1, 0, INT64_MAX, NULL);
 }
 
 /* ---- the consumer ------------------------------------------------------ */
@@ -262,16 +262,16 @@ static char *slurp_file(const char *path)
 
 /* ---- the service -------------------------------------------------------- */
 
-static jh_events *new_events(const char *state, const char *brokers, size_t max_bytes)
+static jh__events *new_events(const char *state, const char *brokers, size_t max_bytes)
 {
-    static jh_conf_kv props[] = {{"linger.ms", "2", {NULL, 0}}};
-    jh_conf_kafka k = {.name = "bus", .brokers = brokers, .props = props, .n_props = 1};
-    jh_events_opts o = {.state_dir = state, .sync = JH_OUTBOX_SYNC_INTERVAL,
+    static jh__conf_kv props[] = {{"linger.ms", "2", {NULL, 0}}};
+    jh__conf_kafka k = {.name = "bus", .brokers = brokers, .props = props, .n_props = 1};
+    jh__events_opts o = {.state_dir = state, .sync = JH_OUTBOX_SYNC_INTERVAL,
                         .max_bytes = max_bytes, .kafka = &k, .log = lg};
-    jh_events *ev = NULL;
+    jh__events *ev = NULL;
     jh_err e = {0};
 
-    if (jh_events_new(&o, &ev, &e) < 0)
+    if (jh__events_new(&o, &ev, &e) < 0)
         bail("events in %s: %s", state, e.msg);
     return ev;
 }
@@ -293,8 +293,8 @@ static char (*crash_child(void))[33]
     pid = fork();
     if (pid == 0) {
         close(fds[0]);
-        jh_events *ev = new_events(sub("crash"), "127.0.0.1:1", 0);
-        jh_plugin *p = load_plugin(ev, JH_SVC_EVENTS);
+        jh__events *ev = new_events(sub("crash"), "127.0.0.1:1", 0);
+        jh__plugin *p = load_plugin(ev, JH_SVC_EVENTS);
         struct jh_ctx c;
         ctx_for(&c, p);
         for (int i = 0; i < N_CRASH; i++) {
@@ -326,13 +326,13 @@ static char (*crash_child(void))[33]
 
 static void test_bad_property(void)
 {
-    static jh_conf_kv props[] = {{"no.such.property", "1", {"conf.d/50-kafka.ini", 7}}};
-    jh_conf_kafka k = {.name = "bus", .brokers = "127.0.0.1:1", .props = props, .n_props = 1};
-    jh_events_opts o = {.state_dir = sub("badprop"), .kafka = &k, .log = lg};
-    jh_events *ev = (jh_events *)1;
+    static jh__conf_kv props[] = {{"no.such.property", "1", {"conf.d/50-kafka.ini", 7}}};
+    jh__conf_kafka k = {.name = "bus", .brokers = "127.0.0.1:1", .props = props, .n_props = 1};
+    jh__events_opts o = {.state_dir = sub("badprop"), .kafka = &k, .log = lg};
+    jh__events *ev = (jh__events *)1;
     jh_err e = {0};
 
-    is_int(jh_events_new(&o, &ev, &e), -EINVAL, "an unknown rdkafka property: -EINVAL");
+    is_int(jh__events_new(&o, &ev, &e), -EINVAL, "an unknown rdkafka property: -EINVAL");
     ok(ev == NULL, "and no object");
     like(e.msg, "conf.d/50-kafka.ini:7: [kafka bus]: rdkafka.no.such.property", "names file, section, key");
     like(e.msg, "No such configuration property", "with librdkafka's reason: %s", e.msg);
@@ -341,8 +341,8 @@ static void test_bad_property(void)
 /* Shutdown with Kafka unreachable is bounded: what is left stays on disk. */
 static void test_close_unreachable(void)
 {
-    jh_events *ev = new_events(sub("unreachable"), "127.0.0.1:1", 0);
-    jh_plugin *p = load_plugin(ev, JH_SVC_EVENTS);
+    jh__events *ev = new_events(sub("unreachable"), "127.0.0.1:1", 0);
+    jh__plugin *p = load_plugin(ev, JH_SVC_EVENTS);
     struct jh_ctx c;
     int64_t t0;
     size_t left;
@@ -351,14 +351,14 @@ static void test_close_unreachable(void)
     for (int i = 0; i < 3; i++)
         jh_event_send((jh_ctx *)&c, "plain", "x", 1, NULL);
     t0 = mono();
-    left = jh_events_close(ev, 500 * MS);
+    left = jh__events_close(ev, 500 * MS);
     is_int((long long)left, 3, "close with Kafka unreachable: 3 left for the next start");
     ok(mono() - t0 < 5 * SEC, "and it returns in %lld ms (timeout 500 ms)",
        (long long)((mono() - t0) / MS));
-    jh_plugin_unref(p);
+    jh__plugin_unref(p);
 }
 
-static void test_send(jh_ctx *c, jh_plugin *p)
+static void test_send(jh_ctx *c, jh__plugin *p)
 {
     static const unsigned char bin[] = {0x00, 0xff, 'a', 0xc3, 0x28, '\n', 0x00};
     static const unsigned char badkey[] = {0xc3, 0x28, 0x00, 0xff};
@@ -375,7 +375,7 @@ static void test_send(jh_ctx *c, jh_plugin *p)
     is_int(jh_event_send(c, "plain", bin, sizeof(bin), bid), 0, "send binary payload, no key");
     is_int(jh_event_send_with_key(c, "plain", badkey, sizeof(badkey), "", 0, kid), 0,
            "send with an invalid UTF-8 key and an empty payload");
-    is_int(jh_plugin_handler(p, "emit")->fn(c), 0, "the plugin's handler sends through jobhost.h");
+    is_int(jh__plugin_handler(p, "emit")->fn(c), 0, "the plugin's handler sends through jobhost.h");
 
     is_int((long long)wait_topic("orders", 41, 20 * SEC), 41, "all 41 on orders arrive");
     is_int((long long)wait_topic("plain", 2, 20 * SEC), 2, "both on plain arrive");
@@ -417,11 +417,11 @@ static void test_big(jh_ctx *c, size_t max)
     free(big);
 }
 
-static void test_misuse(jh_ctx *c, jh_events *ev)
+static void test_misuse(jh_ctx *c, jh__events *ev)
 {
     char t250[251];
     struct jh_ctx c2, c3, c4;
-    jh_plugin *undeclared = load_plugin(ev, 0), *unbound = load_plugin(NULL, JH_SVC_EVENTS);
+    jh__plugin *undeclared = load_plugin(ev, 0), *unbound = load_plugin(NULL, JH_SVC_EVENTS);
 
     memset(t250, 'a', 250);
     t250[250] = '\0';
@@ -448,20 +448,20 @@ static void test_misuse(jh_ctx *c, jh_events *ev)
     is_int(jh_event_send((jh_ctx *)&c3, "plain", "x", 1, NULL), -ENOSYS, "no events backend: -ENOSYS");
     ctx_for(&c4, NULL);
     is_int(jh_event_send((jh_ctx *)&c4, "plain", "x", 1, NULL), -ENOSYS, "no plugin: -ENOSYS");
-    jh_plugin_unref(undeclared);
-    jh_plugin_unref(unbound);
+    jh__plugin_unref(undeclared);
+    jh__plugin_unref(unbound);
 }
 
 
 /* Keys over 64 KiB are refused at the send, by every entry point (the
  * producer is sized for a 64 KiB key plus a max_bytes payload). */
-static void test_key_limit(jh_ctx *c, jh_events *ev)
+static void test_key_limit(jh_ctx *c, jh__events *ev)
 {
     size_t big = 65537;
     char *key = malloc(big);
     jh_event_msg v[2] = {{.topic = "plain", .payload = "a", .len = 1},
                          {.topic = "plain", .key = key, .keylen = big, .payload = "b", .len = 1}};
-    size_t before = jh_outbox_pending(jh_events_outbox(ev));
+    size_t before = jh__outbox_pending(jh__events_outbox(ev));
 
     memset(key, 'k', big);
     is_int(jh_event_send_with_key(c, "plain", key, big, "x", 1, NULL), -EMSGSIZE,
@@ -473,7 +473,7 @@ static void test_key_limit(jh_ctx *c, jh_events *ev)
     is_int(jh_event_send_batch(c, v, 2), -EMSGSIZE, "send_batch with one 65537-byte key: -EMSGSIZE");
     like(jh_last_error(c), "message 1: topic \"plain\": key of 65537 bytes", "message: %s",
          jh_last_error(c));
-    is_int((long long)jh_outbox_pending(jh_events_outbox(ev)), (long long)before,
+    is_int((long long)jh__outbox_pending(jh__events_outbox(ev)), (long long)before,
            "none of them was recorded");
     free(key);
 }
@@ -483,8 +483,8 @@ static void test_key_limit(jh_ctx *c, jh_events *ev)
  * refused forever, holding the outbox back). */
 static void test_biggest(const char *bs)
 {
-    jh_events *ev = new_events(sub("biggest"), bs, 1 << 20);
-    jh_plugin *p = load_plugin(ev, JH_SVC_EVENTS);
+    jh__events *ev = new_events(sub("biggest"), bs, 1 << 20);
+    jh__plugin *p = load_plugin(ev, JH_SVC_EVENTS);
     struct jh_ctx c;
     size_t kl = 65536, pl = 1 << 20;
     char *key = malloc(kl), *pay = malloc(pl), id[JH_EVENT_ID_LEN];
@@ -497,15 +497,15 @@ static void test_biggest(const char *bs)
     ctx_for(&c, p);
     is_int(jh_event_send_with_key((jh_ctx *)&c, "bigkey", key, kl, pay, pl, id), 0,
            "64 KiB key + 1 MiB payload: accepted");
-    while (jh_outbox_pending(jh_events_outbox(ev)) > 0 && mono() - t0 < 20 * SEC)
+    while (jh__outbox_pending(jh__events_outbox(ev)) > 0 && mono() - t0 < 20 * SEC)
         consume_for(10 * MS);
-    is_int((long long)jh_outbox_pending(jh_events_outbox(ev)), 0, "and acked by the cluster");
+    is_int((long long)jh__outbox_pending(jh__events_outbox(ev)), 0, "and acked by the cluster");
     wait_topic("bigkey", 1, 20 * SEC);
     const msg *m = find_id(id);
     ok(m && m->klen == kl && m->vlen == pl && memcmp(m->key, key, kl) == 0 &&
            memcmp(m->val, pay, pl) == 0, "it arrives byte for byte");
-    is_int((long long)jh_events_close(ev, 10 * SEC), 0, "close: nothing left");
-    jh_plugin_unref(p);
+    is_int((long long)jh__events_close(ev, 10 * SEC), 0, "close: nothing left");
+    jh__plugin_unref(p);
     free(key);
     free(pay);
 }
@@ -513,7 +513,7 @@ static void test_biggest(const char *bs)
 /* A record the cluster refuses for good (MSG_SIZE_TOO_LARGE from the
  * broker) is set aside in dead.log, logged and acked; the next one goes
  * through. */
-static void test_poison(jh_ctx *c, jh_events *ev, rd_kafka_mock_cluster_t *mc)
+static void test_poison(jh_ctx *c, jh__events *ev, rd_kafka_mock_cluster_t *mc)
 {
     char id[JH_EVENT_ID_LEN], id2[JH_EVENT_ID_LEN], path[600];
     int64_t t0 = mono();
@@ -522,15 +522,15 @@ static void test_poison(jh_ctx *c, jh_events *ev, rd_kafka_mock_cluster_t *mc)
     jh_err e = {0};
     FILE *f;
 
-    while (jh_outbox_pending(jh_events_outbox(ev)) > 0 && mono() - t0 < 20 * SEC)
+    while (jh__outbox_pending(jh__events_outbox(ev)) > 0 && mono() - t0 < 20 * SEC)
         consume_for(10 * MS);
     /* Produce requests are api key 0. */
     rd_kafka_mock_push_request_errors(mc, 0, 1, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
     is_int(jh_event_send_with_key(c, "poison", "pk", 2, "poisoned\n", 9, id), 0, "send (will be refused)");
     t0 = mono();
-    while (jh_outbox_pending(jh_events_outbox(ev)) > 0 && mono() - t0 < 20 * SEC)
+    while (jh__outbox_pending(jh__events_outbox(ev)) > 0 && mono() - t0 < 20 * SEC)
         consume_for(10 * MS);
-    is_int((long long)jh_outbox_pending(jh_events_outbox(ev)), 0,
+    is_int((long long)jh__outbox_pending(jh__events_outbox(ev)), 0,
            "the refused record is acknowledged (not retried forever)");
     snprintf(path, sizeof(path), "%s/outbox/dead.log", sub("main"));
     char *dl = slurp_file(path);
@@ -541,7 +541,7 @@ static void test_poison(jh_ctx *c, jh_events *ev, rd_kafka_mock_cluster_t *mc)
     like(lines, "level=error event=events.dead kafka=bus topic=poison seq=", "logged as events.dead");
     free(lines);
     f = open_memstream(&dump, &dlen);
-    is_int(jh_outbox_dump(sub("main/outbox"), f, &e), 0, "--outbox-dump works");
+    is_int(jh__outbox_dump(sub("main/outbox"), f, &e), 0, "--outbox-dump works");
     fclose(f);
     like(dump, id, "and shows the dead record");
     free(dump);
@@ -557,8 +557,8 @@ static void test_poison(jh_ctx *c, jh_events *ev, rd_kafka_mock_cluster_t *mc)
  * unacknowledged record: everything sent before and after arrives. */
 static void test_fatal(const char *bs)
 {
-    jh_events *ev = new_events(sub("fatal"), bs, 0);
-    jh_plugin *p = load_plugin(ev, JH_SVC_EVENTS);
+    jh__events *ev = new_events(sub("fatal"), bs, 0);
+    jh__plugin *p = load_plugin(ev, JH_SVC_EVENTS);
     struct jh_ctx c;
     char ids[20][JH_EVENT_ID_LEN];
     int errors = 0, found = 0;
@@ -568,14 +568,14 @@ static void test_fatal(const char *bs)
     for (int i = 0; i < 10; i++)
         errors += jh_event_send((jh_ctx *)&c, "fatal", "before", 6, ids[i]) != 0;
     wait_topic("fatal", 10, 20 * SEC);
-    is_int(jh_events_test_fatal(ev), 0, "a fatal error raised in the producer");
+    is_int(jh__events_test_fatal(ev), 0, "a fatal error raised in the producer");
     for (int i = 10; i < 20; i++)
         errors += jh_event_send((jh_ctx *)&c, "fatal", "after", 5, ids[i]) != 0;
     is_int(errors, 0, "20 sends return 0");
     t0 = mono();
-    while (jh_outbox_pending(jh_events_outbox(ev)) > 0 && mono() - t0 < 30 * SEC)
+    while (jh__outbox_pending(jh__events_outbox(ev)) > 0 && mono() - t0 < 30 * SEC)
         consume_for(10 * MS);
-    is_int((long long)jh_outbox_pending(jh_events_outbox(ev)), 0,
+    is_int((long long)jh__outbox_pending(jh__events_outbox(ev)), 0,
            "all acked after the fatal error (by a new producer)");
     wait_topic("fatal", 20, 20 * SEC);
     for (int i = 0; i < 20; i++)
@@ -584,8 +584,8 @@ static void test_fatal(const char *bs)
     char *lines = slurp_file(logpath);
     like(lines, "level=error event=events.fatal kafka=bus error=", "logged as events.fatal");
     free(lines);
-    is_int((long long)jh_events_close(ev, 10 * SEC), 0, "close: nothing left");
-    jh_plugin_unref(p);
+    is_int((long long)jh__events_close(ev, 10 * SEC), 0, "close: nothing left");
+    jh__plugin_unref(p);
 }
 
 /* Kafka unreachable and a short message.timeout.ms: every produce fails
@@ -594,20 +594,20 @@ static void test_fatal(const char *bs)
  * 50,000 in flight (it grew without bound: RSS 421 -> 696 MiB in 12 s). */
 static void test_retry_bounded(void)
 {
-    static jh_conf_kv props[] = {{"message.timeout.ms", "100", {NULL, 0}},
+    static jh__conf_kv props[] = {{"message.timeout.ms", "100", {NULL, 0}},
                                  {"linger.ms", "0", {NULL, 0}}};
-    jh_conf_kafka k = {.name = "gone", .brokers = "127.0.0.1:1", .props = props, .n_props = 2};
-    jh_events_opts o = {.state_dir = sub("retrymem"), .sync = JH_OUTBOX_SYNC_INTERVAL,
+    jh__conf_kafka k = {.name = "gone", .brokers = "127.0.0.1:1", .props = props, .n_props = 2};
+    jh__events_opts o = {.state_dir = sub("retrymem"), .sync = JH_OUTBOX_SYNC_INTERVAL,
                         .kafka = &k, .log = lg};
-    jh_events *ev = NULL;
-    jh_plugin *p;
+    jh__events *ev = NULL;
+    jh__plugin *p;
     struct jh_ctx c;
     jh_err e = {0};
     int errors = 0;
     size_t most = 0;
     int64_t t0;
 
-    if (jh_events_new(&o, &ev, &e) < 0)
+    if (jh__events_new(&o, &ev, &e) < 0)
         bail("events: %s", e.msg);
     p = load_plugin(ev, JH_SVC_EVENTS);
     ctx_for(&c, p);
@@ -616,15 +616,15 @@ static void test_retry_bounded(void)
     is_int(errors, 0, "80,000 sends with Kafka unreachable return 0");
     t0 = mono();
     while (mono() - t0 < 4 * SEC) {
-        size_t n = jh_events_in_memory(ev);
+        size_t n = jh__events_in_memory(ev);
         most = n > most ? n : most;
         struct timespec ts = {0, 10 * MS};
         nanosleep(&ts, NULL);
     }
     diag("retries: at most %zu records in memory of 80,000 (4 s)", most);
     ok(most > 1000 && most <= 50000 + 64, "at most 50,000 (+ a few) in memory, not the backlog");
-    is_int((long long)jh_events_close(ev, 0), 80000, "close: all 80,000 still on disk");
-    jh_plugin_unref(p);
+    is_int((long long)jh__events_close(ev, 0), 80000, "close: all 80,000 still on disk");
+    jh__plugin_unref(p);
 }
 
 /* send_batch: 200 events in one call arrive byte for byte with their ids,
@@ -680,11 +680,11 @@ static void test_batch(jh_ctx *c)
 }
 
 /* A batch with one bad message sends nothing; the other misuses. */
-static void test_batch_misuse(jh_ctx *c, jh_events *ev)
+static void test_batch_misuse(jh_ctx *c, jh__events *ev)
 {
     jh_event_msg v[20];
     char vals[20][32], id[JH_EVENT_ID_LEN] = "", sentinel[JH_EVENT_ID_LEN];
-    const jh_events_api *api = jh_events_api_table();
+    const jh_events_api *api = jh__events_api_table();
     struct {
         jh_event_msg m;
         char later_members[24]; /* a plugin built against a larger jh_event_msg */
@@ -692,7 +692,7 @@ static void test_batch_misuse(jh_ctx *c, jh_events *ev)
     char *huge;
     size_t bad = 0;
     struct jh_ctx c2;
-    jh_plugin *undeclared = load_plugin(ev, 0);
+    jh__plugin *undeclared = load_plugin(ev, 0);
 
     for (int i = 0; i < 20; i++) {
         snprintf(vals[i], sizeof(vals[i]), "bad-batch:%d", i);
@@ -738,7 +738,7 @@ static void test_batch_misuse(jh_ctx *c, jh_events *ev)
     ctx_for(&c2, undeclared);
     is_int(jh_event_send_batch((jh_ctx *)&c2, v, 20), -ENOSYS,
            "undeclared JH_SVC_EVENTS: -ENOSYS");
-    jh_plugin_unref(undeclared);
+    jh__plugin_unref(undeclared);
 
     /* larger elements: only the members this host knows are read */
     memset(big, 0x5a, sizeof(big));
@@ -787,8 +787,8 @@ static void test_delayed(jh_ctx *c)
  * by the next instance on the same state dir at its original time. */
 static void test_delay_restart(const char *bs)
 {
-    jh_events *ev = new_events(sub("restart"), bs, 0);
-    jh_plugin *p = load_plugin(ev, JH_SVC_EVENTS);
+    jh__events *ev = new_events(sub("restart"), bs, 0);
+    jh__plugin *p = load_plugin(ev, JH_SVC_EVENTS);
     struct jh_ctx c;
     char id[JH_EVENT_ID_LEN];
     int64_t t0 = wall();
@@ -796,18 +796,18 @@ static void test_delay_restart(const char *bs)
     ctx_for(&c, p);
     is_int(jh_event_send_delayed((jh_ctx *)&c, "delayed", NULL, 0, "restarted", 9, 2000, id), 0,
            "send_delayed 2000 ms");
-    is_int((long long)jh_events_close(ev, 100 * MS), 1, "close at once: 1 left (not due)");
-    jh_plugin_unref(p);
+    is_int((long long)jh__events_close(ev, 100 * MS), 1, "close at once: 1 left (not due)");
+    jh__plugin_unref(p);
     ev = new_events(sub("restart"), bs, 0);
     wait_topic("delayed", 3, 20 * SEC);
     const msg *m = find_id(id);
     ok(m != NULL, "the next instance delivers it");
     ok(m && m->ts_ms >= t0 / MS + 2000, "no earlier than its original time (+%lld ms)",
        m ? (long long)(m->ts_ms - t0 / MS) : -1LL);
-    is_int((long long)jh_events_close(ev, 5 * SEC), 0, "then nothing is left");
+    is_int((long long)jh__events_close(ev, 5 * SEC), 0, "then nothing is left");
 }
 
-static void test_outage(jh_ctx *c, jh_events *ev, rd_kafka_mock_cluster_t *mc, int secs)
+static void test_outage(jh_ctx *c, jh__events *ev, rd_kafka_mock_cluster_t *mc, int secs)
 {
     char ids[200][JH_EVENT_ID_LEN];
     int errors = 0;
@@ -825,7 +825,7 @@ static void test_outage(jh_ctx *c, jh_events *ev, rd_kafka_mock_cluster_t *mc, i
     diag("brokers down for %d s", secs);
     struct timespec ts = {secs, 0};
     nanosleep(&ts, NULL);
-    pend = jh_outbox_pending(jh_events_outbox(ev));
+    pend = jh__outbox_pending(jh__events_outbox(ev));
     is_int((long long)pend, 200, "after %d s down: all 200 still pending, none acked", secs);
     for (int b = 1; b <= 3; b++)
         rd_kafka_mock_broker_set_up(mc, b);
@@ -840,8 +840,8 @@ static void test_outage(jh_ctx *c, jh_events *ev, rd_kafka_mock_cluster_t *mc, i
 static void test_crash_recovery(char (*ids)[33], const char *bs)
 {
     int64_t t0 = mono();
-    jh_events *ev = new_events(sub("crash"), bs, 0);
-    while (jh_outbox_pending(jh_events_outbox(ev)) > 0 && mono() - t0 < 30 * SEC)
+    jh__events *ev = new_events(sub("crash"), bs, 0);
+    while (jh__outbox_pending(jh__events_outbox(ev)) > 0 && mono() - t0 < 30 * SEC)
         consume_for(10 * MS);
     diag("crash recovery: all acked by the cluster after %lld ms", (long long)((mono() - t0) / MS));
     size_t n = wait_topic("crash", N_CRASH, 30 * SEC);
@@ -862,7 +862,7 @@ static void test_crash_recovery(char (*ids)[33], const char *bs)
     is_int(found, N_CRASH, "exactly the ids the killed process was given");
     ok(order_kept("crash", 7), "order per key kept");
     diag("crash recovery: %d events consumed after %lld ms", N_CRASH, (long long)((mono() - t0) / MS));
-    is_int((long long)jh_events_close(ev, 10 * SEC), 0, "close: nothing left");
+    is_int((long long)jh__events_close(ev, 10 * SEC), 0, "close: nothing left");
 }
 
 int main(void)
@@ -881,9 +881,9 @@ int main(void)
         bail("mkdtemp");
     snprintf(logpath, sizeof(logpath), "%s/log", top);
     fd = open(logpath, O_CREAT | O_WRONLY | O_APPEND, 0600);
-    jh_log_new(fd, JH_LOGFMT_LOGFMT, JH_LOG_INFO, &lg);
+    jh__log_new(fd, JH_LOGFMT_LOGFMT, JH_LOG_INFO, &lg);
     env.log = lg;
-    env.repo = jh_full_repo();
+    env.repo = jh__full_repo();
 
     char(*crash_ids)[33] = crash_child();
     test_bad_property();
@@ -903,8 +903,8 @@ int main(void)
         rd_kafka_mock_topic_create(mc, topics[t], parts[t], 3);
     consumer = make_consumer(bs, topics, parts, 9);
 
-    jh_events *ev = new_events(sub("main"), bs, 65536);
-    jh_plugin *p = load_plugin(ev, JH_SVC_EVENTS);
+    jh__events *ev = new_events(sub("main"), bs, 65536);
+    jh__plugin *p = load_plugin(ev, JH_SVC_EVENTS);
     struct jh_ctx c;
     ctx_for(&c, p);
 
@@ -917,8 +917,8 @@ int main(void)
     test_batch((jh_ctx *)&c);
     test_batch_misuse((jh_ctx *)&c, ev);
     test_outage((jh_ctx *)&c, ev, mc, outage);
-    is_int((long long)jh_events_close(ev, 10 * SEC), 0, "close: everything delivered");
-    jh_plugin_unref(p);
+    is_int((long long)jh__events_close(ev, 10 * SEC), 0, "close: everything delivered");
+    jh__plugin_unref(p);
     test_delay_restart(bs);
     test_biggest(bs);
     test_fatal(bs);
@@ -934,7 +934,7 @@ int main(void)
         free(msgs[i].val);
     }
     free(msgs);
-    jh_log_free(lg);
+    jh__log_free(lg);
     close(fd);
     if (!tap_failed()) {
         char cmd[600];

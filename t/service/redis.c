@@ -7,7 +7,7 @@
  * connection reuse, AUTH, SELECT over a unix socket, and 4 threads.
  *
  * Contexts are real: a tiny plugin (t/plugins/redis_p.so) carries the
- * jh_services that jh_ctx_services() finds through ctx->plugin.
+ * jh__services that jh__ctx_services() finds through ctx->plugin.
  *
  * Second mode, for the two-process lock test in t/service/redis.sh:
  *   redis.t lock-race OWNER START_MS TICKS PERIOD_MS
@@ -32,10 +32,10 @@
 #define MS 1000000LL
 #define SEC 1000000000LL
 
-static jh_host_env env;
-static jh_plugin *plug, *plug_undeclared, *plug_unbound, *plug_sock, *plug_auth;
-static jh_services svc, svc_undeclared, svc_unbound, svc_sock, svc_auth;
-static jh_redis *R;
+static jh__host_env env;
+static jh__plugin *plug, *plug_undeclared, *plug_unbound, *plug_sock, *plug_auth;
+static jh__services svc, svc_undeclared, svc_unbound, svc_sock, svc_auth;
+static jh__redis *R;
 static int port;
 static atomic_ullong run_ids;
 
@@ -52,9 +52,9 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-static void begin(struct jh_ctx *c, jh_plugin *p, int64_t deadline)
+static void begin(struct jh_ctx *c, jh__plugin *p, int64_t deadline)
 {
-    jh_ctx_init(c, &env, p, "job", "run", atomic_fetch_add(&run_ids, 1) + 1, now_ns(),
+    jh__ctx_init(c, &env, p, "job", "run", atomic_fetch_add(&run_ids, 1) + 1, now_ns(),
                 deadline, NULL);
 }
 
@@ -83,7 +83,7 @@ static long long raw_int(const char *a0, const char *a1)
     r = CMD((jh_ctx *)&c, a0, a1);
     if (r != NULL && r->type == JH_REDIS_INTEGER)
         v = r->integer;
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     return v;
 }
 
@@ -97,7 +97,7 @@ static const char *raw_get(const char *key, char *buf, size_t len)
     r = CMD((jh_ctx *)&c, "GET", key);
     snprintf(buf, len, "%s", r == NULL ? "(error)" : r->type == JH_REDIS_NIL ? "(nil)"
                              : r->type == JH_REDIS_STRING ? r->str : "(type)");
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     return buf;
 }
 
@@ -129,24 +129,24 @@ static long connected_clients(jh_ctx *c)
     return n;
 }
 
-static jh_plugin *open_plugin(jh_services *s, jh_redis *backend, unsigned declared)
+static jh__plugin *open_plugin(jh__services *s, jh__redis *backend, unsigned declared)
 {
-    jh_plugin *p;
+    jh__plugin *p;
     jh_err e = {0};
 
-    if (jh_plugin_open(tap_build("t/plugins/redis_p.so"), &p, &e) < 0)
+    if (jh__plugin_open(tap_build("t/plugins/redis_p.so"), &p, &e) < 0)
         bail("open t/plugins/redis_p.so: %s", e.msg);
     s->redis = backend;
     s->declared = declared;
-    jh_plugin_set_services(p, s, NULL);
+    jh__plugin_set_services(p, s, NULL);
     return p;
 }
 
-static jh_redis *new_backend(const char *name, const char *socket, int db,
+static jh__redis *new_backend(const char *name, const char *socket, int db,
                              const char *password, const char *prefix)
 {
-    jh_conf_redis conf = {0};
-    jh_redis *r;
+    jh__conf_redis conf = {0};
+    jh__redis *r;
     jh_err e = {0};
 
     conf.name = name;
@@ -156,8 +156,8 @@ static jh_redis *new_backend(const char *name, const char *socket, int db,
     conf.db = db;
     conf.password = password;
     conf.prefix = prefix;
-    if (jh_redis_new(&conf, &r, &e) < 0)
-        bail("jh_redis_new: %s", e.msg);
+    if (jh__redis_new(&conf, &r, &e) < 0)
+        bail("jh__redis_new: %s", e.msg);
     return r;
 }
 
@@ -191,11 +191,11 @@ static int lock_race(int argc, char **argv)
         /* The backend call itself, not the repository table: the host
          * would release the lock when this run ends, and the point is who
          * took the tick, not how long it holds it. */
-        rc = jh_redis_lock_acquire(&c, key, owner, 60000);
+        rc = jh__redis_lock_acquire(&c, key, owner, 60000);
         printf("tick %d %s\n", n, rc == 0 ? "won" : rc == -EBUSY ? "busy" : "error");
         if (rc != 0 && rc != -EBUSY)
             fprintf(stderr, "tick %d: %d %s\n", n, rc, c.lasterr);
-        jh_ctx_finish(&c);
+        jh__ctx_finish(&c);
     }
     return 0;
 }
@@ -246,7 +246,7 @@ static void *worker(void *arg)
         /* Leave the INCR reply for run end to free on every other run. */
         if (i % 2 == 0)
             jh_redis_reply_free(cx, r);
-        jh_ctx_finish(&c);
+        jh__ctx_finish(&c);
     }
     return NULL;
 }
@@ -255,13 +255,13 @@ static void *worker(void *arg)
 
 static void t_table(void)
 {
-    const jh_redis_api *a = jh_redis_api_table();
+    const jh_redis_api *a = jh__redis_api_table();
 
     ok(a != NULL && a->size == sizeof(jh_redis_api) && JH_HAS(a, command) &&
            JH_HAS(a, reply_free) && JH_HAS(a, prefix),
        "api table: sized, every member");
-    ok(jh_full_repo()->redis == a, "the full repository carries it");
-    is_str(jh_redis_name(R), "cache", "backend name");
+    ok(jh__full_repo()->redis == a, "the full repository carries it");
+    is_str(jh__redis_name(R), "cache", "backend name");
 }
 
 static void t_roundtrip(void)
@@ -334,8 +334,8 @@ static void t_roundtrip(void)
     ok(r3 != NULL && strcmp(r3->str, "b") == 0, "double free ignored, other replies intact");
     jh_redis_reply_free(cx, NULL);
     ok(1, "reply_free(NULL) is harmless");
-    /* Most replies above are left for jh_redis_run_end (LSan checks). */
-    jh_ctx_finish(&c);
+    /* Most replies above are left for jh__redis_run_end (LSan checks). */
+    jh__ctx_finish(&c);
     ok(c.redis_run == NULL, "run end cleared the run state");
     jh_redis_reply_free(cx, r3); /* after run end: no run, ignored */
     ok(1, "reply_free after the run ended is ignored");
@@ -352,7 +352,7 @@ static void t_roundtrip(void)
         CMD(cx, "DEL", "t:long");
         is_int(jh_redis_command(cx, 40, av, NULL, &rr), 0, "40 arguments");
         ok(rr != NULL && rr->type == JH_REDIS_INTEGER && rr->integer == 38, "all 38 values pushed");
-        jh_ctx_finish(&c);
+        jh__ctx_finish(&c);
     }
 }
 
@@ -360,7 +360,7 @@ static void t_misuse(void)
 {
     struct jh_ctx c;
     jh_ctx *cx = (jh_ctx *)&c;
-    const jh_redis_api *a = jh_redis_api_table();
+    const jh_redis_api *a = jh__redis_api_table();
     const char *av[] = {"PING", NULL};
     jh_redis_reply *r = (jh_redis_reply *)1;
 
@@ -380,12 +380,12 @@ static void t_misuse(void)
     is_int(jh_redis_command(cx, 1, av, NULL, NULL), -EINVAL, "out NULL: -EINVAL");
     is_str(jh_redis_prefix(cx), "t:", "prefix() is the configured prefix");
     is_int(jh_lock_acquire(cx, NULL, 100), -EINVAL, "lock: NULL key");
-    is_int(jh_redis_lock_acquire(&c, "k", "o", 0), -EINVAL, "lock: ttl 0");
+    is_int(jh__redis_lock_acquire(&c, "k", "o", 0), -EINVAL, "lock: ttl 0");
     is_int(jh_status_set(cx, "j", NULL, 0), -EINVAL, "status set: NULL value");
     is_int(jh_status_get(cx, "j", NULL, 4), -EINVAL, "status get: NULL buf with a length");
     is_int(jh_processed_check(cx, NULL), -EINVAL, "processed check: NULL id");
-    is_int(jh_redis_processed_mark(NULL, "x", 1), -EINVAL, "processed mark: NULL ctx");
-    jh_ctx_finish(&c);
+    is_int(jh__redis_processed_mark(NULL, "x", 1), -EINVAL, "processed mark: NULL ctx");
+    jh__ctx_finish(&c);
 
     begin(&c, plug_undeclared, INT64_MAX);
     is_int(jh_redis_command(cx, 1, av, NULL, &r), -ENOSYS, "undeclared service: -ENOSYS");
@@ -394,14 +394,14 @@ static void t_misuse(void)
     /* lock / status / idem are basics: the bound backend serves them even
      * when the plugin did not declare JH_SVC_REDIS. */
     is_int(jh_status_set(cx, "undeclared", "x", 0), 0, "undeclared: status still uses redis");
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     is_int(raw_int("EXISTS", "t:status:undeclared"), 1, "...in Redis, with the prefix");
 
     begin(&c, plug_unbound, INT64_MAX);
     is_int(jh_redis_command(cx, 1, av, NULL, &r), -ENOSYS, "declared but unbound: -ENOSYS");
     like(c.lasterr, "no redis backend bound", "message: %s", c.lasterr);
-    is_int(jh_redis_lock_acquire(&c, "k", "o", 10), -ENOSYS, "backend call without backend");
-    jh_ctx_finish(&c);
+    is_int(jh__redis_lock_acquire(&c, "k", "o", 10), -ENOSYS, "backend call without backend");
+    jh__ctx_finish(&c);
 }
 
 static void t_lock(void)
@@ -435,9 +435,9 @@ static void t_lock(void)
     is_int(jh_lock_acquire(cb, "E", 30000), 0, "b takes E");
     is_int(jh_lock_release(ca, "E"), -EPERM, "a's late release: -EPERM");
     is_str(raw_get("t:lock:E", buf, sizeof(buf)), b.owner, "b still holds E");
-    jh_ctx_finish(&a);
+    jh__ctx_finish(&a);
     is_int(raw_int("EXISTS", "t:lock:L"), 1, "a's run end leaves b's locks");
-    jh_ctx_finish(&b);
+    jh__ctx_finish(&b);
     is_int(raw_int("EXISTS", "t:lock:L") + raw_int("EXISTS", "t:lock:E"), 0,
            "b's run end released the locks it still held");
 
@@ -450,11 +450,11 @@ static void t_lock(void)
     is_int(jh_lock_release(ca, "F"), 0, "and again (EVALSHA)");
     CMD(ca, "SET", "t:lock:W", "x");
     CMD(ca, "HSET", "t:lock:H", "f", "v");
-    is_int(jh_redis_lock_release(&a, "H", "o"), -EIO, "a lock key of the wrong type: -EIO");
+    is_int(jh__redis_lock_release(&a, "H", "o"), -EIO, "a lock key of the wrong type: -EIO");
     like(a.lasterr, "lock release: ", "message: %s", a.lasterr);
     is_int(jh_lock_acquire(ca, "W", 1000), -EBUSY, "someone else's value: -EBUSY");
     CMD(ca, "DEL", "t:lock:W", "t:lock:H");
-    jh_ctx_finish(&a);
+    jh__ctx_finish(&a);
 }
 
 static void t_status_idem(void)
@@ -488,7 +488,7 @@ static void t_status_idem(void)
     is_int(jh_processed_mark(cx, "m2", 200), 0, "mark m2 for 200 ms");
     is_int(wait_gone("t:processed:m2", 100), 0, "m2 expires");
     is_int(jh_processed_check(cx, "m2"), 0, "m2 no longer processed");
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
 }
 
 static void t_prefix(void)
@@ -512,7 +512,7 @@ static void t_prefix(void)
     }
     ok(lock && status && processed, "lock, status and processed keys carry the prefix");
     is_int(unprefixed, 0, "no key without it");
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     is_int(raw_int("EXISTS", "t:lock:P"), 0, "run end released the prefixed lock");
 }
 
@@ -532,15 +532,15 @@ static void t_deadline(void)
     is_int(jh_lock_acquire(cx, "D", 1000), -ETIMEDOUT, "lock acquire too");
     is_int(jh_status_get(cx, "D", NULL, 0), -ENOENT,
            "status get still reaches Redis (bookkeeping works past the deadline)");
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
 
     {
         atomic_int cancel = 1;
-        jh_ctx_init(&c, &env, plug, "job", "run", 4242, now_ns(), INT64_MAX, &cancel);
+        jh__ctx_init(&c, &env, plug, "job", "run", 4242, now_ns(), INT64_MAX, &cancel);
         is_int(jh_redis_command(cx, 1, (const char *[]){"PING"}, NULL, &r), -ECANCELED,
                "cancelled run: -ECANCELED");
         like(c.lasterr, "PING: the run was cancelled", "message: %s", c.lasterr);
-        jh_ctx_finish(&c);
+        jh__ctx_finish(&c);
     }
 
     /* A blocking command outliving the deadline: the socket timeout is cut
@@ -554,14 +554,14 @@ static void t_deadline(void)
        (long long)(el / MS));
     snprintf(where, sizeof(where), "redis cache (127.0.0.1:%d): BLPOP: ", port);
     like(c.lasterr, where, "message names backend, address and command: %s", c.lasterr);
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
 
     /* The per-command timeout without a deadline (the conf's, here 2 s
      * default) is covered by the same path; a new run works. */
     begin(&c, plug, INT64_MAX);
     r = CMD(cx, "PING");
     ok(r != NULL && r->type == JH_REDIS_STATUS, "the next run works");
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
 }
 
 /* Close connection `id` from another run, as a server-side drop would. */
@@ -576,7 +576,7 @@ static int kill_client(long long id)
     snprintf(killid, sizeof(killid), "%lld", id);
     r = CMD((jh_ctx *)&k, "CLIENT", "KILL", "ID", killid);
     killed = r != NULL && r->type == JH_REDIS_INTEGER && r->integer == 1;
-    jh_ctx_finish(&k);
+    jh__ctx_finish(&k);
     return killed;
 }
 
@@ -620,7 +620,7 @@ static void t_ops_clean_conn(void)
     n2 = connected_clients(cx);
     ok(n1 >= 1 && n2 <= n1 + 1, "the second connection went back to the pool (%ld, %ld)", n1,
        n2);
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
 
     /* WATCH: our writes go elsewhere, the watched key is untouched. */
     begin(&c, plug, INT64_MAX);
@@ -631,7 +631,7 @@ static void t_ops_clean_conn(void)
     r = CMD(cx, "EXEC");
     ok(r != NULL && r->type == JH_REDIS_ARRAY && r->elements == 1,
        "the plugin's WATCH/MULTI/EXEC still commits");
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
 
     /* Another db: the repository keys stay in the configured one (0). */
     begin(&c, plug, INT64_MAX);
@@ -645,7 +645,7 @@ static void t_ops_clean_conn(void)
     is_str(raw_get("t:lock:sel", buf, sizeof(buf)), c.owner, "  and the lock");
     is_int(jh_status_get(cx, "sel", got, sizeof(got)), 3, "status get after SELECT 5 reads db 0");
     CMD(cx, "FLUSHDB");
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     is_int(raw_int("EXISTS", "t:lock:sel"), 0, "run end released the lock (db 0)");
 }
 
@@ -680,7 +680,7 @@ static void t_lost_txn(void)
            r->element[0]->type == JH_REDIS_NIL && r->element[1]->type == JH_REDIS_NIL &&
            r->element[2]->type == JH_REDIS_NIL,
        "after EXEC the run works again (new connection), and none of the INCRs ran");
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
 
     begin(&c, plug, INT64_MAX);
     id = client_id(cx);
@@ -696,7 +696,7 @@ static void t_lost_txn(void)
     r = CMD(cx, "SET", "t:lost:e", "1");
     ok(r != NULL && r->type == JH_REDIS_STATUS, "after DISCARD commands run again");
     is_int(raw_int("EXISTS", "t:lost:d"), 0, "  and nothing of the discarded MULTI ran");
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
 
     begin(&c, plug, INT64_MAX);
     CMD(cx, "WATCH", "t:lost:w");
@@ -719,7 +719,7 @@ static void t_lost_txn(void)
            "a lost WATCH ended by UNWATCH: 0");
     r = CMD(cx, "PING");
     ok(r != NULL && r->type == JH_REDIS_STATUS, "  and the run goes on");
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
 
     /* EXEC itself failing on the dead connection ends the transaction. */
     begin(&c, plug, INT64_MAX);
@@ -731,7 +731,7 @@ static void t_lost_txn(void)
            "EXEC on the dead connection: -EIO");
     r = CMD(cx, "PING");
     ok(r != NULL && r->type == JH_REDIS_STATUS, "  and the transaction is over: PING works");
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
 }
 
 /* Locks a run still holds are released at its end even past its
@@ -763,17 +763,17 @@ static void t_release_at_end(void)
         is_str(buf, "timeout users=7", "  with the value");
         is_int(jh_processed_mark(cx, "end-msg", 60000), 0, "  idempotency mark too");
         is_int(jh_processed_check(cx, "end-msg"), 1, "  and check");
-        is_int(jh_ctx_check(&c, "x"), -ETIMEDOUT, "  and the run still reads as past its deadline");
+        is_int(jh__ctx_check(&c, "x"), -ETIMEDOUT, "  and the run still reads as past its deadline");
     }
     is_int(jh_lock_release(cx, "end1"), 0, "  an explicit release works past the deadline");
     is_int(jh_lock_acquire(cx, "end1", 60000), -ETIMEDOUT, "  (re-acquire does not)");
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     is_int(raw_int("EXISTS", "t:lock:end1"), 0, "run end leaves nothing held");
 
-    jh_ctx_init(&c, &env, plug, "job", "run", 4343, now_ns(), INT64_MAX, &cancel);
+    jh__ctx_init(&c, &env, plug, "job", "run", 4343, now_ns(), INT64_MAX, &cancel);
     is_int(jh_lock_acquire(cx, "end2", 60000), 0, "a run takes a 60 s lock");
     atomic_store(&cancel, 1);
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     is_int(raw_int("EXISTS", "t:lock:end2"), 0, "cancelled: run end released it");
 
     begin(&c, plug, now_ns() + 200 * MS);
@@ -782,7 +782,7 @@ static void t_release_at_end(void)
     CMD(cx, "INCR", "t:end3");
     while (now_ns() < c.deadline + 10 * MS)
         sleep_ms(20);
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     is_int(raw_int("EXISTS", "t:lock:end3"), 0,
            "left in MULTI and past its deadline: run end released it");
     is_int(raw_int("EXISTS", "t:end3"), 0, "  and the MULTI was not executed");
@@ -799,7 +799,7 @@ static void t_connections(void)
 
     begin(&c, plug, INT64_MAX);
     id1 = client_id(cx);
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     begin(&c, plug, INT64_MAX);
     id2 = client_id(cx);
     ok(id1 > 0 && id1 == id2, "the next run reuses the connection (CLIENT ID %lld, %lld)", id1, id2);
@@ -807,28 +807,28 @@ static void t_connections(void)
         /* Earlier tests ran overlapping runs, so the pool may hold a few
          * connections; sequential runs must not add any. */
         long n1 = connected_clients(cx), n2;
-        jh_ctx_finish(&c);
+        jh__ctx_finish(&c);
         for (int i = 0; i < 20; i++) {
             begin(&c, plug, INT64_MAX);
             CMD(cx, "PING");
-            jh_ctx_finish(&c);
+            jh__ctx_finish(&c);
         }
         begin(&c, plug, INT64_MAX);
         n2 = connected_clients(cx);
         ok(n1 >= 1 && n2 == n1, "20 more runs opened no connection (INFO clients %ld, %ld)",
            n1, n2);
     }
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
 
     /* A run whose connection dies: -EIO with the reason, then the next
      * call reconnects. */
     begin(&c, plug, INT64_MAX);
     id1 = client_id(cx);
-    jh_ctx_init(&k, &env, plug_sock, "killer", "run", 999, now_ns(), INT64_MAX, NULL);
+    jh__ctx_init(&k, &env, plug_sock, "killer", "run", 999, now_ns(), INT64_MAX, NULL);
     snprintf(killid, sizeof(killid), "%lld", id1);
     r = CMD((jh_ctx *)&k, "CLIENT", "KILL", "ID", killid);
     ok(r != NULL && r->type == JH_REDIS_INTEGER && r->integer == 1, "killed the run's connection");
-    jh_ctx_finish(&k);
+    jh__ctx_finish(&k);
     r = NULL;
     is_int(jh_redis_command(cx, 2, (const char *[]){"GET", "x"}, NULL, &r), -EIO,
            "command on the dead connection: -EIO");
@@ -836,14 +836,14 @@ static void t_connections(void)
     like(c.lasterr, where, "message: %s", c.lasterr);
     id2 = client_id(cx);
     ok(id2 > 0 && id2 != id1, "the next call reconnected (%lld)", id2);
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
 
     /* Sticky state: a run leaving MULTI open does not pass it on. */
     begin(&c, plug, INT64_MAX);
     id1 = client_id(cx);
     CMD(cx, "MULTI");
     CMD(cx, "INCR", "t:multi");
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     begin(&c, plug, INT64_MAX);
     r = CMD(cx, "GET", "t:multi");
     ok(r != NULL && r->type == JH_REDIS_NIL, "an unfinished MULTI was not executed");
@@ -853,10 +853,10 @@ static void t_connections(void)
     CMD(cx, "INCR", "t:multi");
     r = CMD(cx, "EXEC");
     ok(r != NULL && r->type == JH_REDIS_ARRAY && r->elements == 1, "MULTI/EXEC in one run");
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     begin(&c, plug, INT64_MAX);
     ok(client_id(cx) == id2, "after EXEC the connection is pooled again");
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
 
     if (restart == NULL) {
         skip("JH_TEST_REDIS_RESTART not set: no restart test");
@@ -865,7 +865,7 @@ static void t_connections(void)
     begin(&c, plug, INT64_MAX);
     r = CMD(cx, "SET", "t:before", "1");
     id1 = client_id(cx);
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     is_int(system(restart), 0, "redis-server restarted on the same port");
     begin(&c, plug, INT64_MAX);
     r = NULL;
@@ -875,7 +875,7 @@ static void t_connections(void)
     id3 = client_id(cx);
     ok(id3 > 0, "new connection (CLIENT ID %lld, was %lld)", id3, id1);
     is_int(jh_lock_acquire(cx, "after", 5000), 0, "locks work after the restart (script reloaded)");
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     is_int(raw_int("EXISTS", "t:lock:after"), 0, "and were released");
 }
 
@@ -886,9 +886,9 @@ static void t_socket_db_auth(void)
     jh_redis_reply *r;
     char buf[8];
     const char *sock = getenv("JH_TEST_REDIS_SOCK");
-    jh_redis *bad;
-    jh_services svc_bad;
-    jh_plugin *p_bad;
+    jh__redis *bad;
+    jh__services svc_bad;
+    jh__plugin *p_bad;
 
     if (sock == NULL) {
         skip("JH_TEST_REDIS_SOCK not set");
@@ -899,13 +899,13 @@ static void t_socket_db_auth(void)
     r = CMD(cx, "SET", "s:only-in-3", "y");
     ok(r != NULL && r->type == JH_REDIS_STATUS, "SET over the unix socket");
     is_int(jh_status_set(cx, "sj", "v", 0), 0, "status over the unix socket");
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     is_int(raw_int("EXISTS", "s:only-in-3"), 0, "db 3 was selected: not in db 0");
     is_int(raw_int("EXISTS", "s:status:sj"), 0, "nor the status key");
     begin(&c, plug_sock, INT64_MAX);
     is_int(jh_status_get(cx, "sj", buf, sizeof(buf)), 1, "read back in db 3 with prefix s:");
     r = CMD(cx, "FLUSHDB");
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
 
     /* A socket nobody listens on: -EIO naming the path. */
     bad = new_backend("nowhere", "/nonexistent/jh-redis.sock", 0, NULL, "");
@@ -916,19 +916,19 @@ static void t_socket_db_auth(void)
     like(c.lasterr, "redis nowhere (/nonexistent/jh-redis.sock): connect: ", "message: %s",
          c.lasterr);
     is_int(jh_lock_acquire(cx, "x", 100), -EIO, "lock on a dead backend: -EIO");
-    jh_ctx_finish(&c);
-    jh_plugin_unref(p_bad);
-    jh_redis_unref(bad);
+    jh__ctx_finish(&c);
+    jh__plugin_unref(p_bad);
+    jh__redis_unref(bad);
 
     /* AUTH: turn on a password, then connect with and without it. */
     begin(&c, plug, INT64_MAX);
     r = CMD(cx, "CONFIG", "SET", "requirepass", "s3cr3t-pw");
     ok(r != NULL && r->type == JH_REDIS_STATUS, "requirepass set");
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     begin(&c, plug_auth, INT64_MAX);
     r = CMD(cx, "PING");
     ok(r != NULL && r->type == JH_REDIS_STATUS, "AUTH with the password: PING works");
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     bad = new_backend("wrongpw", NULL, 0, "not-the-pw-XYZ", "");
     p_bad = open_plugin(&svc_bad, bad, JH_SVC_REDIS);
     begin(&c, p_bad, INT64_MAX);
@@ -936,13 +936,13 @@ static void t_socket_db_auth(void)
            "wrong password: -EACCES");
     like(c.lasterr, "redis wrongpw (127.0.0.1:", "message names the backend: %s", c.lasterr);
     ok(strstr(c.lasterr, "not-the-pw-XYZ") == NULL, "and not the password");
-    jh_ctx_finish(&c);
-    jh_plugin_unref(p_bad);
-    jh_redis_unref(bad);
+    jh__ctx_finish(&c);
+    jh__plugin_unref(p_bad);
+    jh__redis_unref(bad);
     begin(&c, plug_auth, INT64_MAX);
     r = CMD(cx, "CONFIG", "SET", "requirepass", "");
     ok(r != NULL && r->type == JH_REDIS_STATUS, "requirepass cleared");
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
 }
 
 static void t_threads(void)
@@ -957,7 +957,7 @@ static void t_threads(void)
     begin(&c, plug, INT64_MAX);
     CMD(cx, "DEL", "t:counter");
     base = connected_clients(cx);
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     for (long i = 0; i < THREADS; i++)
         pthread_create(&th[i], NULL, worker, (void *)i);
     for (int i = 0; i < THREADS; i++)
@@ -974,7 +974,7 @@ static void t_threads(void)
     clients = connected_clients(cx);
     ok(clients >= base && clients <= base + THREADS - 1,
        "at most one connection per thread (%ld, %ld before)", clients, base);
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
 }
 
 int main(int argc, char **argv)
@@ -982,7 +982,7 @@ int main(int argc, char **argv)
     const char *p = getenv("JH_TEST_REDIS_PORT");
     const char *sock = getenv("JH_TEST_REDIS_SOCK");
     int devnull;
-    jh_redis *rs = NULL, *ra;
+    jh__redis *rs = NULL, *ra;
 
     if (p == NULL || (port = atoi(p)) <= 0) {
         if (argc > 1)
@@ -990,18 +990,18 @@ int main(int argc, char **argv)
         skip_all("JH_TEST_REDIS_PORT not set (run t/service/redis.sh)");
     }
     devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    jh_log_new(devnull, 0, JH_LOG_INFO, &env.log);
-    jh_store_new(NULL, NULL, &env.store);
-    env.repo = jh_full_repo();
+    jh__log_new(devnull, 0, JH_LOG_INFO, &env.log);
+    jh__store_new(NULL, NULL, &env.store);
+    env.repo = jh__full_repo();
     R = new_backend("cache", NULL, 0, NULL, "t:");
     plug = open_plugin(&svc, R, JH_SVC_REDIS);
 
     if (argc > 1 && strcmp(argv[1], "lock-race") == 0) {
         int rc = lock_race(argc, argv);
-        jh_plugin_unref(plug);
-        jh_redis_unref(R);
-        jh_store_free(env.store);
-        jh_log_free(env.log);
+        jh__plugin_unref(plug);
+        jh__redis_unref(R);
+        jh__store_free(env.store);
+        jh__log_free(env.log);
         close(devnull);
         return rc;
     }
@@ -1028,16 +1028,16 @@ int main(int argc, char **argv)
     t_socket_db_auth();
     t_threads();
 
-    jh_plugin_unref(plug_auth);
-    jh_plugin_unref(plug_sock);
-    jh_plugin_unref(plug_unbound);
-    jh_plugin_unref(plug_undeclared);
-    jh_plugin_unref(plug);
-    jh_redis_unref(ra);
-    jh_redis_unref(rs);
-    jh_redis_unref(R);
-    jh_store_free(env.store);
-    jh_log_free(env.log);
+    jh__plugin_unref(plug_auth);
+    jh__plugin_unref(plug_sock);
+    jh__plugin_unref(plug_unbound);
+    jh__plugin_unref(plug_undeclared);
+    jh__plugin_unref(plug);
+    jh__redis_unref(ra);
+    jh__redis_unref(rs);
+    jh__redis_unref(R);
+    jh__store_free(env.store);
+    jh__log_free(env.log);
     close(devnull);
     return done_testing();
 }

@@ -275,13 +275,13 @@ static void seed_login_log(void)
 
 /* ---- the host side: plugin, services, runs ----------------------------- */
 
-static jh_host_env env;
-static jh_logger *logger;
+static jh__host_env env;
+static jh__logger *logger;
 static int log_fd;
 static char tmpdir[256], logpath[300];
-static jh_events *events;
-static jh_db *db;
-static jh_plugin *plugin;
+static jh__events *events;
+static jh__db *db;
+static jh__plugin *plugin;
 
 /* The events table as the plugin sees it, with a counter that can cancel
  * the run after exactly `cancel_after` successful sends. */
@@ -348,9 +348,9 @@ static int w_send_batch(jh_ctx *c, const jh_event_msg *m, size_t n, size_t msg_s
 static const jh_events_api wrapped_events = {sizeof(jh_events_api), w_send, w_send_with_key,
                                              w_send_delayed, w_send_batch};
 
-static void svc_release(jh_services *s)
+static void svc_release(jh__services *s)
 {
-    jh_db_unref(s->db);
+    jh__db_unref(s->db);
     free(s);
 }
 
@@ -362,7 +362,7 @@ static uint64_t run_ids;
 static int run(const char *handler, long cancel_after_sends, const char **log_out)
 {
     static char logbuf[65536];
-    const jh_handler *h = jh_plugin_handler(plugin, handler);
+    const jh_handler *h = jh__plugin_handler(plugin, handler);
     struct jh_ctx c;
     atomic_int cancel = 0;
     off_t start = lseek(log_fd, 0, SEEK_END);
@@ -376,11 +376,11 @@ static int run(const char *handler, long cancel_after_sends, const char **log_ou
     send_ns = 0;
     cancel_after = cancel_after_sends;
     cancel_flag = &cancel;
-    jh_ctx_init(&c, &env, plugin, handler, handler, ++run_ids, jh_ctx_now(NULL), INT64_MAX,
+    jh__ctx_init(&c, &env, plugin, handler, handler, ++run_ids, jh__ctx_now(NULL), INT64_MAX,
                 &cancel);
     rc = h->fn((jh_ctx *)&c);
     snprintf(errmsg, sizeof(errmsg), "%s", c.errmsg);
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     cancel_flag = NULL;
     n = pread(log_fd, logbuf, sizeof(logbuf) - 1, start);
     logbuf[n > 0 ? n : 0] = '\0';
@@ -395,69 +395,69 @@ static const char *status_of(const char *job)
     struct jh_ctx c;
     int rc;
 
-    jh_ctx_init(&c, &env, plugin, "probe", "probe", ++run_ids, 0, INT64_MAX, NULL);
+    jh__ctx_init(&c, &env, plugin, "probe", "probe", ++run_ids, 0, INT64_MAX, NULL);
     rc = jh_status_get((jh_ctx *)&c, job, buf, sizeof(buf));
-    jh_ctx_finish(&c);
+    jh__ctx_finish(&c);
     return rc < 0 ? "(none)" : buf;
 }
 
 static void start_host(const char *brokers)
 {
-    jh_conf_mysql mconf = {
+    jh__conf_mysql mconf = {
         .name = "main", .host = "127.0.0.1", .port = 3306,
         .socket = getenv("JH_TEST_MYSQL_SOCKET"), .user = getenv("JH_TEST_MYSQL_USER"),
         .password = getenv("JH_TEST_MYSQL_PASSWORD"), .database = getenv("JH_TEST_MYSQL_DB"),
         .charset = "utf8mb4", .connect_timeout = 5 * NS, .read_timeout = 30 * NS,
         .write_timeout = 30 * NS,
     };
-    jh_conf_kafka kconf = {.name = "bus", .brokers = brokers};
+    jh__conf_kafka kconf = {.name = "bus", .brokers = brokers};
     const char *mode = getenv("JH_USER_OUTBOX_SYNC");
-    jh_events_opts eo = {.state_dir = tmpdir, .sync = JH_OUTBOX_SYNC_INTERVAL,
+    jh__events_opts eo = {.state_dir = tmpdir, .sync = JH_OUTBOX_SYNC_INTERVAL,
                          .sync_interval_ns = 5000000, .kafka = &kconf};
 
     /* interval by default: the test is about correctness, not fsync */
     if (mode != NULL && strcmp(mode, "always") == 0)
         eo.sync = JH_OUTBOX_SYNC_ALWAYS;
-    jh_services *svc;
+    jh__services *svc;
     jh_err e = {0};
 
     snprintf(logpath, sizeof(logpath), "%s/jobhost.log", tmpdir);
     if ((log_fd = open(logpath, O_RDWR | O_CREAT | O_APPEND, 0600)) < 0 ||
-        jh_log_new(log_fd, JH_LOGFMT_LOGFMT, JH_LOG_INFO, &logger) < 0)
+        jh__log_new(log_fd, JH_LOGFMT_LOGFMT, JH_LOG_INFO, &logger) < 0)
         bail("cannot open the log");
     eo.log = logger;
-    if (jh_events_new(&eo, &events, &e) < 0)
-        bail("jh_events_new: %s", e.msg);
-    if (jh_db_new(&mconf, &db, &e) < 0)
-        bail("jh_db_new: %s", e.msg);
-    real_events = jh_events_api_table();
-    repo = *jh_full_repo();
+    if (jh__events_new(&eo, &events, &e) < 0)
+        bail("jh__events_new: %s", e.msg);
+    if (jh__db_new(&mconf, &db, &e) < 0)
+        bail("jh__db_new: %s", e.msg);
+    real_events = jh__events_api_table();
+    repo = *jh__full_repo();
     repo.events = &wrapped_events;
     env.log = logger;
     env.repo = &repo;
-    if (jh_store_new(NULL, NULL, &env.store) < 0)
-        bail("jh_store_new");
-    if (jh_plugin_open(tap_build("plugins/user.so"), &plugin, &e) < 0)
-        bail("jh_plugin_open: %s", e.msg);
+    if (jh__store_new(NULL, NULL, &env.store) < 0)
+        bail("jh__store_new");
+    if (jh__plugin_open(tap_build("plugins/user.so"), &plugin, &e) < 0)
+        bail("jh__plugin_open: %s", e.msg);
     if ((svc = calloc(1, sizeof(*svc))) == NULL)
         bail("out of memory");
     svc->db = db;
     svc->events = events;
-    svc->declared = jh_plugin_desc_of(plugin)->requires;
-    jh_plugin_set_services(plugin, svc, svc_release);
-    if (jh_plugin_init(plugin, NULL, &env, &e) < 0)
-        bail("jh_plugin_init: %s", e.msg);
+    svc->declared = jh__plugin_desc_of(plugin)->requires;
+    jh__plugin_set_services(plugin, svc, svc_release);
+    if (jh__plugin_init(plugin, NULL, &env, &e) < 0)
+        bail("jh__plugin_init: %s", e.msg);
 }
 
 static void stop_host(void)
 {
     size_t left;
 
-    jh_plugin_unref(plugin);
-    left = jh_events_close(events, 10 * NS);
+    jh__plugin_unref(plugin);
+    left = jh__events_close(events, 10 * NS);
     is_int((long long)left, 0, "events: the outbox was fully delivered at close");
-    jh_store_free(env.store);
-    jh_log_free(logger);
+    jh__store_free(env.store);
+    jh__log_free(logger);
     close(log_fd);
 }
 
@@ -502,7 +502,7 @@ static void check_topic(rd_kafka_t *rk, const struct xtopic *t)
     struct got *got;
     size_t n = 0, bad_part = 0, bad_seq = 0, dup_ids = 0, no_id = 0;
     char **ids;
-    int64_t deadline = jh_ctx_now(NULL) + 60 * NS;
+    int64_t deadline = jh__ctx_now(NULL) + 60 * NS;
 
     for (int p = 0; p < PARTITIONS; p++) {
         if (rd_kafka_query_watermark_offsets(rk, t->name, p, &lo, &hi, 10000) !=
@@ -516,7 +516,7 @@ static void check_topic(rd_kafka_t *rk, const struct xtopic *t)
         bail("assign %s", t->name);
     rd_kafka_topic_partition_list_destroy(parts);
     got = calloc((size_t)total + 1, sizeof(*got));
-    while ((int64_t)n < total && jh_ctx_now(NULL) < deadline) {
+    while ((int64_t)n < total && jh__ctx_now(NULL) < deadline) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 500);
         rd_kafka_headers_t *hdrs;
         const void *v;
@@ -615,12 +615,12 @@ static void check_topic(rd_kafka_t *rk, const struct xtopic *t)
 /* Wait until the delivery thread has every event in Kafka. */
 static void drain(void)
 {
-    int64_t deadline = jh_ctx_now(NULL) + 60 * NS;
+    int64_t deadline = jh__ctx_now(NULL) + 60 * NS;
     struct timespec pause = {0, 20000000};
 
-    while (jh_outbox_pending(jh_events_outbox(events)) > 0 && jh_ctx_now(NULL) < deadline)
+    while (jh__outbox_pending(jh__events_outbox(events)) > 0 && jh__ctx_now(NULL) < deadline)
         nanosleep(&pause, NULL);
-    is_int((long long)jh_outbox_pending(jh_events_outbox(events)), 0,
+    is_int((long long)jh__outbox_pending(jh__events_outbox(events)), 0,
            "events: the outbox drained to Kafka");
 }
 
@@ -668,7 +668,7 @@ static void scenario_lock(void)
     long long before = count_pending_db();
     int rc;
 
-    jh_ctx_init(&other, &env, plugin, "other", "other", ++run_ids, 0, INT64_MAX, NULL);
+    jh__ctx_init(&other, &env, plugin, "other", "other", ++run_ids, 0, INT64_MAX, NULL);
     is_int(jh_lock_acquire((jh_ctx *)&other, "job:sync_user", 60000), 0,
            "lock: another owner takes job:sync_user");
     rc = run("sync_user", 0, &log);
@@ -679,7 +679,7 @@ static void scenario_lock(void)
     is_str(errmsg, "", "lock: no failure message");
     is_int(count_pending_db(), before, "lock: no row changed");
     is_str(status_of("sync_user"), "(none)", "lock: no status written");
-    jh_ctx_finish(&other);
+    jh__ctx_finish(&other);
 }
 
 static void scenario_cancel(void)

@@ -148,68 +148,68 @@ static const struct ecase {
 static int64_t parse_utc(const char *s)
 {
     int y, mo, d, h, mi, se;
-    jh_civil c;
+    jh__civil c;
     sscanf(s, "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &se);
-    c = (jh_civil){y, mo, d, h, mi, se, 0, 0};
-    return jh_civil_to_secs(&c) * 1000000000LL;
+    c = (jh__civil){y, mo, d, h, mi, se, 0, 0};
+    return jh__civil_to_secs(&c) * 1000000000LL;
 }
 
 int main(void)
 {
     jh_err e;
-    jh_cron *c;
+    jh__cron *c;
 
     plan_lazy();
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct tcase *k = &cases[i];
-        const jh_tz *tz;
+        const jh__tz *tz;
         char got[256] = "", buf[64];
         char want[256] = "";
         int64_t t = parse_utc(k->from);
 
-        if (jh_tz_get(k->zone, &tz, &e) < 0 || jh_cron_parse(k->expr, tz, &c, &e) < 0) {
+        if (jh__tz_get(k->zone, &tz, &e) < 0 || jh__cron_parse(k->expr, tz, &c, &e) < 0) {
             ok(0, "%s in %s: %s", k->expr, k->zone, e.msg);
             continue;
         }
         for (int j = 0; j < 4 && k->want[j]; j++) {
-            if (jh_cron_next(c, t, &t) < 0)
+            if (jh__cron_next(c, t, &t) < 0)
                 break;
-            jh_cron_format_time(tz, t, buf, sizeof(buf));
+            jh__cron_format_time(tz, t, buf, sizeof(buf));
             strcat(got, buf);
             strcat(got, " ");
             strcat(want, k->want[j]);
             strcat(want, " ");
         }
         is_str(got, want, "\"%s\" in %s after %s", k->expr, k->zone, k->from);
-        jh_cron_free(c);
+        jh__cron_free(c);
     }
     for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
-        int rc = jh_cron_parse(errors[i].expr, NULL, &c, &e);
+        int rc = jh__cron_parse(errors[i].expr, NULL, &c, &e);
         if (errors[i].msg == NULL) {
             ok(rc == 0, "\"%s\" parses", errors[i].expr);
             if (rc == 0)
-                jh_cron_free(c);
+                jh__cron_free(c);
             continue;
         }
         if (!ok(rc == -22, "\"%s\" is refused", errors[i].expr) && rc == 0)
-            jh_cron_free(c);
+            jh__cron_free(c);
         like(e.msg, errors[i].msg, "  with: %s", errors[i].msg);
     }
 
     /* wall-clock flag and equality */
-    jh_cron *a, *b;
-    jh_cron_parse("0 0 2 * * *", NULL, &a, &e);
-    jh_cron_parse("0 0 2 * * *", NULL, &b, &e);
-    ok(jh_cron_equal(a, b), "same text, same zone: equal");
-    jh_cron_free(b);
-    jh_cron_parse("0 0 3 * * *", NULL, &b, &e);
-    ok(!jh_cron_equal(a, b), "different text: not equal");
-    jh_cron_free(a);
-    jh_cron_free(b);
+    jh__cron *a, *b;
+    jh__cron_parse("0 0 2 * * *", NULL, &a, &e);
+    jh__cron_parse("0 0 2 * * *", NULL, &b, &e);
+    ok(jh__cron_equal(a, b), "same text, same zone: equal");
+    jh__cron_free(b);
+    jh__cron_parse("0 0 3 * * *", NULL, &b, &e);
+    ok(!jh__cron_equal(a, b), "different text: not equal");
+    jh__cron_free(a);
+    jh__cron_free(b);
     int64_t ev;
-    jh_cron_parse("@every 250ms", NULL, &a, &e);
-    ok(jh_cron_every(a, &ev) == 1 && ev == 250000000, "@every reports its interval");
-    jh_cron_free(a);
+    jh__cron_parse("@every 250ms", NULL, &a, &e);
+    ok(jh__cron_every(a, &ev) == 1 && ev == 250000000, "@every reports its interval");
+    jh__cron_free(a);
 
     /* The CLI, stdout captured in a temp file. */
     char path[] = "/tmp/jh-cron-cli-XXXXXX", out[512] = "";
@@ -218,7 +218,7 @@ int main(void)
                     "2026-03-07T12:00:00", "-n", "3", NULL};
     fflush(stdout);
     dup2(fd, 1);
-    rc = jh_cron_cli(7, argv);
+    rc = jh__cron_cli(7, argv);
     fflush(stdout);
     dup2(saved, 1);
     close(saved);
@@ -230,9 +230,9 @@ int main(void)
     is_str(out, "2026-03-08T03:00:00.000-04:00\n2026-03-09T02:30:00.000-04:00\n"
                 "2026-03-10T02:30:00.000-04:00\n", "--cron-next prints the next 3 in ISO 8601");
     char *bad[] = {"0 0 25 * * *", NULL};
-    is_int(jh_cron_cli(1, bad), 2, "a bad expression exits 2");
+    is_int(jh__cron_cli(1, bad), 2, "a bad expression exits 2");
     char *badfrom[] = {"* * * * * *", "--from", "yesterday", NULL};
-    is_int(jh_cron_cli(3, badfrom), 2, "a bad --from exits 2");
-    jh_tz_cache_free();
+    is_int(jh__cron_cli(3, badfrom), 2, "a bad --from exits 2");
+    jh__tz_cache_free();
     return done_testing();
 }

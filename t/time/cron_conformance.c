@@ -14,11 +14,11 @@
 static int64_t parse_utc(const char *s)
 {
     int y, mo, d, h, mi, se;
-    jh_civil c;
+    jh__civil c;
     if (sscanf(s, "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &se) != 6)
         return INT64_MIN;
-    c = (jh_civil){y, mo, d, h, mi, se, 0, 0};
-    return jh_civil_to_secs(&c) * 1000000000LL;
+    c = (jh__civil){y, mo, d, h, mi, se, 0, 0};
+    return jh__civil_to_secs(&c) * 1000000000LL;
 }
 
 int main(void)
@@ -32,8 +32,8 @@ int main(void)
     plan_lazy();
     while (fgets(line, sizeof(line), f) != NULL) {
         char *col[5], *save = NULL, got[512] = "", buf[64];
-        const jh_tz *tz;
-        jh_cron *c;
+        const jh__tz *tz;
+        jh__cron *c;
         jh_err e;
         int n = 0;
 
@@ -48,7 +48,7 @@ int main(void)
             continue;
         }
         int64_t t = parse_utc(col[2]);
-        if (jh_tz_get(col[1], &tz, &e) < 0 || jh_cron_parse(col[0], tz, &c, &e) < 0) {
+        if (jh__tz_get(col[1], &tz, &e) < 0 || jh__cron_parse(col[0], tz, &c, &e) < 0) {
             ok(0, "line %d: \"%s\" in %s: %s", lineno, col[0], col[1], e.msg);
             continue;
         }
@@ -56,18 +56,18 @@ int main(void)
         for (const char *p = col[3]; *p; p++)
             want_n += *p == ' ';
         for (int k = 0; k < want_n; k++) {
-            if (jh_cron_next(c, t, &t) < 0)
+            if (jh__cron_next(c, t, &t) < 0)
                 break;
-            jh_cron_format_time(tz, t, buf, sizeof(buf));
+            jh__cron_format_time(tz, t, buf, sizeof(buf));
             if (k)
                 strcat(got, " ");
             strcat(got, buf);
         }
         is_str(got, col[3], "line %d (%s): \"%s\" in %s after %s", lineno, col[4], col[0],
                col[1], col[2]);
-        jh_cron_free(c);
+        jh__cron_free(c);
     }
     fclose(f);
-    jh_tz_cache_free();
+    jh__tz_cache_free();
     return done_testing();
 }

@@ -16,19 +16,19 @@ int main(void)
     const char *dir = tap_src("t/fuzz/corpus");
     DIR *d = opendir(dir);
     struct dirent *de;
-    const jh_tz *ny;
+    const jh__tz *ny;
     int files = 0, parsed = 0, bad = 0;
     jh_err e;
 
     if (d == NULL)
         bail("cannot open %s", dir);
     plan_lazy();
-    jh_tz_get("America/New_York", &ny, &e);
+    jh__tz_get("America/New_York", &ny, &e);
     while ((de = readdir(d)) != NULL) {
         char path[4096], buf[300];
         FILE *f;
         size_t n;
-        jh_cron *c;
+        jh__cron *c;
 
         if (de->d_name[0] == '.')
             continue;
@@ -39,7 +39,7 @@ int main(void)
         fclose(f);
         buf[n] = '\0';
         files++;
-        if (jh_cron_parse(buf, ny, &c, &e) != 0) {
+        if (jh__cron_parse(buf, ny, &c, &e) != 0) {
             /* a refusal must say why, naming cron */
             if (strncmp(e.msg, "cron:", 5) != 0 && bad++ < 3)
                 diag("%s: refusal without a cron: message: %s", de->d_name, e.msg);
@@ -47,16 +47,16 @@ int main(void)
         }
         parsed++;
         int64_t t = 1772935200LL * 1000000000, prev = t;
-        for (int k = 0; k < 4 && jh_cron_next(c, t, &t) == 0; k++) {
+        for (int k = 0; k < 4 && jh__cron_next(c, t, &t) == 0; k++) {
             if (t <= prev && bad++ < 3)
                 diag("%s: next went backwards", de->d_name);
             prev = t;
         }
-        jh_cron_free(c);
+        jh__cron_free(c);
     }
     closedir(d);
     ok(files >= 50, "replayed %d corpus files (%d parse)", files, parsed);
     is_int(bad, 0, "every refusal explains itself and next() moves forward");
-    jh_tz_cache_free();
+    jh__tz_cache_free();
     return done_testing();
 }

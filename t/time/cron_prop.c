@@ -62,7 +62,7 @@ typedef struct spec {
     char text[128];
 } spec;
 
-static int matches(const spec *s, const jh_civil *c)
+static int matches(const spec *s, const jh__civil *c)
 {
     int d = s->dom[c->mday], w = s->dow[c->wday];
     int day = (!s->dom_star && !s->dow_star) ? (d || w) : (d && w);
@@ -113,12 +113,12 @@ static void gen(spec *s)
  * shows that wall time, and also at the instant a spring-forward gap ends
  * if any wall time inside the gap matches (coalesced into one run).
  */
-static int fires(const spec *s, const jh_tz *tz, int64_t u)
+static int fires(const spec *s, const jh__tz *tz, int64_t u)
 {
-    jh_civil lc;
-    int off, off_prev = jh_tz_offset(tz, u - 1);
+    jh__civil lc;
+    int off, off_prev = jh__tz_offset(tz, u - 1);
 
-    jh_tz_to_local(tz, u, &lc, &off);
+    jh__tz_to_local(tz, u, &lc, &off);
     if (!s->wall)
         return matches(s, &lc);
     if (matches(s, &lc)) {
@@ -126,7 +126,7 @@ static int fires(const spec *s, const jh_tz *tz, int64_t u)
         int64_t w = u + off, seen = 0;
         for (int64_t v = u - 1; v > u - 86400 && !seen; v -= 900)
             for (int64_t x = v; x > v - 900; x--)
-                if (x + jh_tz_offset(tz, x) == w) {
+                if (x + jh__tz_offset(tz, x) == w) {
                     seen = 1;
                     break;
                 }
@@ -135,8 +135,8 @@ static int fires(const spec *s, const jh_tz *tz, int64_t u)
     }
     if (off_prev < off) /* a gap ends at u: wall times [u+off_prev, u+off) never showed */
         for (int64_t w = u + off_prev; w < u + off; w++) {
-            jh_civil g;
-            jh_secs_to_civil(w, &g);
+            jh__civil g;
+            jh__secs_to_civil(w, &g);
             if (matches(s, &g))
                 return 1;
         }
@@ -145,10 +145,10 @@ static int fires(const spec *s, const jh_tz *tz, int64_t u)
 
 /* A start instant near one of the zone's transitions in 2025-2030 (or a
  * random instant in a zone without any). */
-static int64_t pick_start(const jh_tz *tz)
+static int64_t pick_start(const jh__tz *tz)
 {
     int64_t base = 1735689600 + (int64_t)rint_(0, 6 * 365) * 86400; /* 2025-01-01 + n days */
-    int64_t tr = jh_tz_next_transition(tz, base, NULL, NULL);
+    int64_t tr = jh__tz_next_transition(tz, base, NULL, NULL);
     if (tr == INT64_MAX || tr > base + 400LL * 86400)
         return base + rint_(0, 86399);
     return tr + rint_(-4 * 3600, 2 * 3600);
@@ -170,13 +170,13 @@ int main(void)
     plan_lazy();
     for (int it = 0; it < 500; it++) {
         spec s;
-        const jh_tz *tz;
-        jh_cron *c;
+        const jh__tz *tz;
+        jh__cron *c;
         const char *zone = zones[it % 5];
 
         gen(&s);
-        jh_tz_get(zone, &tz, &e);
-        if (jh_cron_parse(s.text, tz, &c, &e) < 0) {
+        jh__tz_get(zone, &tz, &e);
+        if (jh__cron_parse(s.text, tz, &c, &e) < 0) {
             ok(0, "random expression parses: %s: %s", s.text, e.msg);
             continue;
         }
@@ -184,13 +184,13 @@ int main(void)
         int64_t prev = pick_start(tz) * 1000000000LL;
         for (int k = 0; k < 4; k++) {
             int64_t nx;
-            if (jh_cron_next(c, prev, &nx) < 0)
+            if (jh__cron_next(c, prev, &nx) < 0)
                 break;
             n_checked++;
             if (nx <= prev)
                 bad_order++;
-            jh_civil lc;
-            jh_tz_to_local(tz, nx / 1000000000LL, &lc, NULL);
+            jh__civil lc;
+            jh__tz_to_local(tz, nx / 1000000000LL, &lc, NULL);
             if (!matches(&s, &lc) && !fires(&s, tz, nx / 1000000000LL) && bad_match++ < 3)
                 diag("%s in %s: %lld does not match", s.text, zone, (long long)nx);
             /*
@@ -213,7 +213,7 @@ int main(void)
             }
             prev = nx;
         }
-        jh_cron_free(c);
+        jh__cron_free(c);
     }
     is_int(bad_order, 0, "next(next(t)) > next(t) (%d times over %d expressions)", n_checked,
            n_exprs);
@@ -223,6 +223,6 @@ int main(void)
                           "(%d windows, %d wall-clock fires found)", n_oracle, n_oracle_wall);
     ok(n_checked > 1000, "enough samples (%d)", n_checked);
     ok(n_oracle_wall > 20, "the oracle saw wall-clock fires (%d)", n_oracle_wall);
-    jh_tz_cache_free();
+    jh__tz_cache_free();
     return done_testing();
 }
