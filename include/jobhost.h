@@ -401,16 +401,22 @@ static inline const jh_api *jh_api_of(jh_ctx *ctx)
 #define JH_HAS(tbl, m) \
     ((tbl) != NULL && offsetof(__typeof__(*(tbl)), m) < (tbl)->size && (tbl)->m != NULL)
 
+/*
+ * Names.  jh_ctx_<field>() reads a field of the call's context;
+ * jh_<table>_<verb>() calls a repository table (jh_lock_acquire,
+ * jh_status_set, jh_idem_check, jh_db_prepare, jh_event_send, ...); jh_log,
+ * jh_fail and jh_config are the three everyday verbs.
+ */
 static inline const char *jh_ctx_job(jh_ctx *c) { return jh_api_of(c)->job(c); }
 static inline const char *jh_ctx_plugin(jh_ctx *c) { return jh_api_of(c)->plugin(c); }
 static inline const char *jh_ctx_handler(jh_ctx *c) { return jh_api_of(c)->handler(c); }
-static inline uint64_t jh_run_id(jh_ctx *c) { return jh_api_of(c)->run_id(c); }
-static inline int64_t jh_scheduled(jh_ctx *c) { return jh_api_of(c)->scheduled(c); }
-static inline int64_t jh_deadline(jh_ctx *c) { return jh_api_of(c)->deadline(c); }
-static inline int jh_cancelled(jh_ctx *c) { return jh_api_of(c)->cancelled(c); }
-static inline int64_t jh_now(jh_ctx *c) { return jh_api_of(c)->now(c); }
-static inline void *jh_state(jh_ctx *c) { return jh_api_of(c)->state(c); }
-static inline const jh_repo *jh_repo_of(jh_ctx *c) { return jh_api_of(c)->repo(c); }
+static inline uint64_t jh_ctx_run_id(jh_ctx *c) { return jh_api_of(c)->run_id(c); }
+static inline int64_t jh_ctx_scheduled(jh_ctx *c) { return jh_api_of(c)->scheduled(c); }
+static inline int64_t jh_ctx_deadline(jh_ctx *c) { return jh_api_of(c)->deadline(c); }
+static inline int jh_ctx_cancelled(jh_ctx *c) { return jh_api_of(c)->cancelled(c); }
+static inline int64_t jh_ctx_now(jh_ctx *c) { return jh_api_of(c)->now(c); }
+static inline void *jh_ctx_state(jh_ctx *c) { return jh_api_of(c)->state(c); }
+static inline const jh_repo *jh_ctx_repo(jh_ctx *c) { return jh_api_of(c)->repo(c); }
 
 /* The plugin's configuration value for `key` (declared in config_keys),
  * its default if unset, or NULL. */
@@ -451,33 +457,33 @@ static inline int jh_fail(jh_ctx *c, int code, const char *fmt, ...)
 /* Service shortcuts: -ENOSYS when the host has no such service. */
 static inline int jh_lock_acquire(jh_ctx *c, const char *key, int64_t ttl_ms)
 {
-    const jh_repo *r = jh_repo_of(c);
+    const jh_repo *r = jh_ctx_repo(c);
     return r && JH_HAS(r->lock, acquire) ? r->lock->acquire(c, key, ttl_ms) : -ENOSYS;
 }
 static inline int jh_lock_release(jh_ctx *c, const char *key)
 {
-    const jh_repo *r = jh_repo_of(c);
+    const jh_repo *r = jh_ctx_repo(c);
     return r && JH_HAS(r->lock, release) ? r->lock->release(c, key) : -ENOSYS;
 }
 static inline int jh_status_set(jh_ctx *c, const char *job, const char *value,
                                 int64_t ttl_ms)
 {
-    const jh_repo *r = jh_repo_of(c);
+    const jh_repo *r = jh_ctx_repo(c);
     return r && JH_HAS(r->status, set) ? r->status->set(c, job, value, ttl_ms) : -ENOSYS;
 }
 static inline int jh_status_get(jh_ctx *c, const char *job, char *buf, size_t len)
 {
-    const jh_repo *r = jh_repo_of(c);
+    const jh_repo *r = jh_ctx_repo(c);
     return r && JH_HAS(r->status, get) ? r->status->get(c, job, buf, len) : -ENOSYS;
 }
-static inline int jh_processed_check(jh_ctx *c, const char *message_id)
+static inline int jh_idem_check(jh_ctx *c, const char *message_id)
 {
-    const jh_repo *r = jh_repo_of(c);
+    const jh_repo *r = jh_ctx_repo(c);
     return r && JH_HAS(r->idem, check) ? r->idem->check(c, message_id) : -ENOSYS;
 }
-static inline int jh_processed_mark(jh_ctx *c, const char *message_id, int64_t ttl_ms)
+static inline int jh_idem_mark(jh_ctx *c, const char *message_id, int64_t ttl_ms)
 {
-    const jh_repo *r = jh_repo_of(c);
+    const jh_repo *r = jh_ctx_repo(c);
     return r && JH_HAS(r->idem, mark) ? r->idem->mark(c, message_id, ttl_ms) : -ENOSYS;
 }
 
@@ -493,7 +499,7 @@ static inline const char *jh_last_error(jh_ctx *c)
 
 #define JH_REPO_CALL_(c, tbl, m, ...)                                      \
     do {                                                                    \
-        const jh_repo *r_ = jh_repo_of(c);                                  \
+        const jh_repo *r_ = jh_ctx_repo(c);                                  \
         return r_ && offsetof(jh_repo, tbl) < r_->size && JH_HAS(r_->tbl, m) \
                    ? r_->tbl->m(__VA_ARGS__)                                \
                    : -ENOSYS;                                               \
@@ -546,13 +552,13 @@ static inline int jh_redis_command(jh_ctx *c, int argc, const char *const *argv,
 { JH_REPO_CALL_(c, redis, command, c, argc, argv, argvlen, out); }
 static inline void jh_redis_reply_free(jh_ctx *c, jh_redis_reply *r)
 {
-    const jh_repo *rp = jh_repo_of(c);
+    const jh_repo *rp = jh_ctx_repo(c);
     if (rp && offsetof(jh_repo, redis) < rp->size && JH_HAS(rp->redis, reply_free))
         rp->redis->reply_free(c, r);
 }
 static inline const char *jh_redis_prefix(jh_ctx *c)
 {
-    const jh_repo *rp = jh_repo_of(c);
+    const jh_repo *rp = jh_ctx_repo(c);
     return rp && JH_HAS(rp->redis, prefix) ? rp->redis->prefix(c) : NULL;
 }
 
@@ -573,6 +579,27 @@ static inline int jh_event_send_delayed(jh_ctx *c, const char *topic, const void
 
 static inline int jh_event_send_batch(jh_ctx *c, const jh_event_msg *msgs, size_t n)
 { JH_REPO_CALL_(c, events, send_batch, c, msgs, n, JH_EVENT_MSG_SIZE); }
+
+/*
+ * The names of ABI 1.0 and 1.1, kept as aliases for every 1.x plugin (they
+ * go only with a new major): jh_run_id = jh_ctx_run_id, jh_processed_check
+ * = jh_idem_check, and so on.
+ */
+static inline uint64_t jh_run_id(jh_ctx *c) { return jh_ctx_run_id(c); }
+static inline int64_t jh_scheduled(jh_ctx *c) { return jh_ctx_scheduled(c); }
+static inline int64_t jh_deadline(jh_ctx *c) { return jh_ctx_deadline(c); }
+static inline int jh_cancelled(jh_ctx *c) { return jh_ctx_cancelled(c); }
+static inline int64_t jh_now(jh_ctx *c) { return jh_ctx_now(c); }
+static inline void *jh_state(jh_ctx *c) { return jh_ctx_state(c); }
+static inline const jh_repo *jh_repo_of(jh_ctx *c) { return jh_ctx_repo(c); }
+static inline int jh_processed_check(jh_ctx *c, const char *message_id)
+{
+    return jh_idem_check(c, message_id);
+}
+static inline int jh_processed_mark(jh_ctx *c, const char *message_id, int64_t ttl_ms)
+{
+    return jh_idem_mark(c, message_id, ttl_ms);
+}
 
 #ifdef __cplusplus
 }

@@ -9,13 +9,13 @@
 void heartbeat_logic_init(struct heartbeat_logic *l, jh_ctx *ctx)
 {
     l->ctx = ctx;
-    l->st = jh_state(ctx);
+    l->st = jh_ctx_state(ctx);
 }
 
 int heartbeat_logic_beat(struct heartbeat_logic *l)
 {
     unsigned long n = atomic_fetch_add(&l->st->beats, 1) + 1;
-    int64_t late_us = (jh_now(l->ctx) - jh_scheduled(l->ctx)) / 1000;
+    int64_t late_us = (jh_ctx_now(l->ctx) - jh_ctx_scheduled(l->ctx)) / 1000;
     char status[64];
     int rc;
 

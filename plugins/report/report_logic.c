@@ -9,7 +9,7 @@
 void report_logic_init(struct report_logic *l, jh_ctx *ctx)
 {
     l->ctx = ctx;
-    l->st = jh_state(ctx);
+    l->st = jh_ctx_state(ctx);
 }
 
 static void report_one(struct report_logic *l, const char *job)

@@ -21,7 +21,7 @@
 void sync_logic_init(struct sync_logic *l, jh_ctx *ctx)
 {
     l->ctx = ctx;
-    l->cfg = jh_state(ctx);
+    l->cfg = jh_ctx_state(ctx);
 }
 
 static void simulate_work(int64_t ms)
@@ -42,7 +42,7 @@ static int sync_batches(struct sync_logic *l, int64_t *synced, int *batches)
     if (ids == NULL)
         return jh_fail(l->ctx, -ENOMEM, "out of memory");
     for (;;) {
-        if (jh_cancelled(l->ctx)) {
+        if (jh_ctx_cancelled(l->ctx)) {
             rc = jh_fail(l->ctx, -ECANCELED, "cancelled after %lld users", (long long)*synced);
             break;
         }
@@ -61,7 +61,7 @@ static int sync_batches(struct sync_logic *l, int64_t *synced, int *batches)
 
 int sync_logic_sync_user(struct sync_logic *l)
 {
-    int64_t start = jh_now(l->ctx), synced = 0;
+    int64_t start = jh_ctx_now(l->ctx), synced = 0;
     int batches = 0, rc;
     char status[96];
 
@@ -80,6 +80,6 @@ int sync_logic_sync_user(struct sync_logic *l)
     sync_repo_set_status(l->ctx, SYNC_STATUS_JOB, status, l->cfg->status_ttl_s);
     sync_repo_release_lock(l->ctx, SYNC_LOCK_KEY);
     jh_log(l->ctx, JH_LOG_INFO, "sync.finish", "users=%lld batches=%d duration_ms=%.1f",
-           (long long)synced, batches, (double)(jh_now(l->ctx) - start) / 1e6);
+           (long long)synced, batches, (double)(jh_ctx_now(l->ctx) - start) / 1e6);
     return rc;
 }

@@ -19,7 +19,7 @@ void archive_user_logic_init(struct archive_user_logic *l, jh_ctx *ctx)
 {
     memset(l, 0, sizeof(*l));
     l->ctx = ctx;
-    l->cfg = jh_state(ctx);
+    l->cfg = jh_ctx_state(ctx);
 }
 
 static int cancelled(struct archive_user_logic *l)
@@ -35,20 +35,20 @@ static int archive_pages(struct archive_user_logic *l)
     int n, rc;
 
     for (;;) {
-        if (jh_cancelled(l->ctx))
+        if (jh_ctx_cancelled(l->ctx))
             return cancelled(l);
         n = user_model_find_deleted_after(&l->users, l->last_id, &l->batch);
         if (n < 0)
-            return jh_cancelled(l->ctx)
+            return jh_ctx_cancelled(l->ctx)
                        ? cancelled(l)
                        : jh_fail(l->ctx, n, "find deleted users after id %llu: %s",
                                  (unsigned long long)l->last_id, user_model_error(&l->users));
         if (n > 0) {
-            if (jh_cancelled(l->ctx))
+            if (jh_ctx_cancelled(l->ctx))
                 return cancelled(l);
             rc = user_event_send_archive_page(&l->events, l->batch.v, (size_t)n);
             if (rc < 0)
-                return jh_cancelled(l->ctx)
+                return jh_ctx_cancelled(l->ctx)
                            ? cancelled(l)
                            : jh_fail(l->ctx, rc, "send user.archive for users %llu..%llu "
                                      "(%d events): %s", (unsigned long long)l->batch.v[0].id,
@@ -65,19 +65,19 @@ static int archive_pages(struct archive_user_logic *l)
 
 int archive_user_logic_archive_user(struct archive_user_logic *l)
 {
-    int64_t start = jh_now(l->ctx);
+    int64_t start = jh_ctx_now(l->ctx);
     char status[128];
     int rc;
 
     rc = job_lock_acquire(l->ctx, ARCHIVE_USER_LOCK_KEY, l->cfg->lock_ttl_ms);
-    if (rc < 0)
-        return jh_fail(l->ctx, rc, "acquire lock %s: %s", ARCHIVE_USER_LOCK_KEY,
-                       strerror(-rc));
-    if (rc == 0) {
+    if (rc == -EBUSY) {
         jh_log(l->ctx, JH_LOG_INFO, "archive.skip", "reason=\"already running\" lock_key=%s",
                ARCHIVE_USER_LOCK_KEY);
         return 0;
     }
+    if (rc < 0)
+        return jh_fail(l->ctx, rc, "acquire lock %s: %s", ARCHIVE_USER_LOCK_KEY,
+                       strerror(-rc));
     job_status_set(l->ctx, ARCHIVE_USER_STATUS_JOB, "running", l->cfg->status_ttl_ms);
     user_model_init(&l->users, l->ctx, (unsigned)l->cfg->batch_size);
     user_event_init(&l->events, l->ctx, l->cfg->sync_topic, l->cfg->archive_topic);
@@ -95,6 +95,6 @@ int archive_user_logic_archive_user(struct archive_user_logic *l)
     jh_log(l->ctx, rc == 0 ? JH_LOG_INFO : JH_LOG_WARN, "archive.finish",
            "result=%s users=%lld batches=%d queries=%lld duration_ms=%.1f",
            rc == 0 ? "ok" : rc == -ECANCELED ? "cancelled" : "failed", (long long)l->sent,
-           l->batches, (long long)l->users.queries, (double)(jh_now(l->ctx) - start) / 1e6);
+           l->batches, (long long)l->users.queries, (double)(jh_ctx_now(l->ctx) - start) / 1e6);
     return rc;
 }

@@ -17,7 +17,7 @@ void cleanup_login_log_logic_init(struct cleanup_login_log_logic *l, jh_ctx *ctx
 {
     memset(l, 0, sizeof(*l));
     l->ctx = ctx;
-    l->cfg = jh_state(ctx);
+    l->cfg = jh_ctx_state(ctx);
 }
 
 static int cancelled(struct cleanup_login_log_logic *l)
@@ -33,11 +33,11 @@ static int delete_chunks(struct cleanup_login_log_logic *l)
     int64_t n;
 
     for (;;) {
-        if (jh_cancelled(l->ctx))
+        if (jh_ctx_cancelled(l->ctx))
             return cancelled(l);
         n = login_log_model_delete_expired(&l->logs, l->cfg->login_log_max_age_s);
         if (n < 0)
-            return jh_cancelled(l->ctx)
+            return jh_ctx_cancelled(l->ctx)
                        ? cancelled(l)
                        : jh_fail(l->ctx, (int)n, "delete expired login_log rows: %s",
                                  jh_last_error(l->ctx));
@@ -50,18 +50,18 @@ static int delete_chunks(struct cleanup_login_log_logic *l)
 
 int cleanup_login_log_logic_cleanup(struct cleanup_login_log_logic *l)
 {
-    int64_t start = jh_now(l->ctx);
+    int64_t start = jh_ctx_now(l->ctx);
     char status[128];
     int rc;
 
     rc = job_lock_acquire(l->ctx, CLEANUP_LOCK_KEY, l->cfg->lock_ttl_ms);
-    if (rc < 0)
-        return jh_fail(l->ctx, rc, "acquire lock %s: %s", CLEANUP_LOCK_KEY, strerror(-rc));
-    if (rc == 0) {
+    if (rc == -EBUSY) {
         jh_log(l->ctx, JH_LOG_INFO, "cleanup.skip", "reason=\"already running\" lock_key=%s",
                CLEANUP_LOCK_KEY);
         return 0;
     }
+    if (rc < 0)
+        return jh_fail(l->ctx, rc, "acquire lock %s: %s", CLEANUP_LOCK_KEY, strerror(-rc));
     login_log_model_init(&l->logs, l->ctx);
 
     rc = delete_chunks(l);
@@ -76,6 +76,6 @@ int cleanup_login_log_logic_cleanup(struct cleanup_login_log_logic *l)
            "result=%s rows=%lld chunks=%d max_age_s=%lld duration_ms=%.1f",
            rc == 0 ? "ok" : rc == -ECANCELED ? "cancelled" : "failed", (long long)l->deleted,
            l->chunks, (long long)l->cfg->login_log_max_age_s,
-           (double)(jh_now(l->ctx) - start) / 1e6);
+           (double)(jh_ctx_now(l->ctx) - start) / 1e6);
     return rc;
 }

@@ -7,11 +7,7 @@
 
 int job_lock_acquire(jh_ctx *ctx, const char *key, int64_t ttl_ms)
 {
-    int rc = jh_lock_acquire(ctx, key, ttl_ms);
-
-    if (rc == 0)
-        return 1;
-    return rc == -EBUSY ? 0 : rc;
+    return jh_lock_acquire(ctx, key, ttl_ms);
 }
 
 int job_lock_release(jh_ctx *ctx, const char *key)

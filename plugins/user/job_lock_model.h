@@ -10,7 +10,8 @@
 
 #include <jobhost.h>
 
-/* 1: this run holds `key` for ttl_ms; 0: another owner holds it; < 0: error. */
+/* 0: this run holds `key` for ttl_ms; -EBUSY: another owner holds it;
+ * another negative code: the lock service failed. */
 int job_lock_acquire(jh_ctx *ctx, const char *key, int64_t ttl_ms);
 int job_lock_release(jh_ctx *ctx, const char *key);
 /* Set the job's status; a failure is logged (a status is informative, it

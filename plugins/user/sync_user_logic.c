@@ -34,7 +34,7 @@ void sync_user_logic_init(struct sync_user_logic *l, jh_ctx *ctx)
 {
     memset(l, 0, sizeof(*l));
     l->ctx = ctx;
-    l->cfg = jh_state(ctx);
+    l->cfg = jh_ctx_state(ctx);
 }
 
 static int cancelled(struct sync_user_logic *l)
@@ -50,10 +50,10 @@ static int sync_page(struct sync_user_logic *l)
     int64_t n;
     int rc;
 
-    if (jh_cancelled(l->ctx))
+    if (jh_ctx_cancelled(l->ctx))
         return cancelled(l);
     if ((rc = user_event_send_sync_page(&l->events, b->v, b->n)) < 0)
-        return jh_cancelled(l->ctx)
+        return jh_ctx_cancelled(l->ctx)
                    ? cancelled(l)
                    : jh_fail(l->ctx, rc, "send user.sync for users %llu..%llu (%zu events): %s",
                              (unsigned long long)b->v[0].id,
@@ -61,7 +61,7 @@ static int sync_page(struct sync_user_logic *l)
                              user_event_error(&l->events));
     l->sent += (int64_t)b->n;
     if ((n = user_model_mark_synced(&l->users, b->v, b->n)) < 0)
-        return jh_cancelled(l->ctx) ? cancelled(l)
+        return jh_ctx_cancelled(l->ctx) ? cancelled(l)
                                     : jh_fail(l->ctx, (int)n, "mark %zu users synced: %s",
                                               b->n, user_model_error(&l->users));
     l->marked += n;
@@ -80,11 +80,11 @@ static int sync_pages(struct sync_user_logic *l)
     int n, rc;
 
     for (;;) {
-        if (jh_cancelled(l->ctx))
+        if (jh_ctx_cancelled(l->ctx))
             return cancelled(l);
         n = user_model_find_pending_sync(&l->users, last_id, &l->batch);
         if (n < 0)
-            return jh_cancelled(l->ctx) ? cancelled(l)
+            return jh_ctx_cancelled(l->ctx) ? cancelled(l)
                                         : jh_fail(l->ctx, n, "find users to sync after id %llu: %s",
                                                   (unsigned long long)last_id,
                                                   user_model_error(&l->users));
@@ -102,19 +102,19 @@ static int sync_pages(struct sync_user_logic *l)
 
 int sync_user_logic_sync_user(struct sync_user_logic *l)
 {
-    int64_t start = jh_now(l->ctx);
+    int64_t start = jh_ctx_now(l->ctx);
     char status[128];
     int rc;
 
     rc = job_lock_acquire(l->ctx, SYNC_USER_LOCK_KEY, SYNC_USER_LOCK_TTL_MS);
-    if (rc < 0)
-        return jh_fail(l->ctx, rc, "acquire lock %s: %s", SYNC_USER_LOCK_KEY,
-                       strerror(-rc));
-    if (rc == 0) {
+    if (rc == -EBUSY) {
         jh_log(l->ctx, JH_LOG_INFO, "sync.skip", "reason=\"already running\" lock_key=%s",
                SYNC_USER_LOCK_KEY);
         return 0;
     }
+    if (rc < 0)
+        return jh_fail(l->ctx, rc, "acquire lock %s: %s", SYNC_USER_LOCK_KEY,
+                       strerror(-rc));
     job_status_set(l->ctx, SYNC_USER_STATUS_JOB, "running", l->cfg->status_ttl_ms);
     user_model_init(&l->users, l->ctx, (unsigned)l->cfg->batch_size);
     user_event_init(&l->events, l->ctx, l->cfg->sync_topic, l->cfg->archive_topic);
@@ -134,6 +134,6 @@ int sync_user_logic_sync_user(struct sync_user_logic *l)
            "result=%s users=%lld sent=%lld batches=%d queries=%lld duration_ms=%.1f",
            rc == 0 ? "ok" : rc == -ECANCELED ? "cancelled" : "failed", (long long)l->marked,
            (long long)l->sent, l->batches, (long long)l->users.queries,
-           (double)(jh_now(l->ctx) - start) / 1e6);
+           (double)(jh_ctx_now(l->ctx) - start) / 1e6);
     return rc;
 }
