@@ -20,6 +20,7 @@
 #include "archive_user_logic.h"
 #include "cleanup_login_log_logic.h"
 #include "json_buf.h"
+#include "lib/mock_ctx.h"
 #include "order_event.h"
 #include "sync_user_logic.h"
 #include "lib/tap.h"
@@ -47,16 +48,9 @@ struct mevent {
 };
 
 struct mock {
-    const jh_api *api; /* first, as jobhost.h requires */
+    mock_ctx ctx; /* first: the mocked context, its lock, status and logs */
     struct user_config cfg;
     const char *config[8][2]; /* key, value for init tests */
-    /* lock / status */
-    int lock_rc;
-    char lock_key[64];
-    int64_t lock_ttl_ms;
-    int acquired, released;
-    char status[8][96];
-    int n_status;
     /* db */
     struct muser *users;
     size_t n_users;
@@ -74,94 +68,25 @@ struct mock {
     int steal_at_send;  /* before this send, mark user 1..n synced elsewhere */
     int touch_at_batch; /* after this send_batch, rename user touch_id */
     uint64_t touch_id;
-    int cancel;
     int n_batches;      /* send_batch calls that succeeded */
     int n_single;       /* send / send_with_key / send_delayed calls */
-    /* logs */
-    char logs[8192];
-    char fail[512];
-    char lasterr[256];
 };
 
 static struct mock *M(jh_ctx *c) { return (struct mock *)(void *)c; }
 
-static const char *m_job(jh_ctx *c) { (void)c; return "user"; }
-static const char *m_plugin(jh_ctx *c) { (void)c; return "user"; }
-static const char *m_handler(jh_ctx *c) { (void)c; return "h"; }
-static uint64_t m_run_id(jh_ctx *c) { (void)c; return 1; }
-static int64_t m_scheduled(jh_ctx *c) { (void)c; return 0; }
-static int64_t m_deadline(jh_ctx *c) { (void)c; return INT64_MAX; }
-static int64_t m_now(jh_ctx *c) { (void)c; static int64_t t; return t += 1000000; }
-static void *m_state(jh_ctx *c) { return &M(c)->cfg; }
-static int m_cancelled(jh_ctx *c) { return M(c)->cancel; }
-static const char *m_last_error(jh_ctx *c) { return M(c)->lasterr; }
-
-static const char *m_config(jh_ctx *c, const char *k)
+static const char *m_config(mock_ctx *c, const char *k)
 {
     static const char *defaults[][2] = {
         {"batch_size", "1000"}, {"login_log_max_age", "720h"}, {"sync_topic", "user.sync"},
         {"archive_topic", "user.archive"}, {"lock_ttl", "1h"}, {"status_ttl", "24h"},
     };
-    for (int i = 0; i < 8 && M(c)->config[i][0] != NULL; i++)
-        if (strcmp(M(c)->config[i][0], k) == 0)
-            return M(c)->config[i][1];
+    for (int i = 0; i < 8 && ((struct mock *)(void *)c)->config[i][0] != NULL; i++)
+        if (strcmp(((struct mock *)(void *)c)->config[i][0], k) == 0)
+            return ((struct mock *)(void *)c)->config[i][1];
     for (size_t i = 0; i < JH_COUNTOF(defaults); i++)
         if (strcmp(defaults[i][0], k) == 0)
             return defaults[i][1];
     return NULL;
-}
-
-static void m_vlog(jh_ctx *c, int level, const char *event, const char *fmt, va_list ap)
-{
-    struct mock *m = M(c);
-    size_t off = strlen(m->logs);
-
-    (void)level;
-    if (off + 1 >= sizeof(m->logs))
-        return;
-    off += (size_t)snprintf(m->logs + off, sizeof(m->logs) - off, "%s ", event);
-    if (off < sizeof(m->logs))
-        off += (size_t)vsnprintf(m->logs + off, sizeof(m->logs) - off, fmt, ap);
-    if (off + 1 < sizeof(m->logs))
-        strcat(m->logs, "\n");
-}
-
-static void m_vfail(jh_ctx *c, const char *fmt, va_list ap)
-{
-    vsnprintf(M(c)->fail, sizeof(M(c)->fail), fmt, ap);
-}
-
-static int m_acquire(jh_ctx *c, const char *key, int64_t ttl_ms)
-{
-    struct mock *m = M(c);
-
-    snprintf(m->lock_key, sizeof(m->lock_key), "%s", key);
-    m->lock_ttl_ms = ttl_ms;
-    m->acquired += m->lock_rc == 0;
-    return m->lock_rc;
-}
-
-static int m_release(jh_ctx *c, const char *key)
-{
-    (void)key;
-    M(c)->released++;
-    return 0;
-}
-
-static int m_status_set(jh_ctx *c, const char *job, const char *value, int64_t ttl_ms)
-{
-    struct mock *m = M(c);
-
-    if (m->n_status < 8)
-        snprintf(m->status[m->n_status++], 96, "%s=%s ttl=%lld", job, value,
-                 (long long)ttl_ms);
-    return 0;
-}
-
-static int m_status_get(jh_ctx *c, const char *job, char *buf, size_t len)
-{
-    (void)c, (void)job, (void)buf, (void)len;
-    return -ENOENT;
 }
 
 /* ---- db mock ------------------------------------------------------------ */
@@ -205,7 +130,7 @@ static int m_prepare(jh_ctx *c, const char *sql, jh_stmt **out)
         st->kind = Q_EXPIRE;
     else {
         free(st);
-        snprintf(m->lasterr, sizeof(m->lasterr), "mock: unknown SQL %s", sql);
+        snprintf(m->ctx.lasterr, sizeof(m->ctx.lasterr), "mock: unknown SQL %s", sql);
         return -EINVAL;
     }
     for (const char *p = sql; *p; p++)
@@ -263,12 +188,12 @@ static int m_execute(jh_stmt *st)
     struct mstmt *s = S(st);
     struct mock *m = s->m;
 
-    if (m->cancel) {
-        snprintf(m->lasterr, sizeof(m->lasterr), "db mock: execute: the run was cancelled");
+    if (m->ctx.cancel) {
+        snprintf(m->ctx.lasterr, sizeof(m->ctx.lasterr), "db mock: execute: the run was cancelled");
         return -ECANCELED;
     }
     if (++m->executes == m->fail_execute_at) {
-        snprintf(m->lasterr, sizeof(m->lasterr), "db mock: execute: Lost connection (2013)");
+        snprintf(m->ctx.lasterr, sizeof(m->ctx.lasterr), "db mock: execute: Lost connection (2013)");
         return -EIO;
     }
     s->n_rows = s->cur = 0;
@@ -371,7 +296,7 @@ static int record(jh_ctx *c, const char *topic, const void *key, size_t keylen,
             if (m->users[i].id <= 3)
                 m->users[i].sync = 1;
     if (m->fail_send_at > 0 && (int)m->n_events + 1 == m->fail_send_at) {
-        snprintf(m->lasterr, sizeof(m->lasterr), "events: outbox: No space left on device");
+        snprintf(m->ctx.lasterr, sizeof(m->ctx.lasterr), "events: outbox: No space left on device");
         return -EIO;
     }
     if (m->n_events == m->cap_events) {
@@ -387,7 +312,7 @@ static int record(jh_ctx *c, const char *topic, const void *key, size_t keylen,
     e->len = len;
     e->delay_ms = delay_ms;
     if (m->cancel_at_send > 0 && (int)m->n_events == m->cancel_at_send)
-        m->cancel = 1;
+        m->ctx.cancel = 1;
     return 0;
 }
 
@@ -426,16 +351,16 @@ static int m_send_batch(jh_ctx *c, const jh_event_msg *msgs, size_t n, size_t ms
     int cancel_at = m->cancel_at_send;
 
     if (msg_size != sizeof(jh_event_msg)) {
-        snprintf(m->lasterr, sizeof(m->lasterr), "events mock: element size %zu", msg_size);
+        snprintf(m->ctx.lasterr, sizeof(m->ctx.lasterr), "events mock: element size %zu", msg_size);
         return -EINVAL;
     }
-    if (m->cancel) {
-        snprintf(m->lasterr, sizeof(m->lasterr), "events send_batch: the run was cancelled");
+    if (m->ctx.cancel) {
+        snprintf(m->ctx.lasterr, sizeof(m->ctx.lasterr), "events send_batch: the run was cancelled");
         return -ECANCELED;
     }
     if (m->fail_send_at > 0 && (size_t)m->fail_send_at > first &&
         (size_t)m->fail_send_at <= first + n) {
-        snprintf(m->lasterr, sizeof(m->lasterr), "events: outbox: No space left on device");
+        snprintf(m->ctx.lasterr, sizeof(m->ctx.lasterr), "events: outbox: No space left on device");
         return -EIO;
     }
     if (m->steal_at_send > 0 && (size_t)m->steal_at_send > first &&
@@ -452,7 +377,7 @@ static int m_send_batch(jh_ctx *c, const jh_event_msg *msgs, size_t n, size_t ms
     }
     m->cancel_at_send = cancel_at;
     if (cancel_at > 0 && (size_t)cancel_at > first && (size_t)cancel_at <= m->n_events)
-        m->cancel = 1;
+        m->ctx.cancel = 1;
     m->n_batches++;
     /* the application renames a user after the page was read and sent,
      * before the page's UPDATE (ON UPDATE moves updated_at) */
@@ -468,20 +393,8 @@ static int m_send_batch(jh_ctx *c, const jh_event_msg *msgs, size_t n, size_t ms
 
 static const jh_events_api events_api = {sizeof(jh_events_api), m_send, m_send_key,
                                          m_send_delayed, m_send_batch};
-static const jh_lock_api lock_api = {sizeof(jh_lock_api), m_acquire, m_release};
-static const jh_status_api status_api = {sizeof(jh_status_api), m_status_set, m_status_get};
 static const jh_repo repo = {.size = sizeof(jh_repo), .db = &db_api, .events = &events_api,
-                             .lock = &lock_api, .status = &status_api};
-
-static const jh_repo *m_repo(jh_ctx *c) { (void)c; return &repo; }
-
-static const jh_api api = {
-    .size = sizeof(jh_api), .abi_major = JH_ABI_MAJOR, .abi_minor = JH_ABI_MINOR,
-    .job = m_job, .plugin = m_plugin, .handler = m_handler, .run_id = m_run_id,
-    .scheduled = m_scheduled, .deadline = m_deadline, .cancelled = m_cancelled,
-    .now = m_now, .vlog = m_vlog, .vfail = m_vfail, .config = m_config,
-    .state = m_state, .repo = m_repo, .last_error = m_last_error,
-};
+                             .lock = &mock_lock_api, .status = &mock_status_api};
 
 /* ---- fixtures ---------------------------------------------------------- */
 
@@ -493,7 +406,15 @@ static struct mock *mock_new(size_t n, int64_t batch)
 {
     struct mock *m = calloc(1, sizeof(*m));
 
-    m->api = &api;
+    static int64_t clock; /* one clock for every mock, as before */
+
+    mock_ctx_init(&m->ctx, &m->cfg);
+    m->ctx.job = m->ctx.plugin = "user";
+    m->ctx.handler = "h";
+    m->ctx.clock = &clock;
+    m->ctx.config = m_config;
+    m->ctx.status_ttl = 1;
+    m->ctx.repo = &repo;
     m->cfg = (struct user_config){.batch_size = batch, .login_log_max_age_s = 720 * 3600,
                                   .lock_ttl_ms = 3600 * 1000, .status_ttl_ms = 86400 * 1000,
                                   .sync_topic = "user.sync", .archive_topic = "user.archive"};
@@ -535,8 +456,7 @@ static void mock_clear_events(struct mock *m)
         free(m->events[i].payload);
     m->n_events = 0;
     m->n_batches = m->n_single = 0;
-    m->logs[0] = m->fail[0] = '\0';
-    m->n_status = m->acquired = m->released = 0;
+    mock_ctx_clear(&m->ctx);
     m->prepares = m->executes = 0;
 }
 
@@ -618,23 +538,23 @@ static void test_sync(void)
     like(m->sql_seen[1], "sync_status = 0 AND (id, updated_at) IN ((?,?),(?,?),",
          "sync: marks by the (id, updated_at) pairs read and sent");
     is_int(m->open_stmts, 0, "sync: every statement closed");
-    is_str(m->lock_key, "job:sync_user", "sync: lock job:sync_user");
-    is_int(m->lock_ttl_ms, 10 * 60 * 1000, "sync: for 10 minutes");
-    is_int(m->released, 1, "sync: lock released");
-    is_int(m->n_status, 2, "sync: status set twice");
-    is_str(m->status[0], "sync_user=running ttl=86400000", "sync: running");
+    is_str(m->ctx.lock_key, "job:sync_user", "sync: lock job:sync_user");
+    is_int(m->ctx.lock_ttl_ms, 10 * 60 * 1000, "sync: for 10 minutes");
+    is_int(m->ctx.released, 1, "sync: lock released");
+    is_int(m->ctx.n_status, 2, "sync: status set twice");
+    is_str(m->ctx.status[0], "sync_user=running ttl=86400000", "sync: running");
     snprintf(buf, sizeof(buf), "sync_user=ok users=%zu ttl=86400000", want);
-    is_str(m->status[1], buf, "sync: ok with the count");
+    is_str(m->ctx.status[1], buf, "sync: ok with the count");
     snprintf(buf, sizeof(buf), "sync.finish result=ok users=%zu sent=%zu batches=2 queries=4 "
              "duration_ms=", want, want);
-    like(m->logs, buf, "sync: logs count, batches, queries and duration");
+    like(m->ctx.log, buf, "sync: logs count, batches, queries and duration");
 
     mock_clear_events(m);
     rc = run_sync(m);
     is_int(rc, 0, "sync again: succeeds");
     is_int((long long)m->n_events, 0, "sync again: sends nothing");
     is_int(m->executes, 1, "sync again: one query");
-    is_str(m->status[1], "sync_user=ok users=0 ttl=86400000", "sync again: status users=0");
+    is_str(m->ctx.status[1], "sync_user=ok users=0 ttl=86400000", "sync again: status users=0");
     mock_free(m);
 
     /* a multiple of the page size ends with one empty page */
@@ -654,22 +574,22 @@ static void test_sync_lock(void)
     struct mock *m = mock_new(50, 1000);
     int rc;
 
-    m->lock_rc = -EBUSY;
+    m->ctx.lock_rc = -EBUSY;
     rc = run_sync(m);
     is_int(rc, 0, "lock held elsewhere: returns 0");
     is_int((long long)m->n_events, 0, "lock held elsewhere: sends nothing");
     is_int(m->executes + m->prepares, 0, "lock held elsewhere: no query");
-    is_int(m->n_status, 0, "lock held elsewhere: status untouched");
-    is_int(m->released, 0, "lock held elsewhere: releases nothing");
-    like(m->logs, "sync.skip reason=\"already running\" lock_key=job:sync_user",
+    is_int(m->ctx.n_status, 0, "lock held elsewhere: status untouched");
+    is_int(m->ctx.released, 0, "lock held elsewhere: releases nothing");
+    like(m->ctx.log, "sync.skip reason=\"already running\" lock_key=job:sync_user",
          "lock held elsewhere: says why");
-    is_str(m->fail, "", "lock held elsewhere: no failure message");
+    is_str(m->ctx.fail, "", "lock held elsewhere: no failure message");
 
     mock_clear_events(m);
-    m->lock_rc = -EIO;
+    m->ctx.lock_rc = -EIO;
     rc = run_sync(m);
     is_int(rc, -EIO, "lock error: returned");
-    like(m->fail, "acquire lock job:sync_user: ", "lock error: message names the lock");
+    like(m->ctx.fail, "acquire lock job:sync_user: ", "lock error: message names the lock");
     mock_free(m);
 }
 
@@ -694,15 +614,15 @@ static void test_sync_cancel(void)
     after = count_pending(m);
     is_int((long long)(before - after), 1000, "cancel: the first page marked, the one in "
            "flight not");
-    like(m->fail, "cancelled after 2000 users sent, 1000 marked synced", "cancel: message");
-    is_str(m->status[1], "sync_user=cancelled users=1000 ttl=86400000", "cancel: status");
-    is_int(m->released, 1, "cancel: lock released");
+    like(m->ctx.fail, "cancelled after 2000 users sent, 1000 marked synced", "cancel: message");
+    is_str(m->ctx.status[1], "sync_user=cancelled users=1000 ttl=86400000", "cancel: status");
+    is_int(m->ctx.released, 1, "cancel: lock released");
     is_int(m->open_stmts, 0, "cancel: statements closed");
-    like(m->logs, "sync.finish result=cancelled users=1000 sent=2000", "cancel: logged");
+    like(m->ctx.log, "sync.finish result=cancelled users=1000 sent=2000", "cancel: logged");
 
     /* the next run sends the rest, the 500 unmarked ones again included */
     mock_clear_events(m);
-    m->cancel = 0;
+    m->ctx.cancel = 0;
     m->cancel_at_send = 0;
     rc = run_sync(m);
     is_int(rc, 0, "after cancel: next run succeeds");
@@ -728,7 +648,7 @@ static void test_sync_cancel_between(void)
     is_int(m->n_batches, 1, "cancel between pages: one batch");
     is_int((long long)count_pending(m), (long long)before, "cancel between pages: nothing "
            "marked");
-    like(m->fail, "cancelled after 1000 users sent, 0 marked synced", "cancel between pages: "
+    like(m->ctx.fail, "cancelled after 1000 users sent, 0 marked synced", "cancel between pages: "
          "message");
     mock_free(m);
 }
@@ -743,26 +663,26 @@ static void test_sync_failures(void)
     rc = run_sync(m);
     is_int(rc, -EIO, "send failure: returned");
     is_int((long long)m->n_events, 0, "send failure: the page's batch sent nothing");
-    like(m->fail, "send user.sync for users 1..", "send failure: names the users");
-    like(m->fail, " (1000 events): ", "send failure: and the page size");
-    like(m->fail, "No space left on device", "send failure: with the service's reason");
+    like(m->ctx.fail, "send user.sync for users 1..", "send failure: names the users");
+    like(m->ctx.fail, " (1000 events): ", "send failure: and the page size");
+    like(m->ctx.fail, "No space left on device", "send failure: with the service's reason");
     is_int((long long)count_pending(m), (long long)before, "send failure: page not marked");
-    is_str(m->status[1], "sync_user=failed users=0 ttl=86400000", "send failure: status");
-    is_int(m->released, 1, "send failure: lock released");
+    is_str(m->ctx.status[1], "sync_user=failed users=0 ttl=86400000", "send failure: status");
+    is_int(m->ctx.released, 1, "send failure: lock released");
 
     mock_clear_events(m);
     m->fail_send_at = 0;
     m->fail_execute_at = 2; /* the first UPDATE */
     rc = run_sync(m);
     is_int(rc, -EIO, "update failure: returned");
-    like(m->fail, "mark ", "update failure: says what");
-    like(m->fail, "Lost connection (2013)", "update failure: with the db's reason");
+    like(m->ctx.fail, "mark ", "update failure: says what");
+    like(m->ctx.fail, "Lost connection (2013)", "update failure: with the db's reason");
 
     mock_clear_events(m);
     m->fail_execute_at = 1; /* the first SELECT */
     rc = run_sync(m);
     is_int(rc, -EIO, "select failure: returned");
-    like(m->fail, "find users to sync after id 0: db mock", "select failure: message");
+    like(m->ctx.fail, "find users to sync after id 0: db mock", "select failure: message");
     is_int(m->open_stmts, 0, "failures: statements closed");
 
     /* another writer marks users 1..3 between the page read and the UPDATE */
@@ -773,7 +693,7 @@ static void test_sync_failures(void)
     m->steal_at_send = 2;
     rc = run_sync(m);
     is_int(rc, 0, "concurrent writer: run succeeds");
-    like(m->logs, "sync.mark_short users=1000 marked=997", "concurrent writer: logged");
+    like(m->ctx.log, "sync.mark_short users=1000 marked=997", "concurrent writer: logged");
     mock_free(m);
 }
 
@@ -800,7 +720,7 @@ static void test_sync_changed_in_flight(void)
     is_int((long long)found, 1, "changed in flight: user 5 sent once");
     is_int(m->users[4].sync, 0, "changed in flight: user 5 left pending");
     is_int((long long)count_pending(m), 1, "changed in flight: only user 5 pending");
-    like(m->logs, "sync.mark_short users=10 marked=9", "changed in flight: logged");
+    like(m->ctx.log, "sync.mark_short users=10 marked=9", "changed in flight: logged");
 
     mock_clear_events(m);
     m->touch_at_batch = 0;
@@ -878,7 +798,7 @@ static void test_model_errors(void)
         u[i] = (struct user){.id = m->users[i].id, .updated_at = m->users[i].updated_at,
                              .updated_at_len = strlen(m->users[i].updated_at)};
 
-    snprintf(m->lasterr, sizeof(m->lasterr), "stale: an earlier failure");
+    snprintf(m->ctx.lasterr, sizeof(m->ctx.lasterr), "stale: an earlier failure");
     user_model_init(&um, (jh_ctx *)(void *)m, 2);
     is_int((long long)user_model_mark_synced(&um, u, 3), -EINVAL, "model: n > limit refused");
     is_str(user_model_error(&um), "more users than the page size", "model: with its own reason");
@@ -912,8 +832,8 @@ static void test_archive(void)
     }
     is_int((long long)bad, 0, "archive: topic, key and payload exact, ascending ids");
     is_int(m->executes, 3, "archive: 250 deleted in pages of 100: 3 queries");
-    is_str(m->lock_key, "job:archive_user", "archive: own lock");
-    is_str(m->status[1], "archive_user=ok users=250 ttl=86400000", "archive: status");
+    is_str(m->ctx.lock_key, "job:archive_user", "archive: own lock");
+    is_str(m->ctx.status[1], "archive_user=ok users=250 ttl=86400000", "archive: status");
     is_int((long long)count_pending(m) > 0, 1, "archive: sync_status untouched");
 
     mock_clear_events(m);
@@ -922,11 +842,11 @@ static void test_archive(void)
     is_int(rc, -ECANCELED, "archive cancel: -ECANCELED");
     is_int((long long)m->n_events, 200, "archive cancel: stops after the page in flight");
     is_int(m->n_batches, 2, "archive cancel: one batch per page sent");
-    like(m->logs, "archive.cancel users=200 batches=2 last_id=2000", "archive cancel: "
+    like(m->ctx.log, "archive.cancel users=200 batches=2 last_id=2000", "archive cancel: "
          "progress logged");
-    like(m->fail, "cancelled after 200 users archived (last id 2000)", "archive cancel: "
+    like(m->ctx.fail, "cancelled after 200 users archived (last id 2000)", "archive cancel: "
          "message");
-    is_int(m->released, 1, "archive cancel: lock released");
+    is_int(m->ctx.released, 1, "archive cancel: lock released");
     is_int(m->open_stmts, 0, "archive cancel: statements closed");
     mock_free(m);
 }
@@ -950,17 +870,17 @@ static void test_cleanup(void)
     is_int((long long)left, 300, "cleanup: exactly the old rows deleted");
     is_int(m->bound_max_age, 720 * 3600, "cleanup: max age bound in seconds");
     is_int(m->executes, 3, "cleanup: chunks of 10000 until a short one");
-    is_str(m->status[0], "cleanup_login_log=ok rows=25000 ttl=86400000", "cleanup: status");
-    like(m->logs, "cleanup.finish result=ok rows=25000 chunks=3 max_age_s=2592000",
+    is_str(m->ctx.status[0], "cleanup_login_log=ok rows=25000 ttl=86400000", "cleanup: status");
+    like(m->ctx.log, "cleanup.finish result=ok rows=25000 chunks=3 max_age_s=2592000",
          "cleanup: logged");
 
     mock_clear_events(m);
     rc = run_cleanup(m);
     is_int(rc, 0, "cleanup again: succeeds");
-    is_str(m->status[0], "cleanup_login_log=ok rows=0 ttl=86400000", "cleanup again: nothing");
+    is_str(m->ctx.status[0], "cleanup_login_log=ok rows=0 ttl=86400000", "cleanup again: nothing");
 
     mock_clear_events(m);
-    m->cancel = 1;
+    m->ctx.cancel = 1;
     rc = run_cleanup(m);
     is_int(rc, -ECANCELED, "cleanup cancelled: -ECANCELED");
     is_int(m->executes, 0, "cleanup cancelled: no statement");
@@ -1001,7 +921,7 @@ extern const jh_plugin_desc jobhost_plugin;
 static int init_with(struct mock *m, void **state)
 {
     *state = NULL;
-    m->fail[0] = '\0';
+    m->ctx.fail[0] = '\0';
     return jobhost_plugin.init((jh_ctx *)(void *)m, state);
 }
 
@@ -1067,7 +987,7 @@ static void test_init(void)
         m->config[0][1] = bad[i][1];
         rc = init_with(m, &state);
         is_int(rc, -EINVAL, "init refuses %s = \"%s\"", bad[i][0], bad[i][1]);
-        like(m->fail, bad[i][2], "  with a message naming it");
+        like(m->ctx.fail, bad[i][2], "  with a message naming it");
         ok(state == NULL, "  and no state");
     }
     mock_free(m);
