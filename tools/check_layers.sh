@@ -10,7 +10,7 @@
 # A function is a body that opens with "{" in column 0 and closes with "}"
 # in column 0 (the project's style); lines are counted brace to brace.
 #
-# Used by `make check` (t/layers.sh) on the real tree and on small broken
+# Used by `make check` (t/host/layers.sh) on the real tree and on small broken
 # trees, so the check itself is known to catch what it claims.
 set -u
 dir=${1:-host}

@@ -35,7 +35,7 @@
  * this UPDATE (sync_status still 0) would be marked synced with only its
  * old name sent; with it the row stays pending and the next run sends the
  * new name.  MariaDB 10.11 plans the row-constructor IN as primary-key
- * lookups, one per pair, no scan (EXPLAIN in t/user_e2e.c; prepared with
+ * lookups, one per pair, no scan (EXPLAIN in t/service/user_e2e.c; prepared with
  * placeholders too: Handler_read_key only, no Handler_read_rnd_next).
  *
  * The list always has `limit` pairs so one prepared statement serves

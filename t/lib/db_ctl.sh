@@ -1,5 +1,5 @@
 #!/bin/sh
-# t/lib/db_ctl.sh CMD - drive the private MariaDB that t/db.sh (or
+# t/lib/db_ctl.sh CMD - drive the private MariaDB that t/service/db.sh (or
 # bench/db_bench.sh) started, from a test program: kill (-9), stop,
 # restart (same port and socket), pause / resume (SIGSTOP / SIGCONT), sql "SQL" (as root).
 # Needs JH_TEST_MYSQL_DIR in the environment (jh__mariadb_start exports it).

@@ -1,5 +1,5 @@
 /*
- * db_p.c - test plugin for the SQL service (t/db.c, bench/db_bench.c).
+ * db_p.c - test plugin for the SQL service (t/service/db.c, bench/db_bench.c).
  *
  * Declares JH_SVC_DB (built with -DDB_NONE: declares nothing, for the
  * -ENOSYS case).  Handler "ping" runs SELECT CAST(? AS SIGNED) + 1 with

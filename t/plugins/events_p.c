@@ -1,5 +1,5 @@
 /*
- * events_p.c - test plugin of t/events.c: requires the events service and
+ * events_p.c - test plugin of t/service/events.c: requires the events service and
  * has one handler, `emit`, that sends one keyed event the way plugin code
  * does (through jobhost.h's inline wrapper).
  */

@@ -1,5 +1,5 @@
 /*
- * h_basic.c - test plugin for the host tests (t/host*.c, t/e2e_*.sh).
+ * h_basic.c - test plugin for the host tests (t/host/host.c, t/e2e/*.sh).
  *
  * Handlers: tick (logs h.tick), slow (sleeps sleep_ms, stops early when
  * cancelled), hang (sleeps sleep_ms ignoring cancellation), fail (returns

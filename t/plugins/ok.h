@@ -1,5 +1,5 @@
 /*
- * ok.h - the state of the `ok` test plugin, shared with t/plugin.c so the
+ * ok.h - the state of the `ok` test plugin, shared with t/plugin/plugin.c so the
  * test can see what the plugin's code did.
  */
 #ifndef JH_T_OK_H

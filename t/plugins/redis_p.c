@@ -1,5 +1,5 @@
 /*
- * redis_p.c - test plugin for the Redis service (t/redis.c, t/redis.sh).
+ * redis_p.c - test plugin for the Redis service (t/service/redis.c, t/service/redis.sh).
  *
  * Declares JH_SVC_REDIS.  Handler "once" fires at most once per scheduled
  * tick across every host sharing the Redis: SET prefix+"once:"+job+":"+

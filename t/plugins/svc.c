@@ -1,5 +1,5 @@
 /*
- * svc.c - test plugin for the service binding rules (t/backends.t).
+ * svc.c - test plugin for the service binding rules (t/repo/backends.t).
  * Built twice: svc_db.so requires JH_SVC_DB | JH_SVC_EVENTS (name "svc_db"),
  * svc_redis.so requires JH_SVC_REDIS (name "svc_redis").  Handler `probe`
  * calls each ABI 1.1 service once and logs the return codes, so a test can
