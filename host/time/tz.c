@@ -465,9 +465,9 @@ static int read_transitions(tzif *f, builder *b, int32_t *off0, const char **why
         int64_t t = ts == 8 ? be64(times + 8 * i) : (int32_t)be32(times + 4 * i);
         if (idx[i] >= c[TYPECNT])
             return *why = "corrupt TZif data (type index out of range)", -EINVAL;
-        if (b->n > 0 && t <= b->at[b->n - 1] && b->off[b->n - 1] != (int32_t)be32(types + 6 * idx[i]))
-            return *why = "corrupt TZif data (transitions not ascending)", -EINVAL;
         int32_t o = (int32_t)be32(types + 6 * idx[i]);
+        if (b->n > 0 && t <= b->at[b->n - 1] && b->off[b->n - 1] != o)
+            return *why = "corrupt TZif data (transitions not ascending)", -EINVAL;
         if (o < -26 * 3600 || o > 26 * 3600)
             return *why = "corrupt TZif data (offset out of range)", -EINVAL;
         if (b->n == 0 && o == *off0)
