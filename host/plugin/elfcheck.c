@@ -69,10 +69,12 @@ static int in_image(const img *im, uint64_t off, uint64_t size)
     return off <= im->len && size <= im->len - off;
 }
 
+/* Copy out a structure; -ENOEXEC (a truncated file) if it is not all
+ * inside the image. */
 static int read_at(const img *im, uint64_t off, void *dst, size_t size)
 {
     if (!in_image(im, off, size))
-        return -1;
+        return -ENOEXEC;
     memcpy(dst, im->buf + off, size);
     return 0;
 }

@@ -141,9 +141,9 @@ static int copy_once(int src, const char *path, int *memfd, jh__file_id *fid, in
         return -errno;
     if ((fd = new_memfd(path)) < 0)
         return -errno;
-    if ((rc = copy_fd(src, fd)) < 0 || (rc = fstat(src, &after)) < 0 ||
-        (rc = fstat(fd, &copied)) < 0) {
-        rc = rc == -1 ? -errno : rc;
+    if ((rc = copy_fd(src, fd)) == 0 && (fstat(src, &after) < 0 || fstat(fd, &copied) < 0))
+        rc = -errno;
+    if (rc < 0) {
         close(fd);
         return rc;
     }
@@ -154,45 +154,47 @@ static int copy_once(int src, const char *path, int *memfd, jh__file_id *fid, in
     return 0;
 }
 
-static int copy_and_seal(const char *path, int *memfd, jh__file_id *fid, jh_err *e)
+/* Copies until one was taken while the file stood still (3 tries). */
+static int copy_stable(int src, const char *path, int *memfd, jh__file_id *fid, jh_err *e)
 {
-    struct stat st;
-    int src, rc = 0, changed = 1;
+    int rc, changed = 1;
 
-    /* O_NONBLOCK: a FIFO dropped into plugins/ must not hang the host. */
-    src = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (src < 0)
-        return jh__err_set(e, -errno, "%s: cannot open: %s", path, strerror(errno));
-    if (fstat(src, &st) < 0) {
-        rc = jh__err_set(e, -errno, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = jh__err_set(e, -EINVAL, "%s: not a regular file", path);
-        goto out;
-    }
     for (int tries = 0; tries < 3 && changed; tries++) {
         if (tries > 0) {
             close(*memfd);
             *memfd = -1;
         }
-        if ((rc = copy_once(src, path, memfd, fid, &changed)) < 0) {
-            jh__err_set(e, rc, "%s: cannot copy: %s", path, strerror(-rc));
-            goto out;
-        }
+        if ((rc = copy_once(src, path, memfd, fid, &changed)) < 0)
+            return jh__err_set(e, rc, "%s: cannot copy: %s", path, strerror(-rc));
     }
     if (changed) {
         close(*memfd);
         *memfd = -1;
-        rc = jh__err_set(e, -EAGAIN,
-                        "%s: the file kept changing while it was read; deploy plugins by "
-                        "writing elsewhere and then mv(1) into place", path);
-        goto out;
+        return jh__err_set(e, -EAGAIN,
+                          "%s: the file kept changing while it was read; deploy plugins by "
+                          "writing elsewhere and then mv(1) into place", path);
     }
-    /* Freeze the copy: the bytes checked are the bytes mapped.  Best effort
-     * (a kernel without seals still gives us a private copy). */
-    (void)fcntl(*memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
-out:
+    return 0;
+}
+
+static int copy_and_seal(const char *path, int *memfd, jh__file_id *fid, jh_err *e)
+{
+    struct stat st;
+    int src, rc;
+
+    /* O_NONBLOCK: a FIFO dropped into plugins/ must not hang the host. */
+    src = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (src < 0)
+        return jh__err_set(e, -errno, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(src, &st) < 0)
+        rc = jh__err_set(e, -errno, "%s: %s", path, strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        rc = jh__err_set(e, -EINVAL, "%s: not a regular file", path);
+    else if ((rc = copy_stable(src, path, memfd, fid, e)) == 0)
+        /* Freeze the copy: the bytes checked are the bytes mapped.  Best
+         * effort (a kernel without seals still gives us a private copy). */
+        (void)fcntl(*memfd, F_ADD_SEALS,
+                    F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
     close(src);
     return rc;
 }

@@ -15,9 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "time/civil.h"
 #include "jobhost.h"
 
@@ -106,6 +106,11 @@ uint64_t jh__log_dropped(const jh__logger *log)
 
 /* ---- appenders ------------------------------------------------------ */
 
+/*
+ * Every appender returns 0, or -ENOSPC when the line is full: it then sets
+ * l->truncated, and emit() cuts the line back to its last whole field.
+ */
+
 static size_t room(const line *l)
 {
     return l->len + LINE_RESERVE < sizeof(l->buf) ? sizeof(l->buf) - LINE_RESERVE - l->len : 0;
@@ -115,7 +120,7 @@ static int put(line *l, const char *s, size_t n)
 {
     if (n > room(l)) {
         l->truncated = 1;
-        return -1;
+        return -ENOSPC;
     }
     memcpy(l->buf + l->len, s, n);
     l->len += n;
@@ -141,9 +146,11 @@ static int put_u64(line *l, uint64_t v, int min_digits)
 
 static int put_i64(line *l, int64_t v)
 {
+    int rc;
+
     if (v < 0) {
-        if (putc_(l, '-') < 0)
-            return -1;
+        if ((rc = putc_(l, '-')) < 0)
+            return rc;
         return put_u64(l, (uint64_t)0 - (uint64_t)v, 1);
     }
     return put_u64(l, (uint64_t)v, 1);
@@ -156,11 +163,12 @@ static int put_i64(line *l, int64_t v)
 static int put_time(line *l, int64_t ns)
 {
     uint64_t us = ns < 0 ? ((uint64_t)0 - (uint64_t)ns) / 1000 : (uint64_t)ns / 1000;
+    int rc;
 
-    if (ns < 0 && us != 0 && putc_(l, '-') < 0)
-        return -1;
-    if (put_u64(l, us / 1000000, 1) < 0 || putc_(l, '.') < 0)
-        return -1;
+    if (ns < 0 && us != 0 && (rc = putc_(l, '-')) < 0)
+        return rc;
+    if ((rc = put_u64(l, us / 1000000, 1)) < 0 || (rc = putc_(l, '.')) < 0)
+        return rc;
     return put_u64(l, us % 1000000, 6);
 }
 
@@ -172,16 +180,16 @@ static int put_ms(line *l, int64_t ns)
     int64_t us = ns / 1000;
     int64_t ms = us / 1000, frac = us % 1000;
     char d[4];
-    int n = 3;
+    int n = 3, rc;
 
     if (us < 0) {
-        if (putc_(l, '-') < 0)
-            return -1;
+        if ((rc = putc_(l, '-')) < 0)
+            return rc;
         ms = -ms;
         frac = -frac;
     }
-    if (put_u64(l, (uint64_t)ms, 1) < 0)
-        return -1;
+    if ((rc = put_u64(l, (uint64_t)ms, 1)) < 0)
+        return rc;
     if (frac == 0)
         return 0;
     d[0] = (char)('0' + frac / 100);
@@ -189,7 +197,9 @@ static int put_ms(line *l, int64_t ns)
     d[2] = (char)('0' + frac % 10);
     while (n > 0 && d[n - 1] == '0')
         n--;
-    return putc_(l, '.') < 0 ? -1 : put(l, d, (size_t)n);
+    if ((rc = putc_(l, '.')) < 0)
+        return rc;
+    return put(l, d, (size_t)n);
 }
 
 static int put_hex_escape(line *l, unsigned char c)
@@ -223,6 +233,60 @@ static int utf8_len(const unsigned char *s)
     return 0;
 }
 
+/* The UTF-8 sequence at *p, or U+FFFD for an invalid byte; advances *p. */
+static int put_utf8(line *l, const unsigned char **p, const unsigned char *end)
+{
+    /* Validate on a zero-padded copy so a sequence cut by the end
+     * of the value is never read past it. */
+    unsigned char tmp[4] = {0, 0, 0, 0};
+    size_t left = (size_t)(end - *p);
+    const char *at = (const char *)*p;
+    int u;
+
+    memcpy(tmp, *p, left < 4 ? left : 4);
+    u = utf8_len(tmp);
+    if (u == 0) {
+        *p += 1;
+        return put(l, "\xef\xbf\xbd", 3);
+    }
+    *p += u;
+    return put(l, at, (size_t)u);
+}
+
+/* One byte that is not plain printable ASCII (or a quote or backslash),
+ * escaped as the format needs; advances *p past what it wrote. */
+static int put_special(line *l, const unsigned char **p, const unsigned char *end, int quote)
+{
+    unsigned char c = **p;
+
+    if (c == '"' || c == '\\') {
+        char e[2] = {'\\', (char)c};
+        *p += 1;
+        return quote ? put(l, e, 2) : putc_(l, (char)c);
+    }
+    if (c == '\n' || c == '\t' || c == '\r') {
+        char e[2] = {'\\', c == '\n' ? 'n' : c == '\t' ? 't' : 'r'};
+        *p += 1;
+        return put(l, e, 2);
+    }
+    if (c < 0x20 || c == 0x7f) {
+        *p += 1;
+        return put_hex_escape(l, c);
+    }
+    return put_utf8(l, p, end);
+}
+
+/* logfmt quotes an empty value and one with a space, '=', a quote, a
+ * backslash or a control character. */
+static int needs_quotes(const unsigned char *p, size_t n)
+{
+    int quote = n == 0;
+
+    for (size_t i = 0; i < n && !quote; i++)
+        quote = p[i] <= ' ' || p[i] == '=' || p[i] == '"' || p[i] == '\\' || p[i] == 0x7f;
+    return quote;
+}
+
 /* A string value, quoted and escaped as the format needs.  Invalid UTF-8
  * becomes U+FFFD so the output is always valid JSON / valid text.
  * Runs of plain printable ASCII (the common case: job names, results) are
@@ -230,92 +294,121 @@ static int utf8_len(const unsigned char *s)
 static int put_str(line *l, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
-    int quote = l->json || n == 0;
+    int quote = l->json || needs_quotes(p, n);
+    int rc;
 
-    if (!l->json && !quote)
-        for (size_t i = 0; i < n && !quote; i++)
-            quote = p[i] <= ' ' || p[i] == '=' || p[i] == '"' || p[i] == '\\' || p[i] == 0x7f;
-    if (quote && putc_(l, '"') < 0)
-        return -1;
+    if (quote && (rc = putc_(l, '"')) < 0)
+        return rc;
     while (p < end) {
         const unsigned char *run = p;
-        unsigned char c;
-        int r = 0;
 
         while (p < end && *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
             p++;
-        if (p > run && put(l, (const char *)run, (size_t)(p - run)) < 0)
-            return -1;
-        if (p == end)
-            break;
-        c = *p;
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            r = quote ? put(l, e, 2) : putc_(l, (char)c);
-            p++;
-        } else if (c == '\n' || c == '\t' || c == '\r') {
-            char e[2] = {'\\', c == '\n' ? 'n' : c == '\t' ? 't' : 'r'};
-            r = put(l, e, 2);
-            p++;
-        } else if (c < 0x20 || c == 0x7f) {
-            r = put_hex_escape(l, c);
-            p++;
-        } else {
-            /* Validate on a zero-padded copy so a sequence cut by the end
-             * of the value is never read past it. */
-            unsigned char tmp[4] = {0, 0, 0, 0};
-            size_t left = (size_t)(end - p);
-            int u;
-
-            memcpy(tmp, p, left < 4 ? left : 4);
-            u = utf8_len(tmp);
-            if (u == 0) {
-                r = put(l, "\xef\xbf\xbd", 3);
-                p++;
-            } else {
-                r = put(l, (const char *)p, (size_t)u);
-                p += u;
-            }
-        }
-        if (r < 0)
-            return -1;
+        if (p > run && (rc = put(l, (const char *)run, (size_t)(p - run))) < 0)
+            return rc;
+        if (p < end && (rc = put_special(l, &p, end, quote)) < 0)
+            return rc;
     }
     return quote ? putc_(l, '"') : 0;
 }
 
 static int put_key(line *l, const char *key, size_t n)
 {
+    int rc;
+
     if (l->json) {
-        if (putc_(l, ',') < 0 || put_str(l, key, n) < 0)
-            return -1;
+        if ((rc = putc_(l, ',')) < 0 || (rc = put_str(l, key, n)) < 0)
+            return rc;
         return putc_(l, ':');
     }
-    if (putc_(l, ' ') < 0 || put(l, key, n) < 0)
-        return -1;
+    if ((rc = putc_(l, ' ')) < 0 || (rc = put(l, key, n)) < 0)
+        return rc;
     return putc_(l, '=');
 }
 
+/* "2026-11-22T12:00:00.000123Z": each civil field, then the character
+ * that follows it. */
 static void put_ts(line *l, int64_t ns)
 {
+    static const char after[] = "--T::.";
     jh__civil c;
     int64_t s = jh__floordiv(ns, 1000000000);
     int64_t us = (ns - s * 1000000000) / 1000;
 
     jh__secs_to_civil(s, &c);
-    put_u64(l, (uint64_t)c.year, 4);
-    putc_(l, '-');
-    put_u64(l, (uint64_t)c.mon, 2);
-    putc_(l, '-');
-    put_u64(l, (uint64_t)c.mday, 2);
-    putc_(l, 'T');
-    put_u64(l, (uint64_t)c.hour, 2);
-    putc_(l, ':');
-    put_u64(l, (uint64_t)c.min, 2);
-    putc_(l, ':');
-    put_u64(l, (uint64_t)c.sec, 2);
-    putc_(l, '.');
+    const int field[6] = {c.year, c.mon, c.mday, c.hour, c.min, c.sec};
+    for (int i = 0; i < 6; i++) {
+        put_u64(l, (uint64_t)field[i], i == 0 ? 4 : 2);
+        putc_(l, after[i]);
+    }
     put_u64(l, (uint64_t)us, 6);
     putc_(l, 'Z');
+}
+
+/* logfmt RAW: as is, control characters made spaces (see put_raw). */
+static void put_raw_logfmt(line *l, const char *s)
+{
+    if (putc_(l, ' ') < 0)
+        return;
+    for (; *s; s++) {
+        char c = (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s;
+        if (putc_(l, c) < 0)
+            return;
+    }
+}
+
+/* A quoted RAW value from just after its opening quote: its unescaped
+ * bytes into val (at most cap - 1), *n its length.  Returns the position
+ * after the closing quote, or the end of s if it was never closed. */
+static const char *unquote(const char *s, char *val, size_t cap, size_t *n)
+{
+    *n = 0;
+    while (*s && *s != '"' && *n < cap - 1) {
+        if (*s == '\\' && s[1]) {
+            s++;
+            val[(*n)++] = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s;
+        } else
+            val[(*n)++] = *s;
+        s++;
+    }
+    return *s == '"' ? s + 1 : s;
+}
+
+/* JSON RAW: split into fields, the unparseable rest into "msg". */
+static void put_raw_json(line *l, const char *s)
+{
+    char val[LINE_MAX_];
+
+    while (*s) {
+        const char *k, *v;
+        size_t kl, vl;
+
+        while (*s == ' ')
+            s++;
+        if (*s == '\0')
+            break;
+        k = s;
+        while (*s && *s != '=' && *s != ' ' && *s != '"')
+            s++;
+        kl = (size_t)(s - k);
+        if (*s != '=' || kl == 0) {
+            if (put_key(l, "msg", 3) == 0)
+                put_str(l, k, strlen(k));
+            return;
+        }
+        s++;
+        if (*s == '"') {
+            s = unquote(s + 1, val, sizeof(val), &vl);
+            v = val;
+        } else {
+            v = s;
+            while (*s && *s != ' ')
+                s++;
+            vl = (size_t)(s - v);
+        }
+        if (put_key(l, k, kl) < 0 || put_str(l, v, vl) < 0)
+            return;
+    }
 }
 
 /*
@@ -328,60 +421,22 @@ static void put_raw(line *l, const char *s)
 {
     if (s == NULL || *s == '\0')
         return;
-    if (!l->json) {
-        if (putc_(l, ' ') < 0)
-            return;
-        for (; *s; s++) {
-            char c = (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s;
-            if (putc_(l, c) < 0)
-                return;
-        }
-        return;
-    }
-    while (*s) {
-        const char *k, *v;
-        size_t kl, vl;
-        char val[LINE_MAX_];
-        size_t n = 0;
+    if (l->json)
+        put_raw_json(l, s);
+    else
+        put_raw_logfmt(l, s);
+}
 
-        while (*s == ' ')
-            s++;
-        if (*s == '\0')
-            break;
-        k = s;
-        while (*s && *s != '=' && *s != ' ' && *s != '"')
-            s++;
-        kl = (size_t)(s - k);
-        if (*s != '=' || kl == 0) {
-            if (put_key(l, "msg", 3) < 0)
-                return;
-            put_str(l, k, strlen(k));
-            return;
-        }
-        s++;
-        if (*s == '"') {
-            s++;
-            while (*s && *s != '"' && n < sizeof(val) - 1) {
-                if (*s == '\\' && s[1]) {
-                    s++;
-                    val[n++] = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s;
-                } else
-                    val[n++] = *s;
-                s++;
-            }
-            if (*s == '"')
-                s++;
-            v = val;
-            vl = n;
-        } else {
-            v = s;
-            while (*s && *s != ' ')
-                s++;
-            vl = (size_t)(s - v);
-        }
-        if (put_key(l, k, kl) < 0 || put_str(l, v, vl) < 0)
-            return;
-    }
+static int put_double(line *l, double v)
+{
+    char d[40];
+    int n;
+
+    /* JSON has no inf or nan: those become null there. */
+    if (l->json && !isfinite(v))
+        return put(l, "null", 4);
+    n = snprintf(d, sizeof(d), "%.6g", v);
+    return put(l, d, n > 0 ? (size_t)n : 0);
 }
 
 static void put_kv(line *l, const jh__kv *kv)
@@ -414,29 +469,48 @@ static void put_kv(line *l, const jh__kv *kv)
     case JH_KV_BOOL:
         put(l, kv->v.i ? "true" : "false", kv->v.i ? 4 : 5);
         break;
-    case JH_KV_DOUBLE: {
-        char d[40];
-        int n;
-
-        /* JSON has no inf or nan: those become null there. */
-        if (l->json && !isfinite(kv->v.d)) {
-            put(l, "null", 4);
-            break;
-        }
-        n = snprintf(d, sizeof(d), "%.6g", kv->v.d);
-        put(l, d, n > 0 ? (size_t)n : 0);
+    case JH_KV_DOUBLE:
+        put_double(l, kv->v.d);
         break;
-    }
     default:
         put(l, l->json ? "null" : "?", l->json ? 4 : 1);
     }
+}
+
+/* ---- lines ----------------------------------------------------------- */
+
+/* ts, level and event: the fields every line starts with. */
+static void put_head(line *l, int level, const char *event)
+{
+    put(l, l->json ? "{\"ts\":\"" : "ts=", l->json ? 7 : 3);
+    put_ts(l, jh__realtime_ns());
+    put(l, l->json ? "\",\"level\":\"" : " level=", l->json ? 11 : 7);
+    put(l, level_names[level], strlen(level_names[level]));
+    if (l->json)
+        putc_(l, '"');
+    put_key(l, "event", 5);
+    put_str(l, event ? event : "", event ? strlen(event) : 0);
+}
+
+/* Close the line; a truncated one is first cut back to `good`, the end of
+ * its last whole field (the reserve guarantees room for the marker). */
+static void end_line(line *l, size_t good)
+{
+    if (l->truncated) {
+        const char *m = l->json ? ",\"truncated\":true" : " truncated=true";
+        l->len = good;
+        memcpy(l->buf + l->len, m, strlen(m));
+        l->len += strlen(m);
+    }
+    if (l->json)
+        l->buf[l->len++] = '}';
+    l->buf[l->len++] = '\n';
 }
 
 static void emit(jh__logger *log, int level, const char *event, const jh__kv *kv,
                  size_t n, const char *raw)
 {
     line l;
-    struct timespec ts;
     size_t good;
 
     l.len = 0;
@@ -444,15 +518,7 @@ static void emit(jh__logger *log, int level, const char *event, const jh__kv *kv
     l.json = atomic_load(&log->format) == JH_LOGFMT_JSON;
     if (level < JH_LOG_DEBUG || level > JH_LOG_ERROR)
         level = JH_LOG_ERROR;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    put(&l, l.json ? "{\"ts\":\"" : "ts=", l.json ? 7 : 3);
-    put_ts(&l, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
-    put(&l, l.json ? "\",\"level\":\"" : " level=", l.json ? 11 : 7);
-    put(&l, level_names[level], strlen(level_names[level]));
-    if (l.json)
-        putc_(&l, '"');
-    put_key(&l, "event", 5);
-    put_str(&l, event ? event : "", event ? strlen(event) : 0);
+    put_head(&l, level, event);
     good = l.len;
     for (size_t i = 0; i < n && !l.truncated; i++) {
         put_kv(&l, &kv[i]);
@@ -464,16 +530,7 @@ static void emit(jh__logger *log, int level, const char *event, const jh__kv *kv
         if (!l.truncated)
             good = l.len;
     }
-    if (l.truncated) {
-        /* Cut back to the last whole field; the reserve guarantees room. */
-        l.len = good;
-        const char *m = l.json ? ",\"truncated\":true" : " truncated=true";
-        memcpy(l.buf + l.len, m, strlen(m));
-        l.len += strlen(m);
-    }
-    if (l.json)
-        l.buf[l.len++] = '}';
-    l.buf[l.len++] = '\n';
+    end_line(&l, good);
     /* One write: lines from different threads never interleave (a pipe or
      * file with O_APPEND takes it whole). */
     if (write(log->fd, l.buf, l.len) != (ssize_t)l.len)

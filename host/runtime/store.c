@@ -57,6 +57,7 @@ static uint64_t hash_key(int kind, const char *s)
 int jh__store_new(jh_now_fn now, void *now_arg, jh__store **out)
 {
     jh__store *s;
+    int rc;
 
     if (out == NULL)
         return -EINVAL;
@@ -66,14 +67,23 @@ int jh__store_new(jh_now_fn now, void *now_arg, jh__store **out)
     s->nbuckets = 64;
     s->buckets = calloc(s->nbuckets, sizeof(*s->buckets));
     if (s->buckets == NULL) {
-        free(s);
-        return -ENOMEM;
+        rc = -ENOMEM;
+        goto fail_buckets;
     }
-    pthread_mutex_init(&s->mu, NULL);
+    if ((rc = pthread_mutex_init(&s->mu, NULL)) != 0) {
+        rc = -rc;
+        goto fail_mutex;
+    }
     s->now = now ? now : default_now;
     s->now_arg = now_arg;
     *out = s;
     return 0;
+
+fail_mutex:
+    free(s->buckets);
+fail_buckets:
+    free(s);
+    return rc;
 }
 
 static void entry_free(entry *e)
@@ -198,6 +208,18 @@ static int put(jh__store *s, int kind, const char *key, const char *value, int64
     return 0;
 }
 
+/* put() at the store's clock, under the lock. */
+static int put_locked(jh__store *s, int kind, const char *key, const char *value, int64_t ttl)
+{
+    int64_t now = s->now(s->now_arg);
+    int rc;
+
+    pthread_mutex_lock(&s->mu);
+    rc = put(s, kind, key, value, ttl, now);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 int jh__store_lock_acquire(jh__store *s, const char *key, const char *owner, int64_t ttl_ns)
 {
     int rc;
@@ -244,16 +266,9 @@ int jh__store_lock_release(jh__store *s, const char *key, const char *owner)
 
 int jh__store_status_set(jh__store *s, const char *job, const char *value, int64_t ttl_ns)
 {
-    int rc;
-    int64_t now;
-
     if (s == NULL || job == NULL || value == NULL)
         return -EINVAL;
-    now = s->now(s->now_arg);
-    pthread_mutex_lock(&s->mu);
-    rc = put(s, K_STATUS, job, value, ttl_ns, now);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    return put_locked(s, K_STATUS, job, value, ttl_ns);
 }
 
 int jh__store_status_get(jh__store *s, const char *job, char *buf, size_t len)
@@ -298,16 +313,9 @@ int jh__store_processed_check(jh__store *s, const char *message_id)
 
 int jh__store_processed_mark(jh__store *s, const char *message_id, int64_t ttl_ns)
 {
-    int rc;
-    int64_t now;
-
     if (s == NULL || message_id == NULL)
         return -EINVAL;
-    now = s->now(s->now_arg);
-    pthread_mutex_lock(&s->mu);
-    rc = put(s, K_IDEM, message_id, NULL, ttl_ns, now);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    return put_locked(s, K_IDEM, message_id, NULL, ttl_ns);
 }
 
 size_t jh__store_entries(jh__store *s)

@@ -35,40 +35,53 @@ static const struct unit *match_unit(const char *p, size_t *len)
     return best;
 }
 
-int jh__duration_parse(const char *s, int allow_zero, int64_t *out_ns, jh_err *e)
+/* A number with an optional fraction ("90", "1.5", ".25"): whole part,
+ * and the first nine decimals as frac / scale.  -ERANGE past MAX_NS. */
+typedef struct number {
+    int64_t whole, frac, scale;
+    int digits;
+} number;
+
+static int parse_number(const char **p, number *n)
+{
+    const char *s = *p;
+
+    *n = (number){0, 0, 1, 0};
+    while (*s >= '0' && *s <= '9') {
+        /* checked before the multiply: 20 digits overflow int64 */
+        if (n->whole > MAX_NS / 10)
+            return -ERANGE;
+        n->whole = n->whole * 10 + (*s++ - '0');
+        n->digits++;
+    }
+    if (*s == '.')
+        for (s++; *s >= '0' && *s <= '9'; s++, n->digits++)
+            if (n->scale < 1000000000LL) {
+                n->frac = n->frac * 10 + (*s - '0');
+                n->scale *= 10;
+            }
+    *p = s;
+    return 0;
+}
+
+static int too_big(const char *s, jh_err *e)
+{
+    return jh__err_set(e, -ERANGE, "duration \"%s\": longer than 100 years", s);
+}
+
+/* The sum of the terms of s ("1h30m" = 1h + 30m). */
+static int sum_terms(const char *s, int64_t *total, jh_err *e)
 {
     const char *p = s;
-    int64_t total = 0;
 
-    if (s == NULL || *s == '\0')
-        return jh__err_set(e, -EINVAL, "duration \"\": empty, expected e.g. 5s, 250ms, 1h30m");
-    if (strcmp(s, "0") == 0)
-        goto done;
     while (*p != '\0') {
-        int64_t whole = 0, frac = 0, frac_scale = 1;
-        int digits = 0;
+        number n;
         size_t ulen;
         const struct unit *u;
 
-        while (*p >= '0' && *p <= '9') {
-            /* checked before the multiply: 20 digits overflow int64 */
-            if (whole > MAX_NS / 10)
-                goto too_big;
-            whole = whole * 10 + (*p++ - '0');
-            digits++;
-        }
-        if (*p == '.') {
-            p++;
-            while (*p >= '0' && *p <= '9') {
-                if (frac_scale < 1000000000LL) {
-                    frac = frac * 10 + (*p - '0');
-                    frac_scale *= 10;
-                }
-                p++;
-                digits++;
-            }
-        }
-        if (digits == 0)
+        if (parse_number(&p, &n) < 0)
+            return too_big(s, e);
+        if (n.digits == 0)
             return jh__err_set(e, -EINVAL,
                               "duration \"%s\": expected a number at column %d",
                               s, (int)(p - s) + 1);
@@ -78,19 +91,28 @@ int jh__duration_parse(const char *s, int allow_zero, int64_t *out_ns, jh_err *e
                               "duration \"%s\": expected a unit (ns, us, ms, s, m, h, d) at column %d",
                               s, (int)(p - s) + 1);
         p += ulen;
-        if (whole > MAX_NS / u->ns)
-            goto too_big;
-        total += whole * u->ns + (int64_t)((double)frac / (double)frac_scale * (double)u->ns);
-        if (total > MAX_NS)
-            goto too_big;
+        if (n.whole > MAX_NS / u->ns)
+            return too_big(s, e);
+        *total += n.whole * u->ns + (int64_t)((double)n.frac / (double)n.scale * (double)u->ns);
+        if (*total > MAX_NS)
+            return too_big(s, e);
     }
-done:
+    return 0;
+}
+
+int jh__duration_parse(const char *s, int allow_zero, int64_t *out_ns, jh_err *e)
+{
+    int64_t total = 0;
+    int rc;
+
+    if (s == NULL || *s == '\0')
+        return jh__err_set(e, -EINVAL, "duration \"\": empty, expected e.g. 5s, 250ms, 1h30m");
+    if (strcmp(s, "0") != 0 && (rc = sum_terms(s, &total, e)) < 0)
+        return rc;
     if (total == 0 && !allow_zero)
         return jh__err_set(e, -EINVAL, "duration \"%s\": must be greater than zero", s);
     *out_ns = total;
     return 0;
-too_big:
-    return jh__err_set(e, -ERANGE, "duration \"%s\": longer than 100 years", s);
 }
 
 void jh__duration_format(int64_t ns, char *buf, size_t len)

@@ -110,25 +110,25 @@ void jh__tz_segment(const jh__tz *tz, int64_t utc_sec, int64_t *start, int64_t *
     }
 }
 
-/*
- * Every offset in force at some instant in [local - 1 day, local + 1 day]
- * is a candidate (offsets are within +-26 h, so the true instant is in that
- * window); a candidate o is real if the offset at local - o is o.
- */
-int jh__tz_from_local(const jh__tz *tz, int64_t local_sec, int64_t out[2])
+/* The offsets in force from transition i (the last one at or before
+ * local_sec - 2 days) to local_sec + 2 days, at most 8 (cand[0] first). */
+static int nearby_offsets(const jh__tz *tz, long i, int64_t local_sec, int32_t cand[8])
 {
-    int32_t cand[8];
-    int nc = 0, found = 0;
-    long i, j;
+    int nc = 0;
 
-    if (tz == NULL || tz->n == 0) {
-        out[0] = local_sec - (tz ? tz->off0 : 0);
-        return 1;
-    }
-    i = find(tz, local_sec - 2 * 86400);
     cand[nc++] = i < 0 ? tz->off0 : tz->off[i];
-    for (j = i + 1; (size_t)j < tz->n && tz->at[j] <= local_sec + 2 * 86400 && nc < 8; j++)
+    for (long j = i + 1; (size_t)j < tz->n && tz->at[j] <= local_sec + 2 * 86400 && nc < 8; j++)
         cand[nc++] = tz->off[j];
+    return nc;
+}
+
+/* The instants (at most 2, ascending) at which a candidate offset o is
+ * real: the offset at local_sec - o is o. */
+static int matching_instants(const jh__tz *tz, int64_t local_sec, const int32_t *cand, int nc,
+                             int64_t out[2])
+{
+    int found = 0;
+
     for (int k = 0; k < nc; k++) {
         int dup = 0;
         for (int m = 0; m < k; m++)
@@ -147,18 +147,46 @@ int jh__tz_from_local(const jh__tz *tz, int64_t local_sec, int64_t out[2])
         out[0] = out[1];
         out[1] = t;
     }
-    if (found > 0)
-        return found;
-    /* A gap: the transition whose jump covers local_sec. */
-    for (j = i + 1; (size_t)j < tz->n; j++) {
+    return found;
+}
+
+/* True if local_sec lies in a gap, the jump of a transition after i;
+ * *end is that transition. */
+static int in_gap(const jh__tz *tz, long i, int64_t local_sec, int64_t *end)
+{
+    for (long j = i + 1; (size_t)j < tz->n; j++) {
         int32_t ob = j == 0 ? tz->off0 : tz->off[j - 1];
         if (tz->at[j] + ob <= local_sec && local_sec < tz->at[j] + tz->off[j]) {
-            out[0] = tz->at[j];
-            return 0;
+            *end = tz->at[j];
+            return 1;
         }
         if (tz->at[j] > local_sec + 2 * 86400)
             break;
     }
+    return 0;
+}
+
+/*
+ * Every offset in force at some instant in [local - 1 day, local + 1 day]
+ * is a candidate (offsets are within +-26 h, so the true instant is in that
+ * window); a candidate o is real if the offset at local - o is o.
+ */
+int jh__tz_from_local(const jh__tz *tz, int64_t local_sec, int64_t out[2])
+{
+    int32_t cand[8];
+    int nc, found;
+    long i;
+
+    if (tz == NULL || tz->n == 0) {
+        out[0] = local_sec - (tz ? tz->off0 : 0);
+        return 1;
+    }
+    i = find(tz, local_sec - 2 * 86400);
+    nc = nearby_offsets(tz, i, local_sec, cand);
+    if ((found = matching_instants(tz, local_sec, cand, nc, out)) > 0)
+        return found;
+    if (in_gap(tz, i, local_sec, &out[0]))
+        return 0;
     out[0] = local_sec - cand[0]; /* unreachable for consistent data */
     return 1;
 }
@@ -190,6 +218,15 @@ static const char *parse_name(const char *p)
     return p - s >= 3 ? p : NULL;
 }
 
+/* Two digits at p into *v; the position after them, or NULL. */
+static const char *two_digits(const char *p, int *v)
+{
+    if (!(p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9'))
+        return NULL;
+    *v = (p[0] - '0') * 10 + p[1] - '0';
+    return p + 2;
+}
+
 /* [+-]hh[:mm[:ss]] -> seconds; hh up to 167 */
 static const char *parse_hms(const char *p, int32_t *out)
 {
@@ -202,18 +239,10 @@ static const char *parse_hms(const char *p, int32_t *out)
     if (n == 0 || h > 167)
         return NULL;
     if (*p == ':') {
-        p++;
-        if (!(p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9'))
+        if ((p = two_digits(p + 1, &m)) == NULL)
             return NULL;
-        m = (p[0] - '0') * 10 + p[1] - '0';
-        p += 2;
-        if (*p == ':') {
-            p++;
-            if (!(p[0] >= '0' && p[0] <= '9' && p[1] >= '0' && p[1] <= '9'))
-                return NULL;
-            s = (p[0] - '0') * 10 + p[1] - '0';
-            p += 2;
-        }
+        if (*p == ':' && (p = two_digits(p + 1, &s)) == NULL)
+            return NULL;
     }
     *out = sign * (h * 3600 + m * 60 + s);
     return p;
@@ -375,48 +404,70 @@ static int64_t be64(const unsigned char *p)
     return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
 }
 
-/* Parse a TZif image into *b; returns 0 or a static reason in *why. */
-static int parse_tzif(const unsigned char *d, size_t len, builder *b, int32_t *off0,
-                      const char **why)
-{
-    size_t cnt[6], v1len, pos = 0;
-    int ver, tsize = 4;
+/* The counts of a TZif header, in file order. */
+enum { ISUTCNT, ISSTDCNT, LEAPCNT, TIMECNT, TYPECNT, CHARCNT, NCOUNTS };
 
-    if (len < 44 || memcmp(d, "TZif", 4) != 0)
+typedef struct tzif {
+    const unsigned char *d;
+    size_t len;
+    size_t pos;              /* the next byte to read */
+    size_t cnt[NCOUNTS];     /* of the header in use */
+    int tsize;               /* bytes a transition time: 4 (v1) or 8 (v2+) */
+} tzif;
+
+static void read_counts(const unsigned char *h, size_t cnt[NCOUNTS])
+{
+    for (int i = 0; i < NCOUNTS; i++)
+        cnt[i] = be32(h + 20 + 4 * i);
+}
+
+/* The header to use: v1's, or in a v2+ file the second one, after the v1
+ * data, whose times are 64-bit. */
+static int read_header(tzif *f, const char **why)
+{
+    const size_t *c = f->cnt;
+    size_t v1len;
+
+    if (f->len < 44 || memcmp(f->d, "TZif", 4) != 0)
         return *why = "not a TZif file (bad magic)", -EINVAL;
-    ver = d[4];
-    for (int i = 0; i < 6; i++)
-        cnt[i] = be32(d + 20 + 4 * i);
-    /* isutcnt isstdcnt leapcnt timecnt typecnt charcnt */
-    v1len = cnt[3] * 5 + cnt[4] * 6 + cnt[5] + cnt[2] * 8 + cnt[1] + cnt[0];
-    if (cnt[4] == 0 || cnt[3] > 100000 || cnt[4] > 256 || v1len > len - 44)
+    read_counts(f->d, f->cnt);
+    v1len = c[TIMECNT] * 5 + c[TYPECNT] * 6 + c[CHARCNT] + c[LEAPCNT] * 8 + c[ISSTDCNT] +
+            c[ISUTCNT];
+    if (c[TYPECNT] == 0 || c[TIMECNT] > 100000 || c[TYPECNT] > 256 || v1len > f->len - 44)
         return *why = "corrupt TZif header (counts out of range)", -EINVAL;
-    pos = 44;
-    if (ver >= '2') {
-        pos += v1len;
-        if (len - pos < 44 || memcmp(d + pos, "TZif", 4) != 0)
-            return *why = "corrupt TZif file (no v2 header)", -EINVAL;
-        for (int i = 0; i < 6; i++)
-            cnt[i] = be32(d + pos + 20 + 4 * i);
-        pos += 44;
-        tsize = 8;
-        if (cnt[4] == 0 || cnt[3] > 100000 || cnt[4] > 256)
-            return *why = "corrupt TZif v2 header (counts out of range)", -EINVAL;
-    }
-    size_t need = cnt[3] * (size_t)tsize + cnt[3] + cnt[4] * 6 + cnt[5] +
-                  cnt[2] * (size_t)(tsize + 4) + cnt[1] + cnt[0];
-    if (need > len - pos)
+    f->pos = 44;
+    if (f->d[4] < '2')
+        return 0;
+    f->pos += v1len;
+    if (f->len - f->pos < 44 || memcmp(f->d + f->pos, "TZif", 4) != 0)
+        return *why = "corrupt TZif file (no v2 header)", -EINVAL;
+    read_counts(f->d + f->pos, f->cnt);
+    f->pos += 44;
+    f->tsize = 8;
+    if (c[TYPECNT] == 0 || c[TIMECNT] > 100000 || c[TYPECNT] > 256)
+        return *why = "corrupt TZif v2 header (counts out of range)", -EINVAL;
+    return 0;
+}
+
+/* The data block: its transitions into *b, and the offset before them. */
+static int read_transitions(tzif *f, builder *b, int32_t *off0, const char **why)
+{
+    const size_t *c = f->cnt, ts = (size_t)f->tsize;
+    size_t need = c[TIMECNT] * ts + c[TIMECNT] + c[TYPECNT] * 6 + c[CHARCNT] +
+                  c[LEAPCNT] * (ts + 4) + c[ISSTDCNT] + c[ISUTCNT];
+
+    if (need > f->len - f->pos)
         return *why = "truncated TZif file", -EINVAL;
-    const unsigned char *times = d + pos, *idx = times + cnt[3] * (size_t)tsize,
-                        *types = idx + cnt[3];
+    const unsigned char *times = f->d + f->pos, *idx = times + c[TIMECNT] * ts,
+                        *types = idx + c[TIMECNT];
     *off0 = (int32_t)be32(types); /* type 0 applies before the first transition */
-    for (size_t i = 0; i < cnt[3]; i++) {
-        int64_t t = tsize == 8 ? be64(times + 8 * i) : (int32_t)be32(times + 4 * i);
-        if (idx[i] >= cnt[4])
+    for (size_t i = 0; i < c[TIMECNT]; i++) {
+        int64_t t = ts == 8 ? be64(times + 8 * i) : (int32_t)be32(times + 4 * i);
+        if (idx[i] >= c[TYPECNT])
             return *why = "corrupt TZif data (type index out of range)", -EINVAL;
-        if (b->n > 0 && t <= b->at[b->n - 1] && b->off[b->n - 1] != (int32_t)be32(types + 6 * idx[i]))
-            return *why = "corrupt TZif data (transitions not ascending)", -EINVAL;
         int32_t o = (int32_t)be32(types + 6 * idx[i]);
+        if (b->n > 0 && t <= b->at[b->n - 1] && b->off[b->n - 1] != o)
+            return *why = "corrupt TZif data (transitions not ascending)", -EINVAL;
         if (o < -26 * 3600 || o > 26 * 3600)
             return *why = "corrupt TZif data (offset out of range)", -EINVAL;
         if (b->n == 0 && o == *off0)
@@ -424,25 +475,45 @@ static int parse_tzif(const unsigned char *d, size_t len, builder *b, int32_t *o
         if (add(b, t, o) < 0)
             return *why = "out of memory", -ENOMEM;
     }
-    pos += need;
-    if (tsize == 8 && pos < len && d[pos] == '\n') {
-        const unsigned char *nl = memchr(d + pos + 1, '\n', len - pos - 1);
-        char footer[256];
-        posix_tz p;
-        size_t fl = nl ? (size_t)(nl - d - pos - 1) : 0;
-        if (nl == NULL || fl >= sizeof(footer))
-            return *why = "corrupt TZif footer", -EINVAL;
-        memcpy(footer, d + pos + 1, fl);
-        footer[fl] = '\0';
-        if (fl > 0) {
-            if (parse_posix(footer, &p) < 0)
-                return *why = "unsupported TZ rule in the TZif footer", -EINVAL;
-            int64_t last = b->n ? b->at[b->n - 1] : INT64_MIN / 2;
-            if (extend_posix(b, &p, last, *off0) < 0)
-                return *why = "out of memory", -ENOMEM;
-        }
-    }
+    f->pos += need;
     return 0;
+}
+
+/* A v2+ file's footer, "\nPOSIX-TZ\n": the rule *b is extended with. */
+static int read_footer(const tzif *f, builder *b, int32_t off0, const char **why)
+{
+    const unsigned char *d = f->d, *nl;
+    size_t pos = f->pos, fl;
+    char footer[256];
+    posix_tz p;
+
+    if (f->tsize != 8 || pos >= f->len || d[pos] != '\n')
+        return 0;
+    nl = memchr(d + pos + 1, '\n', f->len - pos - 1);
+    fl = nl ? (size_t)(nl - d - pos - 1) : 0;
+    if (nl == NULL || fl >= sizeof(footer))
+        return *why = "corrupt TZif footer", -EINVAL;
+    if (fl == 0)
+        return 0;
+    memcpy(footer, d + pos + 1, fl);
+    footer[fl] = '\0';
+    if (parse_posix(footer, &p) < 0)
+        return *why = "unsupported TZ rule in the TZif footer", -EINVAL;
+    if (extend_posix(b, &p, b->n ? b->at[b->n - 1] : INT64_MIN / 2, off0) < 0)
+        return *why = "out of memory", -ENOMEM;
+    return 0;
+}
+
+/* Parse a TZif image into *b; returns 0 or a static reason in *why. */
+static int parse_tzif(const unsigned char *d, size_t len, builder *b, int32_t *off0,
+                      const char **why)
+{
+    tzif f = {d, len, 0, {0}, 4};
+    int rc;
+
+    if ((rc = read_header(&f, why)) < 0 || (rc = read_transitions(&f, b, off0, why)) < 0)
+        return rc;
+    return read_footer(&f, b, *off0, why);
 }
 
 static jh__tz *zone_new(const char *name, builder *b, int32_t off0)
@@ -561,60 +632,90 @@ static int host_zone(char *name, size_t nlen, char *path, size_t plen)
     return access("/etc/localtime", R_OK) == 0 ? 0 : -ENOENT;
 }
 
+static int is_utc(const char *name)
+{
+    return strcmp(name, "UTC") == 0 || strcmp(name, "Etc/UTC") == 0 || strcmp(name, "Z") == 0;
+}
+
+/* A cached zone; called with cache_mu held. */
+static jh__tz *cache_find(const char *name)
+{
+    jh__tz *z;
+
+    for (z = cache; z != NULL; z = z->next)
+        if (strcmp(z->name, name) == 0)
+            break;
+    return z;
+}
+
+/* A zone from a POSIX TZ string such as "EST5EDT,M3.2.0,M11.1.0". */
+static int posix_zone(const char *name, jh__tz **out)
+{
+    posix_tz p;
+    builder b = {0};
+
+    if (parse_posix(name, &p) < 0)
+        return -EINVAL;
+    if (extend_posix(&b, &p, INT64_MIN / 2, p.std_off) < 0 ||
+        (*out = zone_new(name, &b, p.std_off)) == NULL) {
+        free(b.at);
+        free(b.off);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Load zone `name`: the host's file `hpath` if given, else the tzdata
+ * file of that name, else the name read as a POSIX TZ string. */
+static int load_zone(const char *name, const char *hpath, jh__tz **out, jh_err *e)
+{
+    char path[PATH_MAX];
+    int rc;
+
+    if (hpath[0] != '\0')
+        rc = load_file(hpath, name, out, e);
+    else if (!valid_zone_name(name))
+        rc = jh__err_set(e, -EINVAL,
+                        "timezone \"%s\": not a zone name (expected e.g. Europe/London)", name);
+    else {
+        snprintf(path, sizeof(path), "%s/%s", tzdir(), name);
+        rc = load_file(path, name, out, e);
+    }
+    if (rc == -ENOENT || (rc == -EINVAL && strchr(name, '/') == NULL && name[0] != '.')) {
+        /* Not a file: maybe a POSIX TZ string. */
+        if (posix_zone(name, out) == 0)
+            rc = 0;
+        else if (rc == -ENOENT)
+            jh__err_set(e, -ENOENT, "timezone \"%s\": not found in %s", name, tzdir());
+    }
+    return rc;
+}
+
 int jh__tz_get(const char *name, const jh__tz **out, jh_err *e)
 {
-    char hname[256], path[PATH_MAX], pbuf[PATH_MAX];
-    jh__tz *z = NULL;
+    char hname[256], hpath[PATH_MAX];
+    jh__tz *z;
     int rc = 0;
 
     if (out == NULL)
         return -EINVAL;
-    pbuf[0] = '\0';
+    hpath[0] = '\0';
     if (name == NULL || *name == '\0') {
-        if (host_zone(hname, sizeof(hname), pbuf, sizeof(pbuf)) < 0) {
+        if (host_zone(hname, sizeof(hname), hpath, sizeof(hpath)) < 0) {
             *out = &utc_zone;
             return 0;
         }
         name = hname;
     }
-    if (strcmp(name, "UTC") == 0 || strcmp(name, "Etc/UTC") == 0 || strcmp(name, "Z") == 0) {
+    if (is_utc(name)) {
         *out = &utc_zone;
         return 0;
     }
     pthread_mutex_lock(&cache_mu);
-    for (z = cache; z != NULL; z = z->next)
-        if (strcmp(z->name, name) == 0)
-            break;
-    if (z != NULL)
-        goto done;
-    if (pbuf[0] != '\0')
-        snprintf(path, sizeof(path), "%s", pbuf);
-    else
-        snprintf(path, sizeof(path), "%s/%s", tzdir(), name);
-    if (pbuf[0] == '\0' && !valid_zone_name(name))
-        rc = jh__err_set(e, -EINVAL,
-                        "timezone \"%s\": not a zone name (expected e.g. Europe/London)", name);
-    else
-        rc = load_file(path, name, &z, e);
-    if (rc == -ENOENT || (rc == -EINVAL && strchr(name, '/') == NULL && name[0] != '.')) {
-        /* Not a file: maybe a POSIX TZ string such as "EST5EDT,M3.2.0,M11.1.0". */
-        posix_tz p;
-        builder b = {0};
-        if (parse_posix(name, &p) == 0 && extend_posix(&b, &p, INT64_MIN / 2, p.std_off) == 0 &&
-            (z = zone_new(name, &b, p.std_off)) != NULL)
-            rc = 0;
-        else {
-            free(b.at);
-            free(b.off);
-            if (rc == -ENOENT)
-                jh__err_set(e, -ENOENT, "timezone \"%s\": not found in %s", name, tzdir());
-        }
-    }
-    if (rc == 0) {
+    if ((z = cache_find(name)) == NULL && (rc = load_zone(name, hpath, &z, e)) == 0) {
         z->next = cache;
         cache = z;
     }
-done:
     pthread_mutex_unlock(&cache_mu);
     if (rc == 0)
         *out = z;
