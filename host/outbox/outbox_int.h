@@ -180,8 +180,8 @@ void jh__ob_rec_build(unsigned char *b, size_t total, uint32_t flags, int64_t cr
                       const jh__outbox_ent *m, size_t topic_len);
 /* Set the seq and, now that the record is complete, its CRC. */
 void jh__ob_rec_seal(unsigned char *b, size_t len, uint64_t seq);
-/* The length a header at most `room` bytes before the limit announces, or
- * 0 if it cannot start a valid record (the CRC is checked separately). */
+/* The length header h announces if it can start a valid record of at most
+ * `room` bytes, else 0.  The CRC is checked once all of it is read. */
 uint32_t jh__ob_rec_hdr_len(const unsigned char *h, off_t room);
 int jh__ob_rec_crc_ok(const unsigned char *b, uint32_t len);
 static inline int jh__ob_rec_more(const unsigned char *b)
