@@ -84,7 +84,7 @@ typedef struct jh__outbox_ent {
  * may exceed segment_bytes by one batch), and are made durable together
  * (ALWAYS: one fsync, shared with concurrent appenders).  Returns 0 once
  * durable, with every id_out filled; on an error none is readable, now or
- * after a reopen (see outbox.c).  Only the outbox's own limits are checked
+ * after a reopen (see format.c).  Only the outbox's own limits are checked
  * (the events service validates sends).  n == 0: nothing, 0.
  */
 int jh__outbox_append_batch(jh__outbox *ob, const jh__outbox_ent *ents, size_t n, jh_err *e);
