@@ -1,13 +1,15 @@
 /*
  * config.h - conf.d/ *.ini files, read in name order with inih, validated strictly.
  *
- * Sections: [host], [plugin NAME], [job NAME].  Every error carries
- * file:line ("conf.d/20-jobs.ini:14: [job report]: unknown key \"cronn\"").
+ * Sections: [host], [plugin NAME], [job NAME], [mysql NAME], [redis NAME],
+ * [kafka NAME]; their keys are the key map's tables (tables.c).  Every error
+ * carries file:line ("conf.d/20-jobs.ini:14: [job report]: unknown key
+ * \"cronn\"").
  * Everything that can be checked without loading plugins is checked here
- * (syntax, durations, cron expressions and time zones, duplicates, keys of
- * [host] and [job]); what needs the plugins (unknown plugin or handler, keys
- * a plugin does not declare) is checked by jh__conf_check_plugin() and by
- * the host when it builds the schedule.
+ * (syntax, durations, cron expressions and time zones, duplicates, the keys
+ * of every section but a plugin's own); what needs the plugins (unknown
+ * plugin or handler, keys a plugin does not declare) is checked by
+ * jh__conf_check_plugin() and by the host when it builds the schedule.
  *
  * The result is an immutable snapshot; a reload parses a new one and keeps
  * the old one until the new state is committed.

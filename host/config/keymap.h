@@ -152,10 +152,10 @@ size_t jh__conf_count(const jh__conf *c, const jh__conf_section *sd);
 /* The section of a named kind called name, or NULL. */
 const void *jh__conf_find(const jh__conf *c, int kind, const char *name);
 
-/* key = value in the current section. */
+/* key = value in the current section (keymap.c, like the functions above). */
 int jh__conf_set_key(jh__conf_parser *p, const char *key, const char *value);
-/* The typed store of k (what a dedicated handler calls once it has
- * checked what is special about the key). */
+/* The typed store of k (store.c): what a dedicated handler calls once it
+ * has checked what is special about the key. */
 int jh__conf_store(jh__conf_parser *p, const jh__conf_key *k, void *sec, const char *key,
                    const char *value);
 /* Every default of sd into sec. */
