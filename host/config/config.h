@@ -1,13 +1,15 @@
 /*
  * config.h - conf.d/ *.ini files, read in name order with inih, validated strictly.
  *
- * Sections: [host], [plugin NAME], [job NAME].  Every error carries
- * file:line ("conf.d/20-jobs.ini:14: [job report]: unknown key \"cronn\"").
+ * Sections: [host], [plugin NAME], [job NAME], [mysql NAME], [redis NAME],
+ * [kafka NAME]; their keys are the key map's tables (tables.c).  Every error
+ * carries file:line ("conf.d/20-jobs.ini:14: [job report]: unknown key
+ * \"cronn\"").
  * Everything that can be checked without loading plugins is checked here
- * (syntax, durations, cron expressions and time zones, duplicates, keys of
- * [host] and [job]); what needs the plugins (unknown plugin or handler, keys
- * a plugin does not declare) is checked by jh__conf_check_plugin() and by
- * the host when it builds the schedule.
+ * (syntax, durations, cron expressions and time zones, duplicates, the keys
+ * of every section but a plugin's own); what needs the plugins (unknown
+ * plugin or handler, keys a plugin does not declare) is checked by
+ * jh__conf_check_plugin() and by the host when it builds the schedule.
  *
  * The result is an immutable snapshot; a reload parses a new one and keeps
  * the old one until the new state is committed.
@@ -20,6 +22,7 @@
 
 #include "base/err.h"
 #include "jobhost.h"
+#include "values.h"
 
 /* A source position, for error messages. */
 typedef struct jh__conf_pos {
@@ -39,11 +42,12 @@ typedef struct jh__conf_host {
     const char *plugins_dir;   /* [host] plugins_dir, NULL if not set */
     const char *state_dir;     /* [host] state_dir, NULL if not set (the host
                                 * resolves it like plugins_dir: "state") */
-    int outbox_sync;           /* [host] outbox_sync = always | interval */
+    int outbox_sync;           /* [host] outbox_sync = always | interval
+                                * (JH_OUTBOX_SYNC_*, values.h) */
     int64_t outbox_sync_interval; /* [host] outbox_sync_interval = 5ms */
     int64_t event_max_bytes;   /* [host] event_max_bytes = 1048576 (1..64 MiB) */
-    int log_format;            /* [host] log_format = logfmt | json */
-    int log_level;             /* [host] log_level = info */
+    int log_format;            /* [host] log_format = logfmt | json (JH_LOGFMT_*) */
+    int log_level;             /* [host] log_level = info (JH_LOG_*) */
     jh__conf_pos pos;           /* of the [host] section, or file NULL */
 } jh__conf_host;
 
@@ -139,7 +143,6 @@ typedef struct jh__conf_job {
     jh__conf_pos sched_pos;     /* of the every/cron line */
     jh__conf_pos tz_pos;        /* of the timezone line */
     int max_running_line;
-    unsigned seen;             /* private: keys seen, for duplicates */
 } jh__conf_job;
 
 typedef struct jh__conf {
@@ -155,7 +158,8 @@ typedef struct jh__conf {
     size_t n_redis;
     jh__conf_kafka *kafka;      /* at most one (one producer per process) */
     size_t n_kafka;
-    /* private: arena that owns every string above; [host] keys set */
+    /* private: arena that owns every string above; where each [host] key
+     * was set (a [host] section may be reopened in a later file) */
     void *arena_;
     jh__conf_pos host_set_[16];
 } jh__conf;
@@ -191,5 +195,33 @@ int jh__conf_check_plugin(const jh__conf_plugin *p, const jh_plugin_desc *d, jh_
  * a reload keeps a plugin's loaded copy only if this holds and its file is
  * unchanged. */
 int jh__conf_plugin_equal(const jh__conf_plugin *a, const jh__conf_plugin *b);
+
+/* ---- the key reference (what the README's tables document) ---------- */
+
+/* Section kinds, in the README's order. */
+enum jh__conf_kind {
+    JH_CONF_HOST,
+    JH_CONF_PLUGIN,
+    JH_CONF_MYSQL,
+    JH_CONF_REDIS,
+    JH_CONF_KAFKA,
+    JH_CONF_JOB,
+    JH_CONF_N_KINDS
+};
+
+/* One key of a section, as documented. */
+typedef struct jh__conf_keydoc {
+    const char *name;   /* "connect_timeout"; a prefix ends in '.' ("rdkafka.") */
+    int prefix;         /* the key is any name starting with `name` */
+    char def[48];       /* the default: "`5s`", "none", "(required)", "empty", ... */
+    const char *desc;
+} jh__conf_keydoc;
+
+/* The section heading of a kind ("[mysql NAME]"), NULL if kind is out of
+ * range. */
+const char *jh__conf_kind_title(int kind);
+/* The keys of a kind, in table order, into out[0..max); returns how many
+ * there are.  A [plugin]'s own keys (its descriptor's) are not among them. */
+size_t jh__conf_keys(int kind, jh__conf_keydoc *out, size_t max);
 
 #endif

@@ -26,11 +26,10 @@
 #include <stdio.h>
 
 #include "base/err.h"
+#include "config/values.h" /* enum jh__outbox_sync */
 #include "runtime/log.h"
 
 typedef struct jh__outbox jh__outbox;
-
-enum jh__outbox_sync { JH_OUTBOX_SYNC_ALWAYS = 0, JH_OUTBOX_SYNC_INTERVAL = 1 };
 
 typedef struct jh__outbox_opts {
     const char *dir;              /* created if missing (0700) */

@@ -18,10 +18,9 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "config/values.h" /* enum jh__log_format */
 
 typedef struct jh__logger jh__logger;
-
-enum jh__log_format { JH_LOGFMT_LOGFMT = 0, JH_LOGFMT_JSON = 1 };
 
 /* Typed field.  JH_KV_TIME prints Unix seconds with six decimals
  * (1795294208.000412, truncated to the microsecond) from a ns value;

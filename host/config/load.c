@@ -1,0 +1,154 @@
+/*
+ * load.c - a configuration snapshot from conf.d/ *.ini (or one string):
+ * the files in name order, each parsed into the same snapshot, then the
+ * checks that need all of them (finish.c).
+ */
+#include "keymap.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A snapshot with the [host] defaults.  They come from the [host] table,
+ * parsed like any value (a bad one would be reported as "(defaults)"). */
+static int conf_new(const char *dir, jh__conf **out, jh_err *e)
+{
+    jh__conf *c = calloc(1, sizeof(*c));
+    jh__conf_parser p;
+    int rc;
+
+    if (c == NULL || (c->dir = jh__conf_strdup(c, dir)) == NULL) {
+        free(c);
+        return jh__err_set(e, -ENOMEM, "out of memory");
+    }
+    memset(&p, 0, sizeof(p));
+    p.conf = c;
+    p.e = e;
+    p.file = "(defaults)";
+    snprintf(p.label, sizeof(p.label), "host");
+    if ((rc = jh__conf_defaults(&p, jh__conf_section_of(JH_CONF_HOST), &c->host)) < 0) {
+        jh__conf_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+static int read_file(const char *path, char **out, jh_err *e)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+
+    if (f == NULL)
+        return jh__err_set(e, -errno, "%s: cannot open: %s", path, strerror(errno));
+    do {
+        if (jh__conf_grow((void **)&buf, &cap, len + 65537, 1) < 0) {
+            free(buf);
+            fclose(f);
+            return jh__err_set(e, -ENOMEM, "%s: out of memory", path);
+        }
+        n = fread(buf + len, 1, cap - len - 1, f);
+        len += n;
+    } while (n > 0);
+    if (ferror(f)) {
+        int err = errno;
+        free(buf);
+        fclose(f);
+        return jh__err_set(e, -err, "%s: read error: %s", path, strerror(err));
+    }
+    fclose(f);
+    buf[len] = '\0';
+    if (strlen(buf) != len) {
+        free(buf);
+        return jh__err_set(e, -EINVAL, "%s: contains a NUL byte (not a text file)", path);
+    }
+    *out = buf;
+    return 0;
+}
+
+static int is_ini(const struct dirent *de)
+{
+    size_t n = strlen(de->d_name);
+    return de->d_name[0] != '.' && n > 4 && strcmp(de->d_name + n - 4, ".ini") == 0;
+}
+
+/* Name order is strcmp's (not the locale's, as alphasort would). */
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int load_file(jh__conf *c, const char *dir, const char *name, jh__conf_load *ld,
+                     jh_err *e)
+{
+    char path[4096], *text = NULL;
+    size_t len;
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if ((rc = read_file(path, &text, e)) < 0)
+        return rc;
+    len = strlen(text); /* before parsing, which may cut it up */
+    rc = jh__conf_parse_text(c, path, text, ld, e);
+    /* The text may hold rdkafka.* secrets inline: do not leave them in
+     * freed memory. */
+    explicit_bzero(text, len);
+    free(text);
+    return rc;
+}
+
+/* The end of a load: the snapshot into *out, or freed on an error. */
+static int done(jh__conf *c, jh__conf_load *ld, int rc, jh__conf **out)
+{
+    for (size_t k = 0; k < JH_CONF_N_KINDS; k++)
+        jh__conf_names_free(&ld->names[k]);
+    if (rc < 0) {
+        jh__conf_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+int jh__conf_load_dir(const char *dir, jh__conf **out, jh_err *e)
+{
+    jh__conf_load ld = {0};
+    jh__conf *c = NULL;
+    struct dirent **names = NULL;
+    int n, rc;
+
+    if ((n = scandir(dir, &names, is_ini, by_name)) < 0) {
+        int err = errno;
+        if (err == ENOMEM) /* the listing did not fit in memory */
+            return jh__err_set(e, -ENOMEM, "out of memory");
+        return jh__err_set(e, -err, "%s: cannot open configuration directory: %s", dir,
+                           strerror(err));
+    }
+    if ((rc = conf_new(dir, &c, e)) == 0) {
+        for (int i = 0; i < n && rc == 0; i++)
+            rc = load_file(c, dir, names[i]->d_name, &ld, e);
+        if (rc == 0)
+            rc = jh__conf_finish(c, e);
+    }
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return done(c, &ld, rc, out);
+}
+
+int jh__conf_load_string(const char *name, const char *text, jh__conf **out, jh_err *e)
+{
+    jh__conf_load ld = {0};
+    jh__conf *c = NULL;
+    int rc;
+
+    if ((rc = conf_new(".", &c, e)) < 0)
+        return rc;
+    rc = jh__conf_parse_text(c, name, text, &ld, e);
+    if (rc == 0)
+        rc = jh__conf_finish(c, e);
+    return done(c, &ld, rc, out);
+}
