@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "heap.h"
 #include "workers.h"
 
@@ -82,16 +83,9 @@ struct jh__sched {
 
 /* ---- clocks ---------------------------------------------------------- */
 
-static int64_t clock_ns(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
-}
-
 static int64_t now_real(const jh__sched *s)
 {
-    return s->o.now ? s->o.now(s->o.now_arg) : clock_ns(CLOCK_REALTIME);
+    return s->o.now ? s->o.now(s->o.now_arg) : jh__realtime_ns();
 }
 
 static int64_t now_mono(const jh__sched *s)
@@ -100,7 +94,7 @@ static int64_t now_mono(const jh__sched *s)
         return s->o.now_mono(s->o.now_arg);
     /* An injected realtime clock with no monotonic one: use it for both
      * (tests that step "the clock" then step both). */
-    return s->o.now ? s->o.now(s->o.now_arg) : clock_ns(CLOCK_MONOTONIC);
+    return s->o.now ? s->o.now(s->o.now_arg) : jh__monotonic_ns();
 }
 
 /* ---- planning -------------------------------------------------------- */
@@ -242,6 +236,14 @@ static void job_free(jh__sched *s, jh__sjob *j)
     free(j);
 }
 
+/* A removed job that no run uses any more: its udata goes back, it goes. */
+static void release_job(jh__sched *s, jh__sjob *j)
+{
+    if (s->o.ops->release)
+        s->o.ops->release(j->udata);
+    job_free(s, j);
+}
+
 static void exec_work(jh__work *w, void *arg)
 {
     run_priv *r = (run_priv *)(void *)w;
@@ -271,11 +273,8 @@ static void done_work(jh__work *w, void *arg)
     else
         r->run.result = r->run.rc < 0 ? JH_RUN_ERROR : JH_RUN_OK;
     s->o.ops->done(&r->run);
-    if (j->removed && j->running == 0) {
-        if (s->o.ops->release)
-            s->o.ops->release(j->udata);
-        job_free(s, j);
-    }
+    if (j->removed && j->running == 0)
+        release_job(s, j);
     run_free(s, r);
     if (!s->o.manual)
         arm_timer(s);
@@ -478,7 +477,7 @@ static void arm_step_detector(jh__sched *s)
 
     memset(&its, 0, sizeof(its));
     /* Far in the future: it never expires, it only reports clock sets. */
-    its.it_value.tv_sec = clock_ns(CLOCK_REALTIME) / NS + 10LL * 365 * 86400;
+    its.it_value.tv_sec = jh__realtime_ns() / NS + 10LL * 365 * 86400;
     timerfd_settime(s->step_fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL);
 }
 
@@ -537,36 +536,31 @@ int jh__sched_new(const jh__sched_opts *opts, jh__sched **out)
     return 0;
 }
 
-int jh__sched_start(jh__sched *s)
+/* The loop's side (not in manual mode): the timers, their watchers and
+ * the worker pool. */
+static int start_loop(jh__sched *s)
 {
     int rc;
 
-    if (s->started)
-        return -EALREADY;
-    if (!s->o.manual) {
-        s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-        if (s->tfd < 0)
-            return -errno;
-        s->step_fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
-        if (s->step_fd < 0) {
-            rc = -errno;
-            goto fail_step;
-        }
-        rc = jh__workers_new(s->o.loop, s->o.workers, exec_work, done_work, s, &s->workers);
-        if (rc < 0)
-            goto fail_workers;
-        uv_poll_init(s->o.loop, &s->tpoll, s->tfd);
-        uv_poll_init(s->o.loop, &s->spoll, s->step_fd);
-        s->tpoll.data = s->spoll.data = s;
-        uv_poll_start(&s->tpoll, UV_READABLE, on_timer);
-        uv_poll_start(&s->spoll, UV_READABLE, on_step);
-        uv_timer_init(s->o.loop, &s->stop_timer);
-        s->stop_timer.data = s;
-        arm_step_detector(s);
+    s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (s->tfd < 0)
+        return -errno;
+    s->step_fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (s->step_fd < 0) {
+        rc = -errno;
+        goto fail_step;
     }
-    s->started = 1;
-    if (!s->o.manual)
-        arm_timer(s);
+    rc = jh__workers_new(s->o.loop, s->o.workers, exec_work, done_work, s, &s->workers);
+    if (rc < 0)
+        goto fail_workers;
+    uv_poll_init(s->o.loop, &s->tpoll, s->tfd);
+    uv_poll_init(s->o.loop, &s->spoll, s->step_fd);
+    s->tpoll.data = s->spoll.data = s;
+    uv_poll_start(&s->tpoll, UV_READABLE, on_timer);
+    uv_poll_start(&s->spoll, UV_READABLE, on_step);
+    uv_timer_init(s->o.loop, &s->stop_timer);
+    s->stop_timer.data = s;
+    arm_step_detector(s);
     return 0;
 
 fail_workers:
@@ -576,6 +570,19 @@ fail_step:
     close(s->tfd);
     s->tfd = -1;
     return rc;
+}
+
+int jh__sched_start(jh__sched *s)
+{
+    int rc;
+
+    if (s->started)
+        return -EALREADY;
+    if (!s->o.manual && (rc = start_loop(s)) < 0)
+        return rc;
+    s->started = 1;
+    arm_timer(s); /* jobs added before start */
+    return 0;
 }
 
 static int spec_valid(const jh__sched_spec *sp)
@@ -667,11 +674,8 @@ void jh__sched_remove(jh__sched *s, jh__sjob *j)
         return;
     jh__heap_remove(&s->due, &j->due);
     j->removed = 1;
-    if (j->running == 0) {
-        if (s->o.ops->release)
-            s->o.ops->release(j->udata);
-        job_free(s, j);
-    }
+    if (j->running == 0)
+        release_job(s, j);
     arm_timer(s);
 }
 
@@ -681,7 +685,7 @@ int64_t jh__sched_next_fire(const jh__sjob *j)
         return INT64_MAX;
     if (j->spec.kind == JH_SCHED_CRON)
         return j->next_real + j->jitter_off;
-    return j->due.key - clock_ns(CLOCK_MONOTONIC) + clock_ns(CLOCK_REALTIME);
+    return j->due.key - jh__monotonic_ns() + jh__realtime_ns();
 }
 
 int jh__sched_running(const jh__sjob *j)
@@ -736,14 +740,9 @@ static void on_handle_closed(uv_handle_t *h)
         free(s);
 }
 
-void jh__sched_free(jh__sched *s)
+/* Release every job's udata; free the jobs no run uses. */
+static void release_jobs(jh__sched *s)
 {
-    int abandon;
-
-    if (s == NULL)
-        return;
-    s->closing = 1;
-    abandon = s->n_inflight > 0;
     for (jh__sjob *j = s->all, *nx; j != NULL; j = nx) {
         nx = j->all_next;
         jh__heap_node_init(&j->due);
@@ -755,6 +754,17 @@ void jh__sched_free(jh__sched *s)
         if (j->running == 0)
             job_free(s, j);
     }
+}
+
+void jh__sched_free(jh__sched *s)
+{
+    int abandon;
+
+    if (s == NULL)
+        return;
+    s->closing = 1;
+    abandon = s->n_inflight > 0;
+    release_jobs(s);
     jh__heap_free(&s->due);
     jh__heap_free(&s->timeouts);
     if (!abandon)
