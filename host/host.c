@@ -290,65 +290,111 @@ static void host_free_env(jh_host *h)
     h->env.log = NULL;
 }
 
-int jh_host_new(const jh_host_opts *o, jh_host **out, jh_err *e)
+static void opts_free(jh_host *h)
 {
-    jh_host *h = calloc(1, sizeof(*h));
-    jh__conf *conf = NULL;
-    jh__sched_opts so;
-    char *pdir = NULL;
-    int rc;
+    free(h->conf_dir);
+    free(h->plugins_opt);
+    free(h->state_opt);
+}
 
-    if (h == NULL)
-        return jh__err_set(e, -ENOMEM, "out of memory");
-    pthread_mutex_init(&h->msg_lock, NULL);
+/* What the host keeps of its options. */
+static int opts_copy(jh_host *h, const jh_host_opts *o, jh_err *e)
+{
     h->loop = o->loop;
     h->log_fd = o->log_fd > 0 ? o->log_fd : 2;
     h->conf_dir = strdup(o->conf_dir ? o->conf_dir : "conf.d");
     h->plugins_opt = o->plugins_dir ? strdup(o->plugins_dir) : NULL;
-    if (h->conf_dir == NULL || (o->plugins_dir && h->plugins_opt == NULL)) {
-        rc = jh__err_set(e, -ENOMEM, "out of memory");
-        goto fail;
+    h->state_opt = o->state_dir ? strdup(o->state_dir) : NULL;
+    if (h->conf_dir == NULL || (o->plugins_dir && h->plugins_opt == NULL) ||
+        (o->state_dir && h->state_opt == NULL)) {
+        opts_free(h);
+        return jh__err_set(e, -ENOMEM, "out of memory");
     }
-    if ((rc = jh__conf_load_dir(h->conf_dir, &conf, e)) < 0)
-        goto fail;
-    if ((rc = env_open(h, conf, o)) < 0) {
-        jh__err_set(e, rc, "cannot set up logging and store: %s", strerror(-rc));
-        goto fail_conf;
-    }
-    if ((o->state_dir && (h->state_opt = strdup(o->state_dir)) == NULL) ||
-        (h->state_dir = jh__hstate_state_dir(h->conf_dir, conf, o->state_dir)) == NULL) {
-        rc = jh__err_set(e, -ENOMEM, "out of memory");
-        goto fail_conf;
-    }
-    if ((rc = events_open(h, conf, e)) < 0)
-        goto fail_conf;
+    return 0;
+}
+
+static int sched_open(jh_host *h, const jh__conf *conf, const jh_host_opts *o, jh_err *e)
+{
+    jh__sched_opts so;
+    int rc;
+
     memset(&so, 0, sizeof(so));
     so.loop = o->loop;
     so.workers = conf->host.workers > 0 ? conf->host.workers : 2;
     so.ops = &host_ops;
     so.now = o->now;
     so.now_arg = o->now_arg;
-    if ((rc = jh__sched_new(&so, &h->sched)) < 0) {
+    if ((rc = jh__sched_new(&so, &h->sched)) < 0)
         jh__err_set(e, rc, "cannot create the scheduler: %s", strerror(-rc));
-        goto fail_conf;
-    }
-    if ((pdir = jh__hstate_plugins_dir(h->conf_dir, conf, h->plugins_opt)) == NULL) {
-        rc = jh__err_set(e, -ENOMEM, "out of memory");
-        goto fail_conf;
+    return rc;
+}
+
+/* The first state: plugins loaded and initialised, jobs resolved; they go
+ * to the scheduler at jh_host_start().  Takes conf, even on failure. */
+static int state_open(jh_host *h, jh__conf *conf, jh_err *e)
+{
+    char *pdir = jh__hstate_plugins_dir(h->conf_dir, conf, h->plugins_opt);
+    int rc;
+
+    if (pdir == NULL) {
+        jh__conf_free(conf);
+        return jh__err_set(e, -ENOMEM, "out of memory");
     }
     rc = jh__hstate_build(conf, pdir, NULL, &h->env, h, &h->st, e);
-    conf = NULL; /* owned by the state now, or freed */
     free(pdir);
+    return rc;
+}
+
+int jh_host_new(const jh_host_opts *o, jh_host **out, jh_err *e)
+{
+    jh_host *h = calloc(1, sizeof(*h));
+    jh__conf *conf = NULL;
+    int rc;
+
+    if (h == NULL)
+        return jh__err_set(e, -ENOMEM, "out of memory");
+    pthread_mutex_init(&h->msg_lock, NULL);
+    if ((rc = opts_copy(h, o, e)) < 0)
+        goto fail_opts;
+    if ((rc = jh__conf_load_dir(h->conf_dir, &conf, e)) < 0)
+        goto fail_conf;
+    if ((rc = env_open(h, conf, o)) < 0) {
+        host_free_env(h); /* what env_open opened before it failed */
+        jh__err_set(e, rc, "cannot set up logging and store: %s", strerror(-rc));
+        goto fail_env;
+    }
+    if ((h->state_dir = jh__hstate_state_dir(h->conf_dir, conf, o->state_dir)) == NULL) {
+        rc = jh__err_set(e, -ENOMEM, "out of memory");
+        goto fail_state_dir;
+    }
+    if ((rc = events_open(h, conf, e)) < 0)
+        goto fail_events;
+    if ((rc = sched_open(h, conf, o, e)) < 0)
+        goto fail_sched;
+    rc = state_open(h, conf, e);
+    conf = NULL; /* owned by the state now, or freed */
     if (rc < 0)
-        goto fail;
+        goto fail_state;
     uv_timer_init(h->loop, &h->reload_timer);
     h->reload_timer.data = h;
     *out = h;
     return 0;
-fail_conf:
+
+fail_state:
+    jh__sched_free(h->sched); /* never started: freed at once */
+fail_sched:
+    jh__events_close(h->env.events, 0);
+fail_events:
+    free(h->state_dir);
+fail_state_dir:
+    host_free_env(h);
+fail_env:
     jh__conf_free(conf);
-fail:
-    jh_host_free(h);
+fail_conf:
+    opts_free(h);
+fail_opts:
+    pthread_mutex_destroy(&h->msg_lock);
+    free(h);
     return rc;
 }
 
@@ -375,73 +421,100 @@ int jh_host_start(jh_host *h)
     return 0;
 }
 
-int jh_host_reload(jh_host *h, jh_err *e)
+/* Read and build the next state; the running one is not touched. */
+static int reload_build(jh_host *h, jh__hstate *next, jh_err *e)
 {
     jh__conf *conf = NULL;
-    jh__hstate next;
-    jh__diff_counts dc;
     const char *what;
     char *pdir;
+    int rc;
+
+    if ((rc = jh__conf_load_dir(h->conf_dir, &conf, e)) < 0)
+        return rc;
+    if ((pdir = jh__hstate_plugins_dir(h->conf_dir, conf, h->plugins_opt)) == NULL) {
+        jh__conf_free(conf);
+        return jh__err_set(e, -ENOMEM, "out of memory");
+    }
+    if ((what = events_changed(h, conf, h->state_opt)) != NULL) {
+        jh__conf_free(conf);
+        free(pdir);
+        return jh__err_set(e, -EINVAL, "%s changed: the events service takes its settings at "
+                           "start only; restart jobhostd to apply them", what);
+    }
+    rc = jh__hstate_build(conf, pdir, &h->st, &h->env, h, next, e);
+    free(pdir);
+    return rc;
+}
+
+/* The [host] keys a reload applies to the running host. */
+static void reload_host_keys(jh_host *h, const jh__conf *next)
+{
+    const jh__conf *cur = h->st.conf;
+
+    if (next->host.workers != cur->host.workers) {
+        /* The pool is sized at start; say so rather than ignore it quietly. */
+        jh__kv kv[] = {
+            JH_KV_I("workers", cur->host.workers),
+            JH_KV_I("configured", next->host.workers),
+            JH_KV_S("msg", "[host] workers takes effect at the next start"),
+        };
+        jh__log_kv(h->env.log, JH_LOG_WARN, "reload.note", kv, JH_COUNTOF(kv));
+    }
+    if (next->host.log_format != cur->host.log_format)
+        jh__log_set_format(h->env.log, next->host.log_format);
+    if (next->host.log_level != cur->host.log_level)
+        jh__log_set_level(h->env.log, next->host.log_level);
+}
+
+/* reload.ok, with the scheduler's refusal (err) if it refused a job. */
+static void log_reload_ok(jh_host *h, const jh__diff_counts *dc, const char *err)
+{
+    jh__kv kv[] = {
+        JH_KV_U("added", dc->added),
+        JH_KV_U("removed", dc->removed),
+        JH_KV_U("changed", dc->changed),
+        JH_KV_U("unchanged", dc->unchanged),
+        JH_KV_U("jobs", h->st.n_jobs),
+        JH_KV_U("plugins", h->st.n_plugins),
+        JH_KV_S("error", err),
+    };
+    jh__log_kv(h->env.log, err ? JH_LOG_WARN : JH_LOG_INFO, "reload.ok", kv,
+               JH_COUNTOF(kv) - (err == NULL));
+}
+
+/* Validated: `next` replaces the running state.  A job the scheduler
+ * refuses (out of memory) keeps what it ran before; the reload reports it
+ * (the log line too, as a reload requested by a signal has no caller). */
+static int reload_commit(jh_host *h, jh__hstate *next, jh_err *e)
+{
+    jh__diff_counts dc;
+    int rc = 0;
+
+    reload_host_keys(h, next->conf);
+    memset(&dc, 0, sizeof(dc));
+    if (h->started)
+        rc = jh__hstate_commit(h->sched, &h->st, next, &h->retired, &dc);
+    jh__hstate_release(&h->st);
+    h->st = *next;
+    if (rc < 0)
+        jh__err_set(e, rc, "reload: scheduler refused a job: %s", strerror(-rc));
+    log_reload_ok(h, &dc, rc < 0 ? e->msg : NULL);
+    return rc;
+}
+
+int jh_host_reload(jh_host *h, jh_err *e)
+{
+    jh__hstate next;
     int rc;
 
     h->reloads++;
     if (h->stopping)
         return jh__err_set(e, -ECANCELED, "host is stopping");
     h->reloading = 1;
-    if ((rc = jh__conf_load_dir(h->conf_dir, &conf, e)) < 0)
-        goto failed;
-    if ((pdir = jh__hstate_plugins_dir(h->conf_dir, conf, h->plugins_opt)) == NULL) {
-        jh__conf_free(conf);
-        rc = jh__err_set(e, -ENOMEM, "out of memory");
-        goto failed;
-    }
-    if ((what = events_changed(h, conf, h->state_opt)) != NULL) {
-        jh__conf_free(conf);
-        free(pdir);
-        rc = jh__err_set(e, -EINVAL, "%s changed: the events service takes its settings at "
-                        "start only; restart jobhostd to apply them", what);
-        goto failed;
-    }
-    rc = jh__hstate_build(conf, pdir, &h->st, &h->env, h, &next, e);
-    free(pdir);
-    if (rc < 0)
-        goto failed;
-    /* Validated: from here on the new state is committed. */
-    if (next.conf->host.workers != h->st.conf->host.workers) {
-        /* The pool is sized at start; say so rather than ignore it quietly. */
-        jh__kv kv[] = {
-            JH_KV_I("workers", h->st.conf->host.workers),
-            JH_KV_I("configured", next.conf->host.workers),
-            JH_KV_S("msg", "[host] workers takes effect at the next start"),
-        };
-        jh__log_kv(h->env.log, JH_LOG_WARN, "reload.note", kv, JH_COUNTOF(kv));
-    }
-    if (next.conf->host.log_format != h->st.conf->host.log_format)
-        jh__log_set_format(h->env.log, next.conf->host.log_format);
-    if (next.conf->host.log_level != h->st.conf->host.log_level)
-        jh__log_set_level(h->env.log, next.conf->host.log_level);
-    memset(&dc, 0, sizeof(dc));
-    if (h->started)
-        rc = jh__hstate_commit(h->sched, &h->st, &next, &h->retired, &dc);
-    jh__hstate_release(&h->st);
-    h->st = next;
-    {
-        jh__kv kv[] = {
-            JH_KV_U("added", dc.added),
-            JH_KV_U("removed", dc.removed),
-            JH_KV_U("changed", dc.changed),
-            JH_KV_U("unchanged", dc.unchanged),
-            JH_KV_U("jobs", h->st.n_jobs),
-            JH_KV_U("plugins", h->st.n_plugins),
-        };
-        jh__log_kv(h->env.log, JH_LOG_INFO, "reload.ok", kv, JH_COUNTOF(kv));
-    }
-    h->reloading = 0;
-    if (rc < 0)
-        return jh__err_set(e, rc, "reload: scheduler refused a job: %s", strerror(-rc));
-    return 0;
-failed:
-    log_reload_failed(h, e);
+    if ((rc = reload_build(h, &next, e)) < 0)
+        log_reload_failed(h, e);
+    else
+        rc = reload_commit(h, &next, e);
     h->reloading = 0;
     return rc;
 }
@@ -532,9 +605,7 @@ void jh_host_free(jh_host *h)
     h->env.events = NULL;
     host_free_env(h);
     free(h->state_dir);
-    free(h->state_opt);
-    free(h->conf_dir);
-    free(h->plugins_opt);
+    opts_free(h);
     if (h->reload_timer.loop != NULL) {
         h->reload_timer.data = h;
         uv_close((uv_handle_t *)&h->reload_timer, host_free_cb);

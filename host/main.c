@@ -12,6 +12,7 @@
  * --check error (the message, with file:line for configuration, goes to
  * stderr); 2 for a usage error.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -129,7 +130,10 @@ static int run_daemon(const jh_host_opts *opts)
     return 0;
 }
 
-int main(int argc, char **argv)
+enum mode { MODE_RUN, MODE_CHECK, MODE_DUMP, MODE_VERSION, MODE_HELP };
+
+/* argv into opts and *mode.  0, or -EINVAL for a usage error (reported). */
+static int parse_args(int argc, char **argv, jh_host_opts *opts, enum mode *mode)
 {
     static const struct option longopts[] = {
         {"conf-dir", required_argument, NULL, 'c'},
@@ -141,51 +145,74 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    jh_host_opts opts = {.conf_dir = "conf.d", .log_fd = 2};
-    int check = 0, dump = 0, c, status;
+    int check = 0, dump = 0, c;
 
-    /* --cron-next takes the rest of the line (it has options of its own). */
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--cron-next") == 0)
-            return jh__cron_cli(argc - i - 1, argv + i + 1);
     while ((c = getopt_long(argc, argv, "c:p:s:h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'c': opts.conf_dir = optarg; break;
-        case 'p': opts.plugins_dir = optarg; break;
-        case 's': opts.state_dir = optarg; break;
+        case 'c': opts->conf_dir = optarg; break;
+        case 'p': opts->plugins_dir = optarg; break;
+        case 's': opts->state_dir = optarg; break;
         case 'k': check = 1; break;
         case 'O': dump = 1; break;
-        case 'V':
-            printf("jobhostd %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, JH_ABI_MAJOR,
-                   JH_ABI_MINOR);
-            return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'V': *mode = MODE_VERSION; return 0;
+        case 'h': *mode = MODE_HELP; return 0;
+        default: usage(stderr); return -EINVAL;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "jobhostd: unexpected argument \"%s\"\n", argv[optind]);
         usage(stderr);
-        return 2;
+        return -EINVAL;
     }
-    signal(SIGPIPE, SIG_IGN);
     if (check && dump) {
         fprintf(stderr, "jobhostd: --check and --outbox-dump exclude each other\n");
-        return 2;
+        return -EINVAL;
     }
-    if (check || dump) {
-        jh_err e = {0};
-        if ((check ? jh_host_check(&opts, stdout, &e) : jh_host_outbox_dump(&opts, stdout, &e)) <
-            0) {
-            fprintf(stderr, "jobhostd: %s\n", e.msg);
-            status = 1;
-        } else {
-            status = 0;
-        }
-    } else {
+    *mode = check ? MODE_CHECK : dump ? MODE_DUMP : MODE_RUN;
+    return 0;
+}
+
+/* --check or --outbox-dump: the report on stdout, an error on stderr. */
+static int run_report(const jh_host_opts *opts, enum mode mode)
+{
+    jh_err e = {0};
+    int rc = mode == MODE_CHECK ? jh_host_check(opts, stdout, &e)
+                                : jh_host_outbox_dump(opts, stdout, &e);
+
+    if (rc < 0) {
+        fprintf(stderr, "jobhostd: %s\n", e.msg);
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    jh_host_opts opts = {.conf_dir = "conf.d", .log_fd = 2};
+    enum mode mode;
+    int status;
+
+    /* --cron-next takes the rest of the line (it has options of its own). */
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--cron-next") == 0)
+            return jh__cron_cli(argc - i - 1, argv + i + 1);
+    if (parse_args(argc, argv, &opts, &mode) < 0)
+        return 2;
+    if (mode == MODE_VERSION) {
+        printf("jobhostd %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, JH_ABI_MAJOR, JH_ABI_MINOR);
+        return 0;
+    }
+    if (mode == MODE_HELP) {
+        usage(stdout);
+        return 0;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (mode == MODE_RUN) {
         opts.loop = uv_default_loop();
         status = run_daemon(&opts);
         uv_loop_close(opts.loop);
+    } else {
+        status = run_report(&opts, mode);
     }
     jh__tz_cache_free();
     return status;

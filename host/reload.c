@@ -801,43 +801,65 @@ static void retire(jh__retired **list, jh__hjob *o, int in_flight)
     *list = r;
 }
 
+/* `next` lists o in place of n (same name): the scheduler runs o. */
+static void keep_running(jh__hstate *next, size_t k, jh__hjob *o)
+{
+    jh__hjob_ref(o);
+    jh__hjob_unref(next->jobs[k]);
+    next->jobs[k] = o;
+}
+
+/* o's scheduler job takes next->jobs[k]'s spec and udata; o retires.  If
+ * the scheduler refuses (out of memory), the job keeps o, and so does
+ * `next`: the next reload tries again. */
+static int update_job(jh__sched *s, jh__hjob *o, jh__hstate *next, size_t k,
+                      jh__retired **retired)
+{
+    jh__hjob *n = next->jobs[k];
+    int in_flight = jh__sched_running(o->sjob);
+    jh__sched_spec spec;
+    int rc;
+
+    spec_of(n, &spec);
+    jh__hjob_ref(n);
+    n->sjob = o->sjob;
+    if ((rc = jh__sched_update(s, o->sjob, &spec, n)) < 0) {
+        jh__cron_free(spec.cron);
+        jh__hjob_unref(n);
+        keep_running(next, k, o);
+        return rc;
+    }
+    retire(retired, o, in_flight);
+    return 0;
+}
+
 int jh__hstate_commit(jh__sched *s, const jh__hstate *cur, jh__hstate *next, jh__retired **retired,
                      jh__diff_counts *c)
 {
     size_t i = 0, k = 0, nc = cur ? cur->n_jobs : 0;
-    int rc, first = 0;
+    int rc = 0, first = 0;
 
     memset(c, 0, sizeof(*c));
     while (i < nc || k < next->n_jobs) {
         jh__hjob *o = i < nc ? cur->jobs[i] : NULL;
         jh__hjob *n = k < next->n_jobs ? next->jobs[k] : NULL;
         int cmp = o == NULL ? 1 : n == NULL ? -1 : strcmp(o->name, n->name);
-        jh__sched_spec spec;
 
         if (cmp < 0) {
             jh__sched_remove(s, o->sjob);
             c->removed++, i++;
             continue;
         }
-        if (cmp > 0) {
+        /* A job the scheduler refused an add (o->sjob NULL) is added again. */
+        if (cmp > 0 || o->sjob == NULL) {
             rc = add_job(s, n);
-            c->added++, k++;
+            c->added++, k++, i += cmp == 0;
         } else if (hjob_equal(o, n)) {
-            jh__hjob_ref(o);
-            next->jobs[k] = o;
-            jh__hjob_unref(n);
+            keep_running(next, k, o);
             c->unchanged++, i++, k++;
             continue;
         } else {
-            int in_flight = jh__sched_running(o->sjob);
-            spec_of(n, &spec);
-            jh__hjob_ref(n);
-            n->sjob = o->sjob;
-            if ((rc = jh__sched_update(s, o->sjob, &spec, n)) < 0) {
-                jh__cron_free(spec.cron);
-                jh__hjob_unref(n);
-            } else
-                retire(retired, o, in_flight);
+            rc = update_job(s, o, next, k, retired);
             c->changed++, i++, k++;
         }
         if (rc < 0 && first == 0)

@@ -4,13 +4,16 @@
  * CLOCK_REALTIME is wall time (schedules, log timestamps, TTLs, event
  * times); CLOCK_MONOTONIC is for waits and timeouts that a clock step must
  * not stretch or cut short.  Code that a test drives with an injected clock
- * takes a jh_now_fn instead (store.h, ctx.h).
+ * takes a jh_now_fn instead (store.h, ctx.h, sched.h).
  */
 #ifndef JH_CLOCK_H
 #define JH_CLOCK_H
 
 #include <stdint.h>
 #include <time.h>
+
+/* now(arg) returns the current time in ns; NULL = CLOCK_REALTIME. */
+typedef int64_t (*jh_now_fn)(void *arg);
 
 static inline int64_t jh__clock_ns(clockid_t id)
 {

@@ -14,10 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct jh__store jh__store;
+#include "base/clock.h" /* jh_now_fn */
 
-/* now(arg) returns the current time in ns; NULL = CLOCK_REALTIME. */
-typedef int64_t (*jh_now_fn)(void *arg);
+typedef struct jh__store jh__store;
 
 int jh__store_new(jh_now_fn now, void *now_arg, jh__store **out);
 void jh__store_free(jh__store *s);

@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
+#include "heap.h"
 #include "workers.h"
 
 #define NS 1000000000LL
@@ -38,9 +40,7 @@
 typedef struct run_priv run_priv;
 
 struct jh__sjob {
-    size_t heap_i;          /* position in s->heap, or SIZE_MAX if not armed */
-    uint64_t seq;           /* tie-break */
-    int64_t due_mono;
+    jh__heap_node due;      /* key: due time, CLOCK_MONOTONIC ns; in s->due if armed */
     int64_t next_real;      /* cron: planned wall time (without jitter) */
     int64_t last_real;      /* cron: last planned time that fired */
     int64_t jitter_off;     /* ns, stable per job */
@@ -57,20 +57,17 @@ struct run_priv {
     jh__work work;           /* first: workers hand it back */
     jh__run run;
     jh__sched *s;
-    size_t to_i;            /* position in the timeout heap, or SIZE_MAX */
-    int64_t deadline_mono;
+    jh__heap_node deadline; /* key: CLOCK_MONOTONIC ns; in s->timeouts if timed */
     int timed_out;
     run_priv *prev, *next;  /* in-flight list */
 };
 
 struct jh__sched {
     jh__sched_opts o;
-    jh__sjob **heap;
-    size_t n, cap;
+    jh__heap due;           /* armed jobs by due time */
     jh__sjob *all;
-    run_priv **to_heap;
-    size_t to_n, to_cap;
-    uint64_t seq, run_seq;
+    jh__heap timeouts;      /* runs with a timeout, by deadline */
+    uint64_t run_seq;
     run_priv *inflight;
     int n_inflight;
     run_priv *free_runs;
@@ -86,16 +83,9 @@ struct jh__sched {
 
 /* ---- clocks ---------------------------------------------------------- */
 
-static int64_t clock_ns(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
-}
-
 static int64_t now_real(const jh__sched *s)
 {
-    return s->o.now ? s->o.now(s->o.now_arg) : clock_ns(CLOCK_REALTIME);
+    return s->o.now ? s->o.now(s->o.now_arg) : jh__realtime_ns();
 }
 
 static int64_t now_mono(const jh__sched *s)
@@ -104,141 +94,7 @@ static int64_t now_mono(const jh__sched *s)
         return s->o.now_mono(s->o.now_arg);
     /* An injected realtime clock with no monotonic one: use it for both
      * (tests that step "the clock" then step both). */
-    return s->o.now ? s->o.now(s->o.now_arg) : clock_ns(CLOCK_MONOTONIC);
-}
-
-/* ---- heaps ----------------------------------------------------------- */
-
-static int job_less(const jh__sjob *a, const jh__sjob *b)
-{
-    return a->due_mono < b->due_mono || (a->due_mono == b->due_mono && a->seq < b->seq);
-}
-
-static void heap_swap(jh__sched *s, size_t i, size_t j)
-{
-    jh__sjob *t = s->heap[i];
-    s->heap[i] = s->heap[j];
-    s->heap[j] = t;
-    s->heap[i]->heap_i = i;
-    s->heap[j]->heap_i = j;
-}
-
-static void heap_up(jh__sched *s, size_t i)
-{
-    while (i > 0 && job_less(s->heap[i], s->heap[(i - 1) / 2])) {
-        heap_swap(s, i, (i - 1) / 2);
-        i = (i - 1) / 2;
-    }
-}
-
-static void heap_down(jh__sched *s, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < s->n && job_less(s->heap[l], s->heap[m]))
-            m = l;
-        if (r < s->n && job_less(s->heap[r], s->heap[m]))
-            m = r;
-        if (m == i)
-            return;
-        heap_swap(s, i, m);
-        i = m;
-    }
-}
-
-static int heap_push(jh__sched *s, jh__sjob *j)
-{
-    if (s->n == s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 64;
-        jh__sjob **h = realloc(s->heap, nc * sizeof(*h));
-        if (h == NULL)
-            return -ENOMEM;
-        s->heap = h;
-        s->cap = nc;
-    }
-    j->seq = s->seq++;
-    j->heap_i = s->n;
-    s->heap[s->n++] = j;
-    heap_up(s, j->heap_i);
-    return 0;
-}
-
-static void heap_remove(jh__sched *s, jh__sjob *j)
-{
-    size_t i = j->heap_i;
-
-    if (i == SIZE_MAX)
-        return;
-    j->heap_i = SIZE_MAX;
-    if (i != --s->n) {
-        s->heap[i] = s->heap[s->n];
-        s->heap[i]->heap_i = i;
-        heap_down(s, i);
-        heap_up(s, i);
-    }
-}
-
-static int to_less(const run_priv *a, const run_priv *b)
-{
-    return a->deadline_mono < b->deadline_mono;
-}
-
-static void to_swap(jh__sched *s, size_t i, size_t j)
-{
-    run_priv *t = s->to_heap[i];
-    s->to_heap[i] = s->to_heap[j];
-    s->to_heap[j] = t;
-    s->to_heap[i]->to_i = i;
-    s->to_heap[j]->to_i = j;
-}
-
-static void to_fix(jh__sched *s, size_t i)
-{
-    while (i > 0 && to_less(s->to_heap[i], s->to_heap[(i - 1) / 2])) {
-        to_swap(s, i, (i - 1) / 2);
-        i = (i - 1) / 2;
-    }
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < s->to_n && to_less(s->to_heap[l], s->to_heap[m]))
-            m = l;
-        if (r < s->to_n && to_less(s->to_heap[r], s->to_heap[m]))
-            m = r;
-        if (m == i)
-            return;
-        to_swap(s, i, m);
-        i = m;
-    }
-}
-
-static int to_push(jh__sched *s, run_priv *r)
-{
-    if (s->to_n == s->to_cap) {
-        size_t nc = s->to_cap ? s->to_cap * 2 : 16;
-        run_priv **h = realloc(s->to_heap, nc * sizeof(*h));
-        if (h == NULL)
-            return -ENOMEM;
-        s->to_heap = h;
-        s->to_cap = nc;
-    }
-    r->to_i = s->to_n;
-    s->to_heap[s->to_n++] = r;
-    to_fix(s, r->to_i);
-    return 0;
-}
-
-static void to_remove(jh__sched *s, run_priv *r)
-{
-    size_t i = r->to_i;
-
-    if (i == SIZE_MAX)
-        return;
-    r->to_i = SIZE_MAX;
-    if (i != --s->to_n) {
-        s->to_heap[i] = s->to_heap[s->to_n];
-        s->to_heap[i]->to_i = i;
-        to_fix(s, i);
-    }
+    return s->o.now ? s->o.now(s->o.now_arg) : jh__monotonic_ns();
 }
 
 /* ---- planning -------------------------------------------------------- */
@@ -269,11 +125,11 @@ static int plan_cron(jh__sched *s, jh__sjob *j, int64_t after, int64_t real, int
     if (jh__cron_next(j->spec.cron, after, &next) < 0)
         return -ERANGE;
     j->next_real = next;
-    j->due_mono = next + j->jitter_off - real + mono;
+    j->due.key = next + j->jitter_off - real + mono;
     return 0;
 }
 
-/* Put a job in the heap for its first fire. */
+/* Put a job in the heap for its first fire.  0, or -ENOMEM (not armed). */
 static int arm_first(jh__sched *s, jh__sjob *j)
 {
     int64_t real = now_real(s), mono = now_mono(s);
@@ -281,9 +137,9 @@ static int arm_first(jh__sched *s, jh__sjob *j)
     if (!j->spec.enabled)
         return 0;
     if (j->spec.kind == JH_SCHED_EVERY) {
-        j->due_mono = mono + j->spec.every + j->jitter_off;
+        j->due.key = mono + j->spec.every + j->jitter_off;
         if (j->spec.run_on_start) {
-            j->due_mono = mono; /* at once, then on the jittered phase */
+            j->due.key = mono; /* at once, then on the jittered phase */
             j->started_now = 1;
         }
     } else {
@@ -291,33 +147,36 @@ static int arm_first(jh__sched *s, jh__sjob *j)
             return 0; /* never fires again: stays idle */
         if (j->spec.run_on_start) {
             j->next_real = real;
-            j->due_mono = mono;
+            j->due.key = mono;
         }
     }
-    return heap_push(s, j);
+    return jh__heap_push(&s->due, &j->due);
 }
 
-/* After a fire at planned due time, plan the next one. */
+/* After a fire at planned due time, plan the next one.  j was taken out
+ * of the heap with jh__heap_take(): it goes back into its kept slot. */
 static void rearm_after_fire(jh__sched *s, jh__sjob *j, int64_t real, int64_t mono)
 {
     if (j->spec.kind == JH_SCHED_EVERY) {
         int64_t e = j->spec.every;
-        if (j->due_mono + e > mono)
-            j->due_mono += e;
+        if (j->due.key + e > mono)
+            j->due.key += e;
         else /* fell behind: skip whole periods, keep the phase, no burst */
-            j->due_mono += e * ((mono - j->due_mono) / e + 1);
+            j->due.key += e * ((mono - j->due.key) / e + 1);
         if (j->started_now) {
-            j->due_mono += j->jitter_off;
+            j->due.key += j->jitter_off;
             j->started_now = 0;
         }
     } else {
         int64_t after = j->next_real > real ? j->next_real : real;
         if (j->last_real > after)
             after = j->last_real;
-        if (plan_cron(s, j, after, real, mono) < 0)
+        if (plan_cron(s, j, after, real, mono) < 0) {
+            jh__heap_unkeep(&s->due); /* never fires again: stays idle */
             return;
+        }
     }
-    heap_push(s, j);
+    jh__heap_put(&s->due, &j->due);
 }
 
 /* ---- runs ------------------------------------------------------------ */
@@ -332,7 +191,7 @@ static run_priv *run_new(jh__sched *s)
         return NULL;
     memset(r, 0, sizeof(*r));
     r->s = s;
-    r->to_i = SIZE_MAX;
+    jh__heap_node_init(&r->deadline);
     r->run.priv_ = r;
     atomic_init(&r->run.cancel, 0);
     return r;
@@ -377,6 +236,14 @@ static void job_free(jh__sched *s, jh__sjob *j)
     free(j);
 }
 
+/* A removed job that no run uses any more: its udata goes back, it goes. */
+static void release_job(jh__sched *s, jh__sjob *j)
+{
+    if (s->o.ops->release)
+        s->o.ops->release(j->udata);
+    job_free(s, j);
+}
+
 static void exec_work(jh__work *w, void *arg)
 {
     run_priv *r = (run_priv *)(void *)w;
@@ -396,7 +263,7 @@ static void done_work(jh__work *w, void *arg)
     jh__sched *s = arg;
     jh__sjob *j = r->run.job;
 
-    to_remove(s, r);
+    jh__heap_remove(&s->timeouts, &r->deadline);
     inflight_del(s, r);
     j->running--;
     if (r->timed_out || r->run.finished >= r->run.deadline)
@@ -406,85 +273,114 @@ static void done_work(jh__work *w, void *arg)
     else
         r->run.result = r->run.rc < 0 ? JH_RUN_ERROR : JH_RUN_OK;
     s->o.ops->done(&r->run);
-    if (j->removed && j->running == 0) {
-        if (s->o.ops->release)
-            s->o.ops->release(j->udata);
-        job_free(s, j);
-    }
+    if (j->removed && j->running == 0)
+        release_job(s, j);
     run_free(s, r);
     if (!s->o.manual)
         arm_timer(s);
     maybe_stopped(s);
 }
 
-/* Start a run of j planned for `scheduled` (real ns); returns it queued
- * to be handed to the workers, or NULL if skipped. */
-static run_priv *start_run(jh__sched *s, jh__sjob *j, int64_t scheduled, int64_t real,
-                           int64_t mono)
+/* A run of j planned for `scheduled` (real ns), its deadline timer armed;
+ * NULL when out of memory. */
+static run_priv *run_prepare(jh__sched *s, jh__sjob *j, int64_t scheduled, int64_t real,
+                             int64_t mono)
 {
-    run_priv *r;
-    int limit = j->spec.concurrency == JH_CONC_ALLOW ? j->spec.max_running : 1;
+    run_priv *r = run_new(s);
 
-    if (j->running >= limit) {
-        s->o.ops->skip(j, j->udata, scheduled,
-                       j->spec.concurrency == JH_CONC_ALLOW ? "max_running" : "running");
+    if (r == NULL)
         return NULL;
-    }
-    if ((r = run_new(s)) == NULL) {
-        s->o.ops->skip(j, j->udata, scheduled, "out_of_memory");
-        return NULL;
-    }
     r->run.job = j;
     r->run.udata = j->udata;
-    r->run.run_id = ++s->run_seq;
     r->run.scheduled = scheduled;
     r->run.fired = real;
     r->run.deadline = INT64_MAX;
     if (j->spec.timeout > 0) {
         r->run.deadline = real + j->spec.timeout;
-        r->deadline_mono = mono + j->spec.timeout;
-        if (!s->o.manual && to_push(s, r) < 0)
-            r->to_i = SIZE_MAX; /* no timer: only the ctx deadline check */
+        r->deadline.key = mono + j->spec.timeout;
+        /* Manual mode has no timer: the deadline is checked at done(). */
+        if (!s->o.manual && jh__heap_push(&s->timeouts, &r->deadline) < 0) {
+            run_free(s, r);
+            return NULL;
+        }
     }
-    j->running++;
-    inflight_add(s, r);
+    r->run.run_id = ++s->run_seq;
     return r;
+}
+
+/* Start a run of j planned for `scheduled` (real ns); returns it queued
+ * to be handed to the workers, or NULL if skipped (reported to skip()).
+ * A run with no room for its deadline timer is skipped too: it would not
+ * be cancelled at its timeout. */
+static run_priv *start_run(jh__sched *s, jh__sjob *j, int64_t scheduled, int64_t real,
+                           int64_t mono)
+{
+    int limit = j->spec.concurrency == JH_CONC_ALLOW ? j->spec.max_running : 1;
+    const char *reason;
+    run_priv *r;
+
+    if (j->running >= limit)
+        reason = j->spec.concurrency == JH_CONC_ALLOW ? "max_running" : "running";
+    else if ((r = run_prepare(s, j, scheduled, real, mono)) == NULL)
+        reason = "out_of_memory";
+    else {
+        j->running++;
+        inflight_add(s, r);
+        return r;
+    }
+    s->o.ops->skip(j, j->udata, scheduled, reason);
+    return NULL;
+}
+
+/*
+ * Take every job due at `mono` out of the heap: the chain through
+ * fire_next, the last taken first.  Collect first, so callbacks that add
+ * or update jobs cannot make the firing loop see a job twice; each job
+ * keeps its heap slot, so a callback that adds jobs cannot leave it
+ * without room to go back.
+ */
+static jh__sjob *collect_due(jh__sched *s, int64_t real, int64_t mono)
+{
+    jh__sjob *due = NULL;
+    jh__heap_node *m;
+
+    while ((m = jh__heap_min(&s->due)) != NULL && m->key <= mono) {
+        jh__sjob *j = jh__heap_entry(m, jh__sjob, due);
+        /* Cron: the monotonic estimate can run ahead of a slewed wall clock. */
+        if (j->spec.kind == JH_SCHED_CRON && j->next_real + j->jitter_off > real) {
+            jh__heap_rekey(&s->due, m, mono + (j->next_real + j->jitter_off - real));
+            continue;
+        }
+        jh__heap_take(&s->due, m);
+        j->fire_next = due;
+        due = j;
+    }
+    return due;
+}
+
+/* The planned time (real ns) of the fire of j due now; a cron job's
+ * planned time is marked fired. */
+static int64_t fire_time(jh__sjob *j, int64_t real, int64_t mono)
+{
+    if (j->spec.kind == JH_SCHED_EVERY)
+        return j->due.key - mono + real;
+    j->last_real = j->next_real;
+    return j->next_real + j->jitter_off;
 }
 
 /* Fire everything due at `mono`; returns the runs to hand to workers. */
 static run_priv *fire_due(jh__sched *s, int64_t real, int64_t mono, run_priv **tail, int *count)
 {
     run_priv *head = NULL;
-    jh__sjob *due = NULL;
+    jh__sjob *due = collect_due(s, real, mono);
 
     *tail = NULL;
     *count = 0;
-    /* Collect first, so callbacks that add or update jobs cannot make this
-     * loop see a job twice. */
-    while (s->n > 0 && s->heap[0]->due_mono <= mono) {
-        jh__sjob *j = s->heap[0];
-        heap_remove(s, j);
-        /* Cron: the monotonic estimate can run ahead of a slewed wall clock. */
-        if (j->spec.kind == JH_SCHED_CRON && j->next_real + j->jitter_off > real) {
-            j->due_mono = mono + (j->next_real + j->jitter_off - real);
-            heap_push(s, j);
-            continue;
-        }
-        j->fire_next = due;
-        due = j;
-    }
     while (due != NULL) {
         jh__sjob *j = due;
-        int64_t scheduled;
         due = j->fire_next;
         j->fire_next = NULL;
-        if (j->spec.kind == JH_SCHED_EVERY)
-            scheduled = j->due_mono - mono + real;
-        else {
-            scheduled = j->next_real + j->jitter_off;
-            j->last_real = j->next_real;
-        }
-        run_priv *r = start_run(s, j, scheduled, real, mono);
+        run_priv *r = start_run(s, j, fire_time(j, real, mono), real, mono);
         rearm_after_fire(s, j, real, mono);
         if (r == NULL)
             continue;
@@ -501,9 +397,11 @@ static run_priv *fire_due(jh__sched *s, int64_t real, int64_t mono, run_priv **t
 
 static void expire_timeouts(jh__sched *s, int64_t mono)
 {
-    while (s->to_n > 0 && s->to_heap[0]->deadline_mono <= mono) {
-        run_priv *r = s->to_heap[0];
-        to_remove(s, r);
+    jh__heap_node *m;
+
+    while ((m = jh__heap_min(&s->timeouts)) != NULL && m->key <= mono) {
+        run_priv *r = jh__heap_entry(m, run_priv, deadline);
+        jh__heap_remove(&s->timeouts, m);
         r->timed_out = 1;
         atomic_store(&r->run.cancel, 1);
     }
@@ -513,16 +411,17 @@ static void expire_timeouts(jh__sched *s, int64_t mono)
 
 static void arm_timer(jh__sched *s)
 {
+    const jh__heap_node *due = jh__heap_min(&s->due), *to = jh__heap_min(&s->timeouts);
     struct itimerspec its;
     int64_t at = INT64_MAX;
 
     /* Before start there is no timerfd: start arms it. */
     if (s->o.manual || s->closing || !s->started)
         return;
-    if (s->n > 0 && !s->stopping)
-        at = s->heap[0]->due_mono;
-    if (s->to_n > 0 && s->to_heap[0]->deadline_mono < at)
-        at = s->to_heap[0]->deadline_mono;
+    if (due != NULL && !s->stopping)
+        at = due->key;
+    if (to != NULL && to->key < at)
+        at = to->key;
     if (at == s->armed_at)
         return;
     s->armed_at = at;
@@ -578,7 +477,7 @@ static void arm_step_detector(jh__sched *s)
 
     memset(&its, 0, sizeof(its));
     /* Far in the future: it never expires, it only reports clock sets. */
-    its.it_value.tv_sec = clock_ns(CLOCK_REALTIME) / NS + 10LL * 365 * 86400;
+    its.it_value.tv_sec = jh__realtime_ns() / NS + 10LL * 365 * 86400;
     timerfd_settime(s->step_fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL);
 }
 
@@ -587,22 +486,21 @@ static void replan_cron(jh__sched *s)
 {
     int64_t real = now_real(s), mono = now_mono(s);
 
-    for (size_t i = 0; i < s->n; i++) {
-        jh__sjob *j = s->heap[i];
+    for (size_t i = 0; i < s->due.n; i++) {
+        jh__sjob *j = jh__heap_entry(jh__heap_at(&s->due, i), jh__sjob, due);
         if (j->spec.kind != JH_SCHED_CRON)
             continue;
         if (j->next_real <= real && j->next_real != j->last_real) {
             /* stepped forward over it: fire once, now (unless that time
              * already fired and no later one could be planned) */
-            j->due_mono = mono;
+            j->due.key = mono;
         } else {
             int64_t after = real > j->last_real ? real - 1 : j->last_real;
             if (plan_cron(s, j, after, real, mono) < 0)
-                j->due_mono = INT64_MAX;
+                j->due.key = INT64_MAX;
         }
     }
-    for (size_t i = s->n / 2 + 1; i-- > 0;)
-        heap_down(s, i);
+    jh__heap_rebuild(&s->due);
     s->armed_at = -1;
     arm_timer(s);
 }
@@ -638,36 +536,31 @@ int jh__sched_new(const jh__sched_opts *opts, jh__sched **out)
     return 0;
 }
 
-int jh__sched_start(jh__sched *s)
+/* The loop's side (not in manual mode): the timers, their watchers and
+ * the worker pool. */
+static int start_loop(jh__sched *s)
 {
     int rc;
 
-    if (s->started)
-        return -EALREADY;
-    if (!s->o.manual) {
-        s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-        if (s->tfd < 0)
-            return -errno;
-        s->step_fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
-        if (s->step_fd < 0) {
-            rc = -errno;
-            goto fail_step;
-        }
-        rc = jh__workers_new(s->o.loop, s->o.workers, exec_work, done_work, s, &s->workers);
-        if (rc < 0)
-            goto fail_workers;
-        uv_poll_init(s->o.loop, &s->tpoll, s->tfd);
-        uv_poll_init(s->o.loop, &s->spoll, s->step_fd);
-        s->tpoll.data = s->spoll.data = s;
-        uv_poll_start(&s->tpoll, UV_READABLE, on_timer);
-        uv_poll_start(&s->spoll, UV_READABLE, on_step);
-        uv_timer_init(s->o.loop, &s->stop_timer);
-        s->stop_timer.data = s;
-        arm_step_detector(s);
+    s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (s->tfd < 0)
+        return -errno;
+    s->step_fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (s->step_fd < 0) {
+        rc = -errno;
+        goto fail_step;
     }
-    s->started = 1;
-    if (!s->o.manual)
-        arm_timer(s);
+    rc = jh__workers_new(s->o.loop, s->o.workers, exec_work, done_work, s, &s->workers);
+    if (rc < 0)
+        goto fail_workers;
+    uv_poll_init(s->o.loop, &s->tpoll, s->tfd);
+    uv_poll_init(s->o.loop, &s->spoll, s->step_fd);
+    s->tpoll.data = s->spoll.data = s;
+    uv_poll_start(&s->tpoll, UV_READABLE, on_timer);
+    uv_poll_start(&s->spoll, UV_READABLE, on_step);
+    uv_timer_init(s->o.loop, &s->stop_timer);
+    s->stop_timer.data = s;
+    arm_step_detector(s);
     return 0;
 
 fail_workers:
@@ -677,6 +570,19 @@ fail_step:
     close(s->tfd);
     s->tfd = -1;
     return rc;
+}
+
+int jh__sched_start(jh__sched *s)
+{
+    int rc;
+
+    if (s->started)
+        return -EALREADY;
+    if (!s->o.manual && (rc = start_loop(s)) < 0)
+        return rc;
+    s->started = 1;
+    arm_timer(s); /* jobs added before start */
+    return 0;
 }
 
 static int spec_valid(const jh__sched_spec *sp)
@@ -704,7 +610,7 @@ int jh__sched_add(jh__sched *s, const jh__sched_spec *spec, void *udata, jh__sjo
         j->spec.max_running = 1;
     j->jitter_off = jitter_of(spec);
     j->udata = udata;
-    j->heap_i = SIZE_MAX;
+    jh__heap_node_init(&j->due);
     j->last_real = INT64_MIN;
     rc = arm_first(s, j);
     if (rc < 0) {
@@ -733,11 +639,16 @@ int jh__sched_same_schedule(const jh__sjob *j, const jh__sched_spec *sp)
 
 int jh__sched_update(jh__sched *s, jh__sjob *j, const jh__sched_spec *spec, void *udata)
 {
-    int same;
+    int same, rc;
 
     if (s == NULL || j == NULL || spec == NULL || !spec_valid(spec))
         return -EINVAL;
     same = jh__sched_same_schedule(j, spec);
+    /* A new schedule arms the job again: a job not armed now needs a new
+     * slot, taken before anything changes, so that running out of memory
+     * leaves the job as it was. */
+    if (!same && !jh__heap_has(&j->due) && (rc = jh__heap_reserve(&s->due, 1)) < 0)
+        return rc;
     if (j->spec.cron != spec->cron)
         jh__cron_free(j->spec.cron);
     int keep_start = spec->run_on_start;
@@ -748,36 +659,33 @@ int jh__sched_update(jh__sched *s, jh__sjob *j, const jh__sched_spec *spec, void
     j->udata = udata;
     if (same)
         return 0; /* keeps its heap position: same phase */
-    heap_remove(s, j);
+    jh__heap_remove(&s->due, &j->due);
     j->jitter_off = jitter_of(spec);
     j->spec.run_on_start = 0; /* a changed schedule starts on its phase */
-    arm_first(s, j);
+    rc = arm_first(s, j);     /* cannot fail: room reserved above */
     j->spec.run_on_start = keep_start;
     arm_timer(s);
-    return 0;
+    return rc;
 }
 
 void jh__sched_remove(jh__sched *s, jh__sjob *j)
 {
     if (s == NULL || j == NULL)
         return;
-    heap_remove(s, j);
+    jh__heap_remove(&s->due, &j->due);
     j->removed = 1;
-    if (j->running == 0) {
-        if (s->o.ops->release)
-            s->o.ops->release(j->udata);
-        job_free(s, j);
-    }
+    if (j->running == 0)
+        release_job(s, j);
     arm_timer(s);
 }
 
 int64_t jh__sched_next_fire(const jh__sjob *j)
 {
-    if (j->heap_i == SIZE_MAX)
+    if (!jh__heap_has(&j->due))
         return INT64_MAX;
     if (j->spec.kind == JH_SCHED_CRON)
         return j->next_real + j->jitter_off;
-    return j->due_mono - clock_ns(CLOCK_MONOTONIC) + clock_ns(CLOCK_REALTIME);
+    return j->due.key - jh__monotonic_ns() + jh__realtime_ns();
 }
 
 int jh__sched_running(const jh__sjob *j)
@@ -832,17 +740,12 @@ static void on_handle_closed(uv_handle_t *h)
         free(s);
 }
 
-void jh__sched_free(jh__sched *s)
+/* Release every job's udata; free the jobs no run uses. */
+static void release_jobs(jh__sched *s)
 {
-    int abandon;
-
-    if (s == NULL)
-        return;
-    s->closing = 1;
-    abandon = s->n_inflight > 0;
     for (jh__sjob *j = s->all, *nx; j != NULL; j = nx) {
         nx = j->all_next;
-        j->heap_i = SIZE_MAX;
+        jh__heap_node_init(&j->due);
         if (j->removed)
             continue; /* released already; freed when its run is done */
         if (s->o.ops->release)
@@ -851,11 +754,19 @@ void jh__sched_free(jh__sched *s)
         if (j->running == 0)
             job_free(s, j);
     }
-    s->n = 0;
-    free(s->heap);
-    free(s->to_heap);
-    s->heap = NULL;
-    s->to_heap = NULL;
+}
+
+void jh__sched_free(jh__sched *s)
+{
+    int abandon;
+
+    if (s == NULL)
+        return;
+    s->closing = 1;
+    abandon = s->n_inflight > 0;
+    release_jobs(s);
+    jh__heap_free(&s->due);
+    jh__heap_free(&s->timeouts);
     if (!abandon)
         for (run_priv *r = s->free_runs, *n; r != NULL; r = n) {
             n = r->next;

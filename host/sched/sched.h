@@ -23,9 +23,9 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "base/clock.h"     /* jh_now_fn */
 #include "config/config.h" /* JH_SCHED_*, JH_CONC_* */
 #include "time/cron.h"
-#include "runtime/store.h"  /* jh_now_fn */
 
 typedef struct jh__sched jh__sched;
 typedef struct jh__sjob jh__sjob;

@@ -30,42 +30,50 @@ struct jh__workers {
     int abandoned;
 };
 
+/* The next item (a worker thread waits for it), or NULL once quit and
+ * drained. */
+static jh__work *take(jh__workers *p)
+{
+    jh__work *w;
+
+    pthread_mutex_lock(&p->q_mu);
+    while (p->q_head == NULL && !p->quit) {
+        p->idle++;
+        pthread_cond_wait(&p->q_cv, &p->q_mu);
+        p->idle--;
+    }
+    w = p->q_head;
+    if (w != NULL && (p->q_head = w->next) == NULL)
+        p->q_tail = NULL;
+    pthread_mutex_unlock(&p->q_mu);
+    return w;
+}
+
+/* Hand w to the loop thread's done(). */
+static void complete(jh__workers *p, jh__work *w)
+{
+    pthread_mutex_lock(&p->d_mu);
+    if (p->d_tail != NULL)
+        p->d_tail->next = w;
+    else
+        p->d_head = w;
+    p->d_tail = w;
+    pthread_mutex_unlock(&p->d_mu);
+    /* Coalesces: many completions, one loop wake-up. */
+    uv_async_send(&p->async);
+}
+
 static void *worker_main(void *arg)
 {
     jh__workers *p = arg;
+    jh__work *w;
 
-    for (;;) {
-        jh__work *w;
-
-        pthread_mutex_lock(&p->q_mu);
-        while (p->q_head == NULL && !p->quit) {
-            p->idle++;
-            pthread_cond_wait(&p->q_cv, &p->q_mu);
-            p->idle--;
-        }
-        if (p->q_head == NULL) { /* quit and drained */
-            pthread_mutex_unlock(&p->q_mu);
-            return NULL;
-        }
-        w = p->q_head;
-        p->q_head = w->next;
-        if (p->q_head == NULL)
-            p->q_tail = NULL;
-        pthread_mutex_unlock(&p->q_mu);
-
+    while ((w = take(p)) != NULL) {
         w->next = NULL;
         p->exec(w, p->arg);
-
-        pthread_mutex_lock(&p->d_mu);
-        if (p->d_tail != NULL)
-            p->d_tail->next = w;
-        else
-            p->d_head = w;
-        p->d_tail = w;
-        pthread_mutex_unlock(&p->d_mu);
-        /* Coalesces: many completions, one loop wake-up. */
-        uv_async_send(&p->async);
+        complete(p, w);
     }
+    return NULL;
 }
 
 static void on_async(uv_async_t *a)
@@ -85,19 +93,42 @@ static void on_async(uv_async_t *a)
     }
 }
 
+static void sync_init(jh__workers *p)
+{
+    pthread_mutex_init(&p->q_mu, NULL);
+    pthread_cond_init(&p->q_cv, NULL);
+    pthread_mutex_init(&p->d_mu, NULL);
+}
+
+static void sync_destroy(jh__workers *p)
+{
+    pthread_mutex_destroy(&p->q_mu);
+    pthread_cond_destroy(&p->q_cv);
+    pthread_mutex_destroy(&p->d_mu);
+}
+
+/* Start n threads; p->n counts those running, for jh__workers_close(). */
+static int start_threads(jh__workers *p, int n)
+{
+    for (; p->n < n; p->n++) {
+        int rc = pthread_create(&p->threads[p->n], NULL, worker_main, p);
+        if (rc != 0)
+            return -rc;
+    }
+    return 0;
+}
+
 int jh__workers_new(uv_loop_t *loop, int n, jh__work_fn exec, jh__work_fn done, void *arg,
                    jh__workers **out)
 {
     jh__workers *p;
-    int rc, started = 0;
+    int rc;
 
     if (loop == NULL || n < 1 || exec == NULL || done == NULL)
         return -EINVAL;
-    p = calloc(1, sizeof(*p));
-    if (p == NULL)
+    if ((p = calloc(1, sizeof(*p))) == NULL)
         return -ENOMEM;
-    p->threads = calloc((size_t)n, sizeof(*p->threads));
-    if (p->threads == NULL) {
+    if ((p->threads = calloc((size_t)n, sizeof(*p->threads))) == NULL) {
         rc = -ENOMEM;
         goto fail_threads;
     }
@@ -105,39 +136,23 @@ int jh__workers_new(uv_loop_t *loop, int n, jh__work_fn exec, jh__work_fn done, 
     p->exec = exec;
     p->done = done;
     p->arg = arg;
-    pthread_mutex_init(&p->q_mu, NULL);
-    pthread_cond_init(&p->q_cv, NULL);
-    pthread_mutex_init(&p->d_mu, NULL);
-    rc = uv_async_init(loop, &p->async, on_async);
-    if (rc < 0)
+    sync_init(p);
+    if ((rc = uv_async_init(loop, &p->async, on_async)) < 0)
         goto fail_async;
     p->async.data = p;
-    for (; started < n; started++) {
-        rc = -pthread_create(&p->threads[started], NULL, worker_main, p);
-        if (rc < 0)
-            goto fail_start;
-    }
-    p->n = n;
+    if ((rc = start_threads(p, n)) < 0)
+        goto fail_start;
     *out = p;
     return 0;
 
 fail_start:
-    pthread_mutex_lock(&p->q_mu);
-    p->quit = 1;
-    pthread_cond_broadcast(&p->q_cv);
-    pthread_mutex_unlock(&p->q_mu);
-    for (int i = 0; i < started; i++)
-        pthread_join(p->threads[i], NULL);
-    /* The async handle is closed by the caller's loop run: we cannot free
-     * p before its close callback, so leave the handle closing with a
-     * callback that frees. */
-    p->n = 0;
+    /* Joins the threads started.  The async handle is closed by the
+     * caller's loop run: p cannot be freed before its close callback,
+     * which frees it. */
     jh__workers_close(p, 0);
     return rc;
 fail_async:
-    pthread_mutex_destroy(&p->q_mu);
-    pthread_cond_destroy(&p->q_cv);
-    pthread_mutex_destroy(&p->d_mu);
+    sync_destroy(p);
     free(p->threads);
 fail_threads:
     free(p);
@@ -177,9 +192,7 @@ static void on_close(uv_handle_t *h)
 
     if (p->abandoned)
         return; /* deliberately leaked: threads may still touch it */
-    pthread_mutex_destroy(&p->q_mu);
-    pthread_cond_destroy(&p->q_cv);
-    pthread_mutex_destroy(&p->d_mu);
+    sync_destroy(p);
     free(p->threads);
     free(p);
 }
