@@ -7,10 +7,10 @@
  *                            pthread key destructor when the thread exits
  *   jh__db                    settings (copied), the idle connection pool
  *   watchdog                 enforces a run's deadline on a blocking call
- *   run state                c->db_run: the run's connection, statements,
- *                            transaction flag
+ *   run state                the run's connection, statements, transaction
+ *                            flag, in the context's JH_RUN_SLOT_DB hook slot
  *   statements               binds, execute, result buffers, getters
- *   jh__db_run_end            what a run leaves behind
+ *   db_run_end               what a run leaves behind
  *
  * Locks: db->mu guards the idle pool, db->wmu the watchdog's list.  They
  * are never held together, and never across a server round trip except
@@ -39,9 +39,9 @@
 #include <mysqld_error.h>
 
 #include "base/clock.h"
+#include "backends.h"
 #include "runtime/ctx.h"
 #include "runtime/log.h"
-#include "plugin/plugin.h"
 
 #define NS_PER_SEC 1000000000LL
 #define NS_PER_MS 1000000LL
@@ -582,57 +582,74 @@ static int run_usable(struct jh__db_run *run, const char *what)
     return rc;
 }
 
+static void db_run_end(struct jh_ctx *c, void *data);
+
+/* The run's state, made on its first call (not once the run is over),
+ * and ended by jh__ctx_finish through the JH_RUN_SLOT_DB hook. */
+static int run_new(jh_ctx *c, jh__db *db, const char *what, struct jh__db_run **out)
+{
+    struct jh__db_run *run;
+    char where[128];
+    int rc;
+
+    snprintf(where, sizeof(where), "db %s: %s", db->name, what);
+    if ((rc = jh__ctx_check(c, where)) != 0)
+        return rc;
+    run = calloc(1, sizeof(*run));
+    if (run == NULL)
+        return jh__ctx_error(c, -ENOMEM, "db %s: %s: out of memory", db->name, what);
+    run->db = db;
+    run->deadline = INT64_MAX;
+    jh__db_ref(run->db);
+    jh__ctx_set_run_state(c, JH_RUN_SLOT_DB, run, db_run_end);
+    *out = run;
+    return 0;
+}
+
+/* A connection for the run: an idle one from the pool, else a new one,
+ * whose connect timeout is cut to what is left of the run's time. */
+static int run_connect(jh_ctx *c, struct jh__db_run *run)
+{
+    jh__db *db = run->db;
+    unsigned ct = db->connect_s;
+    char err[512];
+    int rc;
+
+    if ((rc = thread_ready()) != 0)
+        return jh__ctx_error(c, rc, "db %s: cannot initialise the client library", db->name);
+    if ((run->conn = pool_take(db)) != NULL)
+        return 0;
+    if (c->deadline != INT64_MAX) {
+        unsigned s_left = ns_to_s(c->deadline - jh__ctx_now(c), 1);
+        ct = s_left < ct ? s_left : ct;
+    }
+    rc = db_open(db, ct, db->read_s, db->write_s, &run->conn, err, sizeof(err));
+    if (rc == 0)
+        return 0;
+    if (db->socket != NULL)
+        return jh__ctx_error(c, rc, "db %s: connect to %s as %s: %s", db->name, db->socket,
+                            db->user, err);
+    return jh__ctx_error(c, rc, "db %s: connect to %s:%d as %s: %s", db->name, db->host,
+                        db->port, db->user, err);
+}
+
 /* The run's state with a connection, made on first use.  Checks that the
  * plugin declared and bound the service, and the deadline, first. */
 static int run_get(jh_ctx *c, const char *what, struct jh__db_run **out)
 {
     struct jh__db_run *run;
-    const jh__services *s;
-    char err[512];
     int rc;
 
     if ((rc = jh__ctx_need(c, JH_SVC_DB)) != 0)
         return rc;
-    s = jh__ctx_services(c);
-    run = c->db_run;
-    if (run == NULL) {
-        char where[128];
-        snprintf(where, sizeof(where), "db %s: %s", s->db->name, what);
-        if ((rc = jh__ctx_check(c, where)) != 0)
-            return rc;
-        run = calloc(1, sizeof(*run));
-        if (run == NULL)
-            return jh__ctx_error(c, -ENOMEM, "db %s: %s: out of memory", s->db->name, what);
-        run->db = s->db;
-        run->deadline = INT64_MAX;
-        jh__db_ref(run->db);
-        c->db_run = run;
-    }
+    run = jh__ctx_run_state(c, JH_RUN_SLOT_DB);
+    if (run == NULL && (rc = run_new(c, jh__ctx_services(c)->db, what, &run)) != 0)
+        return rc;
     run->ctx = c;
     if ((rc = run_usable(run, what)) != 0)
         return rc;
-    if (run->conn == NULL) {
-        jh__db *db = run->db;
-        unsigned ct = db->connect_s;
-
-        if ((rc = thread_ready()) != 0)
-            return jh__ctx_error(c, rc, "db %s: cannot initialise the client library", db->name);
-        run->conn = pool_take(db);
-        if (run->conn == NULL) {
-            if (c->deadline != INT64_MAX) {
-                int64_t left = c->deadline - jh__ctx_now(c);
-                unsigned s_left = ns_to_s(left, 1);
-                ct = s_left < ct ? s_left : ct;
-            }
-            rc = db_open(db, ct, db->read_s, db->write_s, &run->conn, err, sizeof(err));
-            if (rc != 0)
-                return db->socket != NULL
-                           ? jh__ctx_error(c, rc, "db %s: connect to %s as %s: %s", db->name,
-                                          db->socket, db->user, err)
-                           : jh__ctx_error(c, rc, "db %s: connect to %s:%d as %s: %s", db->name,
-                                          db->host, db->port, db->user, err);
-        }
-    }
+    if (run->conn == NULL && (rc = run_connect(c, run)) != 0)
+        return rc;
     *out = run;
     return 0;
 }
@@ -1359,7 +1376,7 @@ static int db_commit(jh_ctx *c)
         return -EINVAL;
     if ((rc = jh__ctx_need(c, JH_SVC_DB)) != 0)
         return rc;
-    run = c->db_run;
+    run = jh__ctx_run_state(c, JH_RUN_SLOT_DB);
     if (run != NULL && run->txn_lost) {
         run->txn_lost = 0;
         return jh__ctx_error(c, -EIO,
@@ -1390,7 +1407,7 @@ static int db_rollback(jh_ctx *c)
         return -EINVAL;
     if ((rc = jh__ctx_need(c, JH_SVC_DB)) != 0)
         return rc;
-    run = c->db_run;
+    run = jh__ctx_run_state(c, JH_RUN_SLOT_DB);
     if (run != NULL && run->txn_lost) {
         run->txn_lost = 0; /* the server already did it */
         return 0;
@@ -1449,8 +1466,8 @@ static void warn_rollback(struct jh_ctx *c, struct jh__db_run *run, const char *
         kv[n++] = JH_KV_S("db", run->db->name);
         if (c->job != NULL)
             kv[n++] = JH_KV_S("job", c->job);
-        if (c->plugin != NULL)
-            kv[n++] = JH_KV_S("plugin", jh__plugin_name(c->plugin));
+        if (c->plugin.name != NULL)
+            kv[n++] = JH_KV_S("plugin", c->plugin.name);
         if (c->run_id != 0)
             kv[n++] = JH_KV_U("run_id", c->run_id);
         kv[n++] = JH_KV_S("msg", how);
@@ -1485,14 +1502,11 @@ static int end_query(struct jh__db_run *run, int reset)
  * gets no more round trips: its connection is closed instead (the next
  * run opens one), so a hung server cannot hold a finished run.
  */
-void jh__db_run_end(struct jh_ctx *c)
+static void db_run_end(struct jh_ctx *c, void *data)
 {
-    struct jh__db_run *run = c != NULL ? c->db_run : NULL;
+    struct jh__db_run *run = data;
     int healthy, expired;
 
-    if (run == NULL)
-        return;
-    c->db_run = NULL;
     run->ctx = c;
     while (run->stmts != NULL)
         stmt_destroy(run->stmts);

@@ -85,9 +85,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "backends.h"
 #include "base/clock.h"
 #include "runtime/ctx.h"
-#include "runtime/services.h"
 
 #define NS 1000000000LL
 #define MS 1000000LL

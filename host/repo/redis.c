@@ -1,11 +1,13 @@
 /*
  * redis.c - the Redis service over hiredis (blocking API): a pool of
  * connections per [redis NAME] section, the raw command table plugins call,
- * and the lock / status / idempotency operations ctx.c dispatches here.
+ * and the lock / status / idempotency operations behind the repository
+ * tables of a copy bound to a redis (jh__redis_repo).
  *
- * A run takes a connection on its first call (c->redis_run) and keeps it
- * until jh__redis_run_end, so a plugin's MULTI ... EXEC stays on one
- * connection.  Any I/O error drops the connection (hiredis's context is
+ * A run takes a connection on its first call (its state sits in the
+ * context's JH_RUN_SLOT_REDIS hook slot) and keeps it until the run ends
+ * (redis_run_end, called by jh__ctx_finish), so a plugin's MULTI ... EXEC
+ * stays on one connection.  Any I/O error drops the connection (hiredis's context is
  * unusable after one) and the next call opens a new one, except inside a
  * transaction (see jh__redis_run.lost).  The lock / status / idem
  * operations borrow a second pooled connection while the plugin's is in
@@ -25,6 +27,7 @@
 #include <strings.h>
 #include <sys/time.h>
 
+#include "backends.h"
 #include "runtime/ctx.h"
 
 #define NS_PER_MS 1000000LL
@@ -301,10 +304,12 @@ drop:
     return code;
 }
 
-/* The run's state, made on first use. */
+static void redis_run_end(struct jh_ctx *c, void *data);
+
+/* The run's state, made on first use (jh__ctx_finish ends it). */
 static int run_of(struct jh_ctx *c, jh__redis *r, struct jh__redis_run **out)
 {
-    struct jh__redis_run *run = c->redis_run;
+    struct jh__redis_run *run = jh__ctx_run_state(c, JH_RUN_SLOT_REDIS);
 
     if (run == NULL) {
         run = calloc(1, sizeof(*run));
@@ -312,7 +317,7 @@ static int run_of(struct jh_ctx *c, jh__redis *r, struct jh__redis_run **out)
             return jh__ctx_error(c, -ENOMEM, "redis %s: out of memory", r->name);
         jh__redis_ref(r);
         run->r = r;
-        c->redis_run = run;
+        jh__ctx_set_run_state(c, JH_RUN_SLOT_REDIS, run, redis_run_end);
     }
     *out = run;
     return 0;
@@ -864,6 +869,81 @@ int jh__redis_processed_mark(struct jh_ctx *c, const char *message_id, int64_t t
     return 0;
 }
 
+/* ---- the repository's tables over Redis ----------------------------------- */
+
+/*
+ * Lock release, job status and idempotency marks still work once a run was
+ * cancelled or passed its deadline (see jh__ctx_lift), so a handler can
+ * record how it ended (status "cancelled", the lock freed for the next
+ * run).  Every command here checks the run's deadline, so it is lifted for
+ * the call and the section's own timeout bounds it instead.  Lock acquire
+ * keeps the deadline: a run that is over must not start new work.
+ * (Lift, then call: C leaves the order of function arguments open, so no
+ * jh__ctx_unlift(c, jh__ctx_lift(c), call).)
+ */
+#define RETURN_LIFTED(c, call)                                             \
+    do {                                                                   \
+        if ((c) == NULL)                                                   \
+            return -EINVAL;                                                \
+        jh__ctx_lifted l_ = jh__ctx_lift(c);                               \
+        int rc_ = (call);                                                  \
+        return jh__ctx_unlift((c), l_, rc_);                               \
+    } while (0)
+
+static int lock_release_lifted(struct jh_ctx *c, const char *key, const char *owner)
+{
+    RETURN_LIFTED(c, jh__redis_lock_release(c, key, owner));
+}
+
+/* The run's held keys are kept (and released at its end) by ctx.c. */
+static const jh__lock_impl redis_locks = {jh__redis_lock_acquire, lock_release_lifted};
+
+static int repo_lock_acquire(jh_ctx *c, const char *key, int64_t ttl_ms)
+{
+    return jh__ctx_lock_acquire(c, &redis_locks, key, ttl_ms);
+}
+
+static int repo_lock_release(jh_ctx *c, const char *key)
+{
+    return jh__ctx_lock_release(c, &redis_locks, key);
+}
+
+static int repo_status_set(jh_ctx *c, const char *job, const char *value, int64_t ttl_ms)
+{
+    RETURN_LIFTED(c, jh__redis_status_set(c, job, value, ttl_ms));
+}
+
+static int repo_status_get(jh_ctx *c, const char *job, char *buf, size_t len)
+{
+    RETURN_LIFTED(c, jh__redis_status_get(c, job, buf, len));
+}
+
+static int repo_idem_check(jh_ctx *c, const char *id)
+{
+    RETURN_LIFTED(c, jh__redis_processed_check(c, id));
+}
+
+static int repo_idem_mark(jh_ctx *c, const char *id, int64_t ttl_ms)
+{
+    RETURN_LIFTED(c, jh__redis_processed_mark(c, id, ttl_ms));
+}
+
+static const jh_lock_api lock_api = {sizeof(jh_lock_api), repo_lock_acquire, repo_lock_release};
+static const jh_status_api status_api = {sizeof(jh_status_api), repo_status_set,
+                                         repo_status_get};
+static const jh_idem_api idem_api = {sizeof(jh_idem_api), repo_idem_check, repo_idem_mark};
+static const jh_repo redis_repo = {
+    .size = sizeof(jh_repo),
+    .lock = &lock_api,
+    .status = &status_api,
+    .idem = &idem_api,
+};
+
+const jh_repo *jh__redis_repo(void)
+{
+    return &redis_repo;
+}
+
 /* ---- the raw command table --------------------------------------------- */
 
 static void reply_tree_free(jh_redis_reply *r)
@@ -1074,7 +1154,7 @@ out:
 
 static void api_reply_free(jh_ctx *c, jh_redis_reply *reply)
 {
-    struct jh__redis_run *run = c != NULL ? c->redis_run : NULL;
+    struct jh__redis_run *run = jh__ctx_run_state(c, JH_RUN_SLOT_REDIS);
 
     if (run == NULL || reply == NULL)
         return;
@@ -1107,15 +1187,13 @@ const jh_redis_api *jh__redis_api_table(void)
     return &redis_api;
 }
 
-void jh__redis_run_end(struct jh_ctx *c)
+/* End of a run: free replies the run left, give the connection back. */
+static void redis_run_end(struct jh_ctx *c, void *data)
 {
-    struct jh__redis_run *run = c != NULL ? c->redis_run : NULL;
-    jh__redis *r;
+    struct jh__redis_run *run = data;
+    jh__redis *r = run->r;
 
-    if (run == NULL)
-        return;
-    c->redis_run = NULL;
-    r = run->r;
+    (void)c;
     for (size_t i = 0; i < run->n_replies; i++)
         reply_tree_free(run->replies[i]);
     free(run->replies);
