@@ -364,6 +364,34 @@ static void kill_query(jh__db *db, unsigned long id)
     }
 }
 
+/*
+ * One look at the registered calls (db->wmu held): the first one due for a
+ * KILL, else NULL with *next lowered to when to look again.  Calls killed
+ * WATCH_GRACE_NS ago and still blocked get their socket shut down here.
+ */
+static watch *watch_scan(jh__db *db, int64_t now, int64_t *next)
+{
+    for (watch *w = db->watches; w != NULL; w = w->next) {
+        if (w->fired == 0) {
+            if (now >= w->due || (w->cancel != NULL && atomic_load(w->cancel)))
+                return w;
+            *next = w->due < *next ? w->due : *next;
+            if (w->cancel != NULL && now + WATCH_POLL_NS < *next)
+                *next = now + WATCH_POLL_NS;
+        } else if (w->fired == 1) {
+            if (now >= w->fired_at + WATCH_GRACE_NS) {
+                /* Still registered, so the owner is blocked in the
+                 * call and the fd is open. */
+                shutdown(w->fd, SHUT_RDWR);
+                w->fired = 2;
+            } else if (w->fired_at + WATCH_GRACE_NS < *next) {
+                *next = w->fired_at + WATCH_GRACE_NS;
+            }
+        }
+    }
+    return NULL;
+}
+
 static void *watchdog_main(void *arg)
 {
     jh__db *db = arg;
@@ -372,28 +400,8 @@ static void *watchdog_main(void *arg)
     pthread_mutex_lock(&db->wmu);
     while (!db->wstop) {
         int64_t now = jh__monotonic_ns(), next = INT64_MAX;
-        watch *target = NULL;
+        watch *target = watch_scan(db, now, &next);
 
-        for (watch *w = db->watches; w != NULL; w = w->next) {
-            if (w->fired == 0) {
-                if (now >= w->due || (w->cancel != NULL && atomic_load(w->cancel))) {
-                    target = w;
-                    break;
-                }
-                next = w->due < next ? w->due : next;
-                if (w->cancel != NULL && now + WATCH_POLL_NS < next)
-                    next = now + WATCH_POLL_NS;
-            } else if (w->fired == 1) {
-                if (now >= w->fired_at + WATCH_GRACE_NS) {
-                    /* Still registered, so the owner is blocked in the
-                     * call and the fd is open. */
-                    shutdown(w->fd, SHUT_RDWR);
-                    w->fired = 2;
-                } else if (w->fired_at + WATCH_GRACE_NS < next) {
-                    next = w->fired_at + WATCH_GRACE_NS;
-                }
-            }
-        }
         if (target != NULL) {
             unsigned long id = target->thread_id;
             target->fired = 1;
@@ -791,6 +799,39 @@ static void cols_free(jh_stmt *st)
     st->ncols = 0;
 }
 
+/* One column's result buffer and binding (see cols_setup); 0 or -ENOMEM. */
+static int col_setup(db_col *col, MYSQL_BIND *b, const MYSQL_FIELD *f)
+{
+    snprintf(col->name, sizeof(col->name), "%s", f->name ? f->name : "");
+    col->type = f->type;
+    col->kind = kind_of(f->type);
+    col->is_unsigned = (f->flags & UNSIGNED_FLAG) != 0;
+    b->is_null = &col->is_null;
+    b->error = &col->error;
+    b->length = &col->len;
+    switch (col->kind) {
+    case K_INT:
+        b->buffer_type = MYSQL_TYPE_LONGLONG;
+        b->buffer = &col->num.i;
+        b->is_unsigned = col->is_unsigned;
+        return 0;
+    case K_DOUBLE:
+        b->buffer_type = MYSQL_TYPE_DOUBLE;
+        b->buffer = &col->num.d;
+        return 0;
+    default:
+        col->buf = malloc(COL_BUF_INIT);
+        if (col->buf == NULL)
+            return -ENOMEM;
+        col->cap = COL_BUF_INIT;
+        b->buffer_type = MYSQL_TYPE_STRING;
+        b->buffer = col->buf;
+        /* One byte kept for the NUL that get_str adds. */
+        b->buffer_length = col->cap - 1;
+        return 0;
+    }
+}
+
 /*
  * Result buffers from the statement's metadata: integers into a long long
  * (signedness from the column), FLOAT/DOUBLE into a double, everything
@@ -813,41 +854,8 @@ static int cols_setup(jh_stmt *st)
         goto out;
     }
     st->ncols = n;
-    for (unsigned i = 0; i < n; i++) {
-        MYSQL_FIELD *f = mysql_fetch_field_direct(meta, i);
-        db_col *col = &st->cols[i];
-        MYSQL_BIND *b = &st->rbind[i];
-
-        snprintf(col->name, sizeof(col->name), "%s", f->name ? f->name : "");
-        col->type = f->type;
-        col->kind = kind_of(f->type);
-        col->is_unsigned = (f->flags & UNSIGNED_FLAG) != 0;
-        b->is_null = &col->is_null;
-        b->error = &col->error;
-        b->length = &col->len;
-        switch (col->kind) {
-        case K_INT:
-            b->buffer_type = MYSQL_TYPE_LONGLONG;
-            b->buffer = &col->num.i;
-            b->is_unsigned = col->is_unsigned;
-            break;
-        case K_DOUBLE:
-            b->buffer_type = MYSQL_TYPE_DOUBLE;
-            b->buffer = &col->num.d;
-            break;
-        default:
-            col->buf = malloc(COL_BUF_INIT);
-            if (col->buf == NULL) {
-                rc = -ENOMEM;
-                goto out;
-            }
-            col->cap = COL_BUF_INIT;
-            b->buffer_type = MYSQL_TYPE_STRING;
-            b->buffer = col->buf;
-            /* One byte kept for the NUL that get_str adds. */
-            b->buffer_length = col->cap - 1;
-        }
-    }
+    for (unsigned i = 0; i < n && rc == 0; i++)
+        rc = col_setup(&st->cols[i], &st->rbind[i], mysql_fetch_field_direct(meta, i));
 out:
     if (meta != NULL)
         mysql_free_result(meta);
@@ -886,6 +894,64 @@ static void stmt_destroy(jh_stmt *st)
     free(st);
 }
 
+static int prepare_oom(struct jh__db_run *run)
+{
+    return jh__ctx_error(run->ctx, -ENOMEM, "db %s: prepare: out of memory", run->db->name);
+}
+
+/* A statement handle on the run's connection, in the run's list (so run
+ * end closes it if the plugin does not); NULL when out of memory. */
+static jh_stmt *stmt_new(struct jh__db_run *run)
+{
+    jh_stmt *st = calloc(1, sizeof(*st));
+
+    if (st == NULL)
+        return NULL;
+    st->api = &api_table;
+    st->run = run;
+    st->next = run->stmts;
+    if (run->stmts != NULL)
+        run->stmts->prev = st;
+    run->stmts = st;
+    if ((st->st = mysql_stmt_init(run->conn)) == NULL) {
+        stmt_destroy(st);
+        return NULL;
+    }
+    return st;
+}
+
+/* The server's half: parse `sql`, under the watchdog. */
+static int stmt_server_prepare(jh_stmt *st, const char *sql)
+{
+    struct jh__db_run *run = st->run;
+    watch w;
+    int r;
+
+    watch_begin(run, &w);
+    r = mysql_stmt_prepare(st->st, sql, strlen(sql));
+    if (watch_end(run, &w))
+        return killed_error(run, "prepare");
+    if (r != 0)
+        return db_fail(run, "prepare", mysql_stmt_errno(st->st), mysql_stmt_error(st->st),
+                       -EINVAL);
+    return 0;
+}
+
+/* Parameter slots and result buffers, as the prepared statement has. */
+static int stmt_buffers(jh_stmt *st)
+{
+    st->nparams = (unsigned)mysql_stmt_param_count(st->st);
+    if (st->nparams > 0) {
+        st->params = calloc(st->nparams, sizeof(*st->params));
+        st->pbind = calloc(st->nparams, sizeof(*st->pbind));
+        if (st->params == NULL || st->pbind == NULL)
+            return prepare_oom(st->run);
+    }
+    if (cols_setup(st) != 0)
+        return prepare_oom(st->run);
+    return 0;
+}
+
 static int db_prepare(jh_ctx *c, const char *sql, jh_stmt **out)
 {
     struct jh__db_run *run;
@@ -899,53 +965,14 @@ static int db_prepare(jh_ctx *c, const char *sql, jh_stmt **out)
     *out = NULL;
     if ((rc = run_get(c, "prepare", &run)) != 0)
         return rc;
-    st = calloc(1, sizeof(*st));
-    if (st == NULL)
-        return jh__ctx_error(c, -ENOMEM, "db %s: prepare: out of memory", run->db->name);
-    st->api = &api_table;
-    st->run = run;
-    st->next = run->stmts;
-    if (run->stmts != NULL)
-        run->stmts->prev = st;
-    run->stmts = st;
-    st->st = mysql_stmt_init(run->conn);
-    if (st->st == NULL) {
-        rc = jh__ctx_error(c, -ENOMEM, "db %s: prepare: out of memory", run->db->name);
-        goto fail;
-    }
-    {
-        watch w;
-        int r;
-        watch_begin(run, &w);
-        r = mysql_stmt_prepare(st->st, sql, strlen(sql));
-        if (watch_end(run, &w)) {
-            rc = killed_error(run, "prepare");
-            goto fail;
-        }
-        if (r != 0) {
-            rc = db_fail(run, "prepare", mysql_stmt_errno(st->st), mysql_stmt_error(st->st),
-                         -EINVAL);
-            goto fail;
-        }
-    }
-    st->nparams = (unsigned)mysql_stmt_param_count(st->st);
-    if (st->nparams > 0) {
-        st->params = calloc(st->nparams, sizeof(*st->params));
-        st->pbind = calloc(st->nparams, sizeof(*st->pbind));
-        if (st->params == NULL || st->pbind == NULL) {
-            rc = jh__ctx_error(c, -ENOMEM, "db %s: prepare: out of memory", run->db->name);
-            goto fail;
-        }
-    }
-    if ((rc = cols_setup(st)) != 0) {
-        rc = jh__ctx_error(c, rc, "db %s: prepare: out of memory", run->db->name);
-        goto fail;
+    if ((st = stmt_new(run)) == NULL)
+        return prepare_oom(run);
+    if ((rc = stmt_server_prepare(st, sql)) != 0 || (rc = stmt_buffers(st)) != 0) {
+        stmt_destroy(st);
+        return rc;
     }
     *out = st;
     return 0;
-fail:
-    stmt_destroy(st);
-    return rc;
 }
 
 /* The parameter slot idx, or NULL with the error recorded. */
