@@ -22,6 +22,7 @@
 
 #include "config/config.h"
 #include "runtime/ctx.h"
+#include "repo/backends.h"
 #include "repo/db.h"
 #include "plugin/plugin.h"
 
@@ -42,7 +43,8 @@ static double now_s(void)
 static void run_start(struct jh_ctx *c)
 {
     static uint64_t seq;
-    jh__ctx_init(c, &env, plugin, "bench", "run", ++seq, jh__ctx_now(NULL), INT64_MAX, NULL);
+    jh__ctx_init(c, &env, jh__plugin_ctx(plugin), "bench", "run", ++seq, jh__ctx_now(NULL),
+                 INT64_MAX, NULL);
 }
 
 static void die(jh_ctx *c, const char *what)

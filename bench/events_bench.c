@@ -29,6 +29,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "runtime/ctx.h"
+#include "repo/backends.h"
 #include "repo/events.h"
 #include "plugin/plugin.h"
 
@@ -123,7 +124,8 @@ static void *send_events(void *arg)
     struct jh_ctx c;
     char key[16], payload[PAYLOAD], id[JH_EVENT_ID_LEN];
 
-    jh__ctx_init(&c, g_env, j->plugin, "bench", "send", (uint64_t)j->idx + 1, 0, INT64_MAX, NULL);
+    jh__ctx_init(&c, g_env, jh__plugin_ctx(j->plugin), "bench", "send", (uint64_t)j->idx + 1, 0,
+                 INT64_MAX, NULL);
     if (j->batch > 0) {
         send_batches(j, (jh_ctx *)&c);
         jh__ctx_finish(&c);

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "runtime/ctx.h"
+#include "repo/backends.h"
 #include "plugin/plugin.h"
 #include "repo/redis.h"
 
@@ -54,11 +55,12 @@ int main(int argc, char **argv)
     }
     svc.redis = r;
     svc.declared = JH_SVC_REDIS;
+    svc.repo = jh__services_repo(&svc);
     jh__plugin_set_services(p, &svc, NULL);
     if (jh__store_new(NULL, NULL, &env.store) < 0)
         goto out;
     env.repo = jh__full_repo();
-    jh__ctx_init(&c, &env, p, "bench", "lock", 1, 0, INT64_MAX, NULL);
+    jh__ctx_init(&c, &env, jh__plugin_ctx(p), "bench", "lock", 1, 0, INT64_MAX, NULL);
     /* Warm up: connect, load the scripts. */
     for (int i = 0; i < 1000; i++)
         if (jh_lock_acquire(cx, "k", 10000) != 0 || jh_lock_release(cx, "k") != 0) {

@@ -23,6 +23,7 @@
 #include "config/config.h"
 #include "time/cron.h"
 #include "runtime/ctx.h"
+#include "repo/backends.h"
 #include "repo/events.h"
 #include "runtime/log.h"
 #include "reload.h"
@@ -124,8 +125,8 @@ static int host_exec(jh__run *run)
     struct jh_ctx c;
     int rc;
 
-    jh__ctx_init(&c, &h->env, j->plugin, j->name, j->handler->name, run->run_id,
-                run->scheduled, run->deadline, &run->cancel);
+    jh__ctx_init(&c, &h->env, jh__plugin_ctx(j->plugin), j->name, j->handler->name,
+                run->run_id, run->scheduled, run->deadline, &run->cancel);
     if (jh__log_enabled(h->env.log, JH_LOG_DEBUG)) {
         jh__kv kv[] = {
             JH_KV_S("job", j->name),

@@ -43,11 +43,11 @@ struct jh__plugin {
     jh_plugin_desc desc;      /* host-side copy pointing at the arrays below */
     jh_handler *handlers;
     jh_config_key *keys;
-    void *state;
     jh__conf_plugin *section;  /* own copy (one block), or NULL */
     const jh__host_env *env;
     jh__services *svc;         /* backends bound by the host, or NULL */
     void (*svc_release)(jh__services *svc);
+    jh__ctx_plugin ctx;        /* what contexts copy; ctx.state is the plugin's state */
 };
 
 /* ---- file identity --------------------------------------------------- */
@@ -440,8 +440,8 @@ static void run_fini(jh__plugin *p)
 {
     struct jh_ctx c;
 
-    jh__ctx_init(&c, p->env, p, NULL, NULL, 0, 0, INT64_MAX, NULL);
-    p->desc.fini(&c, p->state);
+    jh__ctx_init(&c, p->env, &p->ctx, NULL, NULL, 0, 0, INT64_MAX, NULL);
+    p->desc.fini(&c, p->ctx.state);
     jh__ctx_finish(&c);
 }
 
@@ -464,6 +464,11 @@ static void destroy(jh__plugin *p)
     free(p);
 }
 
+static const char *ctx_config(const void *p, const char *key)
+{
+    return jh__plugin_config(p, key);
+}
+
 int jh__plugin_open(const char *path, jh__plugin **out, jh_err *e)
 {
     jh__plugin_head head;
@@ -484,6 +489,9 @@ int jh__plugin_open(const char *path, jh__plugin **out, jh_err *e)
         destroy(p);
         return rc;
     }
+    p->ctx.name = p->desc.name;
+    p->ctx.config = ctx_config;
+    p->ctx.config_data = p;
     *out = p;
     return 0;
 }
@@ -571,7 +579,7 @@ static int init_failed(jh__plugin *p, int rc, const char *msg, jh_err *e)
 }
 
 int jh__plugin_init(jh__plugin *p, const jh__conf_plugin *section,
-                   const struct jh__host_env *env, jh_err *e)
+                   const jh__host_env *env, jh_err *e)
 {
     struct jh_ctx c;
     void *state = NULL;
@@ -588,13 +596,13 @@ int jh__plugin_init(jh__plugin *p, const jh__conf_plugin *section,
         p->initialized = 1;
         return 0;
     }
-    jh__ctx_init(&c, env, p, NULL, NULL, 0, 0, INT64_MAX, NULL);
+    jh__ctx_init(&c, env, &p->ctx, NULL, NULL, 0, 0, INT64_MAX, NULL);
     rc = p->desc.init(&c, &state);
     if (rc != 0)
         rc = init_failed(p, rc, c.errmsg, e);
     jh__ctx_finish(&c);
     if (rc == 0) {
-        p->state = state;
+        p->ctx.state = state;
         p->initialized = 1;
     }
     return rc;
@@ -621,7 +629,7 @@ const jh_plugin_desc *jh__plugin_desc_of(const jh__plugin *p) { return &p->desc;
 const char *jh__plugin_name(const jh__plugin *p) { return p->desc.name; }
 const char *jh__plugin_path(const jh__plugin *p) { return p->path; }
 const jh__file_id *jh__plugin_file_id(const jh__plugin *p) { return &p->fid; }
-void *jh__plugin_state(const jh__plugin *p) { return p->state; }
+void *jh__plugin_state(const jh__plugin *p) { return p->ctx.state; }
 const jh__conf_plugin *jh__plugin_section(const jh__plugin *p) { return p->section; }
 size_t jh__plugin_n_handlers(const jh__plugin *p) { return p->desc.n_handlers; }
 
@@ -642,9 +650,16 @@ void jh__plugin_set_services(jh__plugin *p, jh__services *svc, void (*release)(j
 {
     p->svc = svc;
     p->svc_release = release;
+    p->ctx.services = svc;
+    p->ctx.repo = svc != NULL ? svc->repo : NULL;
 }
 
 const jh__services *jh__plugin_services(const jh__plugin *p)
 {
     return p != NULL ? p->svc : NULL;
+}
+
+const jh__ctx_plugin *jh__plugin_ctx(const jh__plugin *p)
+{
+    return p != NULL ? &p->ctx : NULL;
 }

@@ -40,10 +40,10 @@
 #include "config/config.h"
 #include "base/err.h"
 #include "jobhost.h"
-#include "runtime/services.h"
+#include "runtime/ctx.h"
+#include "services.h"
 
 typedef struct jh__plugin jh__plugin;
-struct jh__host_env; /* see ctx.h */
 
 /* Identity of a file on disk, to tell whether a reload must load it again. */
 typedef struct jh__file_id {
@@ -78,7 +78,7 @@ int jh__plugin_open(const char *path, jh__plugin **out, jh_err *e);
  * should be unref'd.  Called at most once per jh__plugin (-EALREADY).
  */
 int jh__plugin_init(jh__plugin *p, const jh__conf_plugin *section,
-                   const struct jh__host_env *env, jh_err *e);
+                   const jh__host_env *env, jh_err *e);
 
 void jh__plugin_ref(jh__plugin *p);
 /* Drop a reference; the last one runs fini (if init succeeded) and
@@ -109,10 +109,15 @@ const jh_handler *jh__plugin_handler_at(const jh__plugin *p, size_t i);
 
 /*
  * Attach the backends the host bound to this copy (before init, which may
- * use them).  The copy owns svc: `release` runs once, after fini, when the
- * last reference goes.  NULL when none were attached.
+ * use them); the copy's contexts get svc and svc->repo from then on.  The
+ * copy owns svc: `release` runs once, after fini, when the last reference
+ * goes.  NULL when none were attached.
  */
 void jh__plugin_set_services(jh__plugin *p, jh__services *svc, void (*release)(jh__services *svc));
 const jh__services *jh__plugin_services(const jh__plugin *p);
+
+/* What a context of this copy takes from it (pass to jh__ctx_init): name,
+ * config lookup, state, services and their repository.  NULL for NULL. */
+const jh__ctx_plugin *jh__plugin_ctx(const jh__plugin *p);
 
 #endif

@@ -4,11 +4,15 @@
 #include "backends.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db.h"
+#include "events.h"
 #include "redis.h"
+
+_Static_assert(JH_RUN_SLOTS <= JH_CTX_RUN_HOOKS, "a backend's run hook slot is missing");
 
 enum { KIND_DB = 0, KIND_REDIS = 1 };
 
@@ -244,9 +248,87 @@ int jh__backends_bind(jh__backends *set, const jh__conf *conf, const jh__backend
             goto fail;
         svc->redis = obj;
     }
+    /* The repository is fixed here, once: no call picks its backend. */
+    svc->repo = jh__services_repo(svc);
     *out = svc;
     return 0;
 fail:
     jh__services_release(svc);
     return rc;
+}
+
+/* ---- the repositories ---------------------------------------------------- */
+
+/* The two repositories a copy can see: [0] with lock / status / idem over
+ * the in-process store, [1] over redis.  Each of the db, redis and events
+ * tables checks per call that the plugin declared and bound the service
+ * (jh__ctx_need), so these two serve every plugin. */
+static jh_repo full_repos[2];
+static pthread_once_t full_repos_once = PTHREAD_ONCE_INIT;
+
+static void full_repos_init(void)
+{
+    const jh_repo *basics[2] = {jh__store_repo(), jh__redis_repo()};
+
+    for (int i = 0; i < 2; i++) {
+        full_repos[i] = *basics[i];
+        full_repos[i].db = jh__db_api_table();
+        full_repos[i].redis = jh__redis_api_table();
+        full_repos[i].events = jh__events_api_table();
+    }
+}
+
+const jh_repo *jh__services_repo(const jh__services *svc)
+{
+    pthread_once(&full_repos_once, full_repos_init);
+    return &full_repos[svc != NULL && svc->redis != NULL];
+}
+
+const jh_repo *jh__full_repo(void)
+{
+    return jh__services_repo(NULL);
+}
+
+/* ---- what every service call checks ---------------------------------- */
+
+const jh__services *jh__ctx_services(const struct jh_ctx *c)
+{
+    return c != NULL ? c->plugin.services : NULL;
+}
+
+static const char *svc_name(unsigned svc)
+{
+    return svc == JH_SVC_DB ? "db" : svc == JH_SVC_REDIS ? "redis" : "events";
+}
+
+static const char *svc_key(unsigned svc)
+{
+    return svc == JH_SVC_DB ? "mysql" : svc == JH_SVC_REDIS ? "redis" : "events";
+}
+
+int jh__ctx_need(struct jh_ctx *c, unsigned svc)
+{
+    const jh__services *s = jh__ctx_services(c);
+    const char *name = c != NULL ? c->plugin.name : NULL;
+    const void *be;
+
+    if (c == NULL)
+        return -EINVAL;
+    if (s == NULL || !(s->declared & svc))
+        return jh__ctx_error(c, -ENOSYS,
+                            "plugin %s does not declare the %s service (add JH_SVC_%s to "
+                            ".requires in its descriptor)",
+                            name ? name : "?", svc_name(svc),
+                            svc == JH_SVC_DB ? "DB" : svc == JH_SVC_REDIS ? "REDIS" : "EVENTS");
+    be = svc == JH_SVC_DB ? (const void *)s->db
+         : svc == JH_SVC_REDIS ? (const void *)s->redis : (const void *)s->events;
+    if (be == NULL && svc == JH_SVC_EVENTS)
+        return jh__ctx_error(c, -ENOSYS, "plugin %s: the events service is not open in this "
+                            "process (jobhostd --check leaves the outbox alone)",
+                            name ? name : "?");
+    if (be == NULL)
+        return jh__ctx_error(c, -ENOSYS, "plugin %s: no %s backend bound (set %s = NAME in "
+                            "[plugin %s])", name ? name : "?", svc_name(svc), svc_key(svc),
+                            name ? name : "?");
+    return 0;
 }

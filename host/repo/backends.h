@@ -29,7 +29,8 @@
 #include "config/config.h"
 #include "base/err.h"
 #include "plugin/plugin.h"
-#include "runtime/services.h"
+#include "plugin/services.h"
+#include "runtime/ctx.h"
 
 typedef struct jh__backends jh__backends;
 struct jh__events;
@@ -49,6 +50,17 @@ int jh__backends_bind(jh__backends *set, const jh__conf *conf, const jh__backend
                      struct jh__events *events, jh__services **out, jh_err *e);
 void jh__services_release(jh__services *svc);
 
+/*
+ * The repository a copy bound to `svc` sees: lock / status / idempotency
+ * over svc->redis when it is bound, else over the in-process store, plus
+ * the db, redis and events tables.  jh__backends_bind stores it in
+ * svc->repo; services built by hand (tests) set it the same way.
+ */
+const jh_repo *jh__services_repo(const jh__services *svc);
+/* The repository of a copy bound to no redis: what a running host hands
+ * to contexts whose plugin brings none (jh__host_env.repo). */
+const jh_repo *jh__full_repo(void);
+
 /* Put the objects of a reused copy's services (bound by `sec` of `conf`)
  * into `set`, so later binds in the same state share them. */
 int jh__backends_adopt(jh__backends *set, const jh__conf *conf, const jh__services *svc,
@@ -61,5 +73,21 @@ int jh__backends_satisfied(uint32_t requires, const jh__conf_plugin *sec);
 /* 1 if the backend sections `sec` binds have equal settings in a and b
  * (a reload may then keep a plugin copy bound to the old objects). */
 int jh__backends_same(const jh__conf *a, const jh__conf *b, const jh__conf_plugin *sec);
+
+/* ---- what every service call checks ---------------------------------- */
+
+/* The backends of the context's plugin (NULL: none attached). */
+const jh__services *jh__ctx_services(const struct jh_ctx *c);
+/*
+ * 0 if the context's plugin declared `svc` (a JH_SVC_* bit) in its
+ * descriptor and the host bound a backend for it; else -ENOSYS with
+ * jh__ctx_error naming the plugin and what is missing.
+ */
+int jh__ctx_need(struct jh_ctx *c, unsigned svc);
+
+/* The run hook slots (runtime/ctx.h) of the backends that keep state for
+ * a run; jh__ctx_finish ends them in this order, after the lock releases
+ * (which may use redis). */
+enum jh__run_slot { JH_RUN_SLOT_DB = 0, JH_RUN_SLOT_REDIS = 1, JH_RUN_SLOTS };
 
 #endif

@@ -7,10 +7,10 @@
  *                            pthread key destructor when the thread exits
  *   jh__db                    settings (copied), the idle connection pool
  *   watchdog                 enforces a run's deadline on a blocking call
- *   run state                c->db_run: the run's connection, statements,
- *                            transaction flag
+ *   run state                the run's connection, statements, transaction
+ *                            flag, in the context's JH_RUN_SLOT_DB hook slot
  *   statements               binds, execute, result buffers, getters
- *   jh__db_run_end            what a run leaves behind
+ *   db_run_end               what a run leaves behind
  *
  * Locks: db->mu guards the idle pool, db->wmu the watchdog's list.  They
  * are never held together, and never across a server round trip except
@@ -39,9 +39,9 @@
 #include <mysqld_error.h>
 
 #include "base/clock.h"
+#include "backends.h"
 #include "runtime/ctx.h"
 #include "runtime/log.h"
-#include "plugin/plugin.h"
 
 #define NS_PER_SEC 1000000000LL
 #define NS_PER_MS 1000000LL
@@ -364,6 +364,34 @@ static void kill_query(jh__db *db, unsigned long id)
     }
 }
 
+/*
+ * One look at the registered calls (db->wmu held): the first one due for a
+ * KILL, else NULL with *next lowered to when to look again.  Calls killed
+ * WATCH_GRACE_NS ago and still blocked get their socket shut down here.
+ */
+static watch *watch_scan(jh__db *db, int64_t now, int64_t *next)
+{
+    for (watch *w = db->watches; w != NULL; w = w->next) {
+        if (w->fired == 0) {
+            if (now >= w->due || (w->cancel != NULL && atomic_load(w->cancel)))
+                return w;
+            *next = w->due < *next ? w->due : *next;
+            if (w->cancel != NULL && now + WATCH_POLL_NS < *next)
+                *next = now + WATCH_POLL_NS;
+        } else if (w->fired == 1) {
+            if (now >= w->fired_at + WATCH_GRACE_NS) {
+                /* Still registered, so the owner is blocked in the
+                 * call and the fd is open. */
+                shutdown(w->fd, SHUT_RDWR);
+                w->fired = 2;
+            } else if (w->fired_at + WATCH_GRACE_NS < *next) {
+                *next = w->fired_at + WATCH_GRACE_NS;
+            }
+        }
+    }
+    return NULL;
+}
+
 static void *watchdog_main(void *arg)
 {
     jh__db *db = arg;
@@ -372,28 +400,8 @@ static void *watchdog_main(void *arg)
     pthread_mutex_lock(&db->wmu);
     while (!db->wstop) {
         int64_t now = jh__monotonic_ns(), next = INT64_MAX;
-        watch *target = NULL;
+        watch *target = watch_scan(db, now, &next);
 
-        for (watch *w = db->watches; w != NULL; w = w->next) {
-            if (w->fired == 0) {
-                if (now >= w->due || (w->cancel != NULL && atomic_load(w->cancel))) {
-                    target = w;
-                    break;
-                }
-                next = w->due < next ? w->due : next;
-                if (w->cancel != NULL && now + WATCH_POLL_NS < next)
-                    next = now + WATCH_POLL_NS;
-            } else if (w->fired == 1) {
-                if (now >= w->fired_at + WATCH_GRACE_NS) {
-                    /* Still registered, so the owner is blocked in the
-                     * call and the fd is open. */
-                    shutdown(w->fd, SHUT_RDWR);
-                    w->fired = 2;
-                } else if (w->fired_at + WATCH_GRACE_NS < next) {
-                    next = w->fired_at + WATCH_GRACE_NS;
-                }
-            }
-        }
         if (target != NULL) {
             unsigned long id = target->thread_id;
             target->fired = 1;
@@ -582,57 +590,74 @@ static int run_usable(struct jh__db_run *run, const char *what)
     return rc;
 }
 
+static void db_run_end(struct jh_ctx *c, void *data);
+
+/* The run's state, made on its first call (not once the run is over),
+ * and ended by jh__ctx_finish through the JH_RUN_SLOT_DB hook. */
+static int run_new(jh_ctx *c, jh__db *db, const char *what, struct jh__db_run **out)
+{
+    struct jh__db_run *run;
+    char where[128];
+    int rc;
+
+    snprintf(where, sizeof(where), "db %s: %s", db->name, what);
+    if ((rc = jh__ctx_check(c, where)) != 0)
+        return rc;
+    run = calloc(1, sizeof(*run));
+    if (run == NULL)
+        return jh__ctx_error(c, -ENOMEM, "db %s: %s: out of memory", db->name, what);
+    run->db = db;
+    run->deadline = INT64_MAX;
+    jh__db_ref(run->db);
+    jh__ctx_set_run_state(c, JH_RUN_SLOT_DB, run, db_run_end);
+    *out = run;
+    return 0;
+}
+
+/* A connection for the run: an idle one from the pool, else a new one,
+ * whose connect timeout is cut to what is left of the run's time. */
+static int run_connect(jh_ctx *c, struct jh__db_run *run)
+{
+    jh__db *db = run->db;
+    unsigned ct = db->connect_s;
+    char err[512];
+    int rc;
+
+    if ((rc = thread_ready()) != 0)
+        return jh__ctx_error(c, rc, "db %s: cannot initialise the client library", db->name);
+    if ((run->conn = pool_take(db)) != NULL)
+        return 0;
+    if (c->deadline != INT64_MAX) {
+        unsigned s_left = ns_to_s(c->deadline - jh__ctx_now(c), 1);
+        ct = s_left < ct ? s_left : ct;
+    }
+    rc = db_open(db, ct, db->read_s, db->write_s, &run->conn, err, sizeof(err));
+    if (rc == 0)
+        return 0;
+    if (db->socket != NULL)
+        return jh__ctx_error(c, rc, "db %s: connect to %s as %s: %s", db->name, db->socket,
+                            db->user, err);
+    return jh__ctx_error(c, rc, "db %s: connect to %s:%d as %s: %s", db->name, db->host,
+                        db->port, db->user, err);
+}
+
 /* The run's state with a connection, made on first use.  Checks that the
  * plugin declared and bound the service, and the deadline, first. */
 static int run_get(jh_ctx *c, const char *what, struct jh__db_run **out)
 {
     struct jh__db_run *run;
-    const jh__services *s;
-    char err[512];
     int rc;
 
     if ((rc = jh__ctx_need(c, JH_SVC_DB)) != 0)
         return rc;
-    s = jh__ctx_services(c);
-    run = c->db_run;
-    if (run == NULL) {
-        char where[128];
-        snprintf(where, sizeof(where), "db %s: %s", s->db->name, what);
-        if ((rc = jh__ctx_check(c, where)) != 0)
-            return rc;
-        run = calloc(1, sizeof(*run));
-        if (run == NULL)
-            return jh__ctx_error(c, -ENOMEM, "db %s: %s: out of memory", s->db->name, what);
-        run->db = s->db;
-        run->deadline = INT64_MAX;
-        jh__db_ref(run->db);
-        c->db_run = run;
-    }
+    run = jh__ctx_run_state(c, JH_RUN_SLOT_DB);
+    if (run == NULL && (rc = run_new(c, jh__ctx_services(c)->db, what, &run)) != 0)
+        return rc;
     run->ctx = c;
     if ((rc = run_usable(run, what)) != 0)
         return rc;
-    if (run->conn == NULL) {
-        jh__db *db = run->db;
-        unsigned ct = db->connect_s;
-
-        if ((rc = thread_ready()) != 0)
-            return jh__ctx_error(c, rc, "db %s: cannot initialise the client library", db->name);
-        run->conn = pool_take(db);
-        if (run->conn == NULL) {
-            if (c->deadline != INT64_MAX) {
-                int64_t left = c->deadline - jh__ctx_now(c);
-                unsigned s_left = ns_to_s(left, 1);
-                ct = s_left < ct ? s_left : ct;
-            }
-            rc = db_open(db, ct, db->read_s, db->write_s, &run->conn, err, sizeof(err));
-            if (rc != 0)
-                return db->socket != NULL
-                           ? jh__ctx_error(c, rc, "db %s: connect to %s as %s: %s", db->name,
-                                          db->socket, db->user, err)
-                           : jh__ctx_error(c, rc, "db %s: connect to %s:%d as %s: %s", db->name,
-                                          db->host, db->port, db->user, err);
-        }
-    }
+    if (run->conn == NULL && (rc = run_connect(c, run)) != 0)
+        return rc;
     *out = run;
     return 0;
 }
@@ -774,6 +799,39 @@ static void cols_free(jh_stmt *st)
     st->ncols = 0;
 }
 
+/* One column's result buffer and binding (see cols_setup); 0 or -ENOMEM. */
+static int col_setup(db_col *col, MYSQL_BIND *b, const MYSQL_FIELD *f)
+{
+    snprintf(col->name, sizeof(col->name), "%s", f->name ? f->name : "");
+    col->type = f->type;
+    col->kind = kind_of(f->type);
+    col->is_unsigned = (f->flags & UNSIGNED_FLAG) != 0;
+    b->is_null = &col->is_null;
+    b->error = &col->error;
+    b->length = &col->len;
+    switch (col->kind) {
+    case K_INT:
+        b->buffer_type = MYSQL_TYPE_LONGLONG;
+        b->buffer = &col->num.i;
+        b->is_unsigned = col->is_unsigned;
+        return 0;
+    case K_DOUBLE:
+        b->buffer_type = MYSQL_TYPE_DOUBLE;
+        b->buffer = &col->num.d;
+        return 0;
+    default:
+        col->buf = malloc(COL_BUF_INIT);
+        if (col->buf == NULL)
+            return -ENOMEM;
+        col->cap = COL_BUF_INIT;
+        b->buffer_type = MYSQL_TYPE_STRING;
+        b->buffer = col->buf;
+        /* One byte kept for the NUL that get_str adds. */
+        b->buffer_length = col->cap - 1;
+        return 0;
+    }
+}
+
 /*
  * Result buffers from the statement's metadata: integers into a long long
  * (signedness from the column), FLOAT/DOUBLE into a double, everything
@@ -796,41 +854,8 @@ static int cols_setup(jh_stmt *st)
         goto out;
     }
     st->ncols = n;
-    for (unsigned i = 0; i < n; i++) {
-        MYSQL_FIELD *f = mysql_fetch_field_direct(meta, i);
-        db_col *col = &st->cols[i];
-        MYSQL_BIND *b = &st->rbind[i];
-
-        snprintf(col->name, sizeof(col->name), "%s", f->name ? f->name : "");
-        col->type = f->type;
-        col->kind = kind_of(f->type);
-        col->is_unsigned = (f->flags & UNSIGNED_FLAG) != 0;
-        b->is_null = &col->is_null;
-        b->error = &col->error;
-        b->length = &col->len;
-        switch (col->kind) {
-        case K_INT:
-            b->buffer_type = MYSQL_TYPE_LONGLONG;
-            b->buffer = &col->num.i;
-            b->is_unsigned = col->is_unsigned;
-            break;
-        case K_DOUBLE:
-            b->buffer_type = MYSQL_TYPE_DOUBLE;
-            b->buffer = &col->num.d;
-            break;
-        default:
-            col->buf = malloc(COL_BUF_INIT);
-            if (col->buf == NULL) {
-                rc = -ENOMEM;
-                goto out;
-            }
-            col->cap = COL_BUF_INIT;
-            b->buffer_type = MYSQL_TYPE_STRING;
-            b->buffer = col->buf;
-            /* One byte kept for the NUL that get_str adds. */
-            b->buffer_length = col->cap - 1;
-        }
-    }
+    for (unsigned i = 0; i < n && rc == 0; i++)
+        rc = col_setup(&st->cols[i], &st->rbind[i], mysql_fetch_field_direct(meta, i));
 out:
     if (meta != NULL)
         mysql_free_result(meta);
@@ -869,6 +894,64 @@ static void stmt_destroy(jh_stmt *st)
     free(st);
 }
 
+static int prepare_oom(struct jh__db_run *run)
+{
+    return jh__ctx_error(run->ctx, -ENOMEM, "db %s: prepare: out of memory", run->db->name);
+}
+
+/* A statement handle on the run's connection, in the run's list (so run
+ * end closes it if the plugin does not); NULL when out of memory. */
+static jh_stmt *stmt_new(struct jh__db_run *run)
+{
+    jh_stmt *st = calloc(1, sizeof(*st));
+
+    if (st == NULL)
+        return NULL;
+    st->api = &api_table;
+    st->run = run;
+    st->next = run->stmts;
+    if (run->stmts != NULL)
+        run->stmts->prev = st;
+    run->stmts = st;
+    if ((st->st = mysql_stmt_init(run->conn)) == NULL) {
+        stmt_destroy(st);
+        return NULL;
+    }
+    return st;
+}
+
+/* The server's half: parse `sql`, under the watchdog. */
+static int stmt_server_prepare(jh_stmt *st, const char *sql)
+{
+    struct jh__db_run *run = st->run;
+    watch w;
+    int r;
+
+    watch_begin(run, &w);
+    r = mysql_stmt_prepare(st->st, sql, strlen(sql));
+    if (watch_end(run, &w))
+        return killed_error(run, "prepare");
+    if (r != 0)
+        return db_fail(run, "prepare", mysql_stmt_errno(st->st), mysql_stmt_error(st->st),
+                       -EINVAL);
+    return 0;
+}
+
+/* Parameter slots and result buffers, as the prepared statement has. */
+static int stmt_buffers(jh_stmt *st)
+{
+    st->nparams = (unsigned)mysql_stmt_param_count(st->st);
+    if (st->nparams > 0) {
+        st->params = calloc(st->nparams, sizeof(*st->params));
+        st->pbind = calloc(st->nparams, sizeof(*st->pbind));
+        if (st->params == NULL || st->pbind == NULL)
+            return prepare_oom(st->run);
+    }
+    if (cols_setup(st) != 0)
+        return prepare_oom(st->run);
+    return 0;
+}
+
 static int db_prepare(jh_ctx *c, const char *sql, jh_stmt **out)
 {
     struct jh__db_run *run;
@@ -882,53 +965,14 @@ static int db_prepare(jh_ctx *c, const char *sql, jh_stmt **out)
     *out = NULL;
     if ((rc = run_get(c, "prepare", &run)) != 0)
         return rc;
-    st = calloc(1, sizeof(*st));
-    if (st == NULL)
-        return jh__ctx_error(c, -ENOMEM, "db %s: prepare: out of memory", run->db->name);
-    st->api = &api_table;
-    st->run = run;
-    st->next = run->stmts;
-    if (run->stmts != NULL)
-        run->stmts->prev = st;
-    run->stmts = st;
-    st->st = mysql_stmt_init(run->conn);
-    if (st->st == NULL) {
-        rc = jh__ctx_error(c, -ENOMEM, "db %s: prepare: out of memory", run->db->name);
-        goto fail;
-    }
-    {
-        watch w;
-        int r;
-        watch_begin(run, &w);
-        r = mysql_stmt_prepare(st->st, sql, strlen(sql));
-        if (watch_end(run, &w)) {
-            rc = killed_error(run, "prepare");
-            goto fail;
-        }
-        if (r != 0) {
-            rc = db_fail(run, "prepare", mysql_stmt_errno(st->st), mysql_stmt_error(st->st),
-                         -EINVAL);
-            goto fail;
-        }
-    }
-    st->nparams = (unsigned)mysql_stmt_param_count(st->st);
-    if (st->nparams > 0) {
-        st->params = calloc(st->nparams, sizeof(*st->params));
-        st->pbind = calloc(st->nparams, sizeof(*st->pbind));
-        if (st->params == NULL || st->pbind == NULL) {
-            rc = jh__ctx_error(c, -ENOMEM, "db %s: prepare: out of memory", run->db->name);
-            goto fail;
-        }
-    }
-    if ((rc = cols_setup(st)) != 0) {
-        rc = jh__ctx_error(c, rc, "db %s: prepare: out of memory", run->db->name);
-        goto fail;
+    if ((st = stmt_new(run)) == NULL)
+        return prepare_oom(run);
+    if ((rc = stmt_server_prepare(st, sql)) != 0 || (rc = stmt_buffers(st)) != 0) {
+        stmt_destroy(st);
+        return rc;
     }
     *out = st;
     return 0;
-fail:
-    stmt_destroy(st);
-    return rc;
 }
 
 /* The parameter slot idx, or NULL with the error recorded. */
@@ -1359,7 +1403,7 @@ static int db_commit(jh_ctx *c)
         return -EINVAL;
     if ((rc = jh__ctx_need(c, JH_SVC_DB)) != 0)
         return rc;
-    run = c->db_run;
+    run = jh__ctx_run_state(c, JH_RUN_SLOT_DB);
     if (run != NULL && run->txn_lost) {
         run->txn_lost = 0;
         return jh__ctx_error(c, -EIO,
@@ -1390,7 +1434,7 @@ static int db_rollback(jh_ctx *c)
         return -EINVAL;
     if ((rc = jh__ctx_need(c, JH_SVC_DB)) != 0)
         return rc;
-    run = c->db_run;
+    run = jh__ctx_run_state(c, JH_RUN_SLOT_DB);
     if (run != NULL && run->txn_lost) {
         run->txn_lost = 0; /* the server already did it */
         return 0;
@@ -1449,8 +1493,8 @@ static void warn_rollback(struct jh_ctx *c, struct jh__db_run *run, const char *
         kv[n++] = JH_KV_S("db", run->db->name);
         if (c->job != NULL)
             kv[n++] = JH_KV_S("job", c->job);
-        if (c->plugin != NULL)
-            kv[n++] = JH_KV_S("plugin", jh__plugin_name(c->plugin));
+        if (c->plugin.name != NULL)
+            kv[n++] = JH_KV_S("plugin", c->plugin.name);
         if (c->run_id != 0)
             kv[n++] = JH_KV_U("run_id", c->run_id);
         kv[n++] = JH_KV_S("msg", how);
@@ -1485,14 +1529,11 @@ static int end_query(struct jh__db_run *run, int reset)
  * gets no more round trips: its connection is closed instead (the next
  * run opens one), so a hung server cannot hold a finished run.
  */
-void jh__db_run_end(struct jh_ctx *c)
+static void db_run_end(struct jh_ctx *c, void *data)
 {
-    struct jh__db_run *run = c != NULL ? c->db_run : NULL;
+    struct jh__db_run *run = data;
     int healthy, expired;
 
-    if (run == NULL)
-        return;
-    c->db_run = NULL;
     run->ctx = c;
     while (run->stmts != NULL)
         stmt_destroy(run->stmts);

@@ -11,7 +11,10 @@
  * Prepared statements go through the binary protocol (mysql_stmt_*): the
  * SQL text never contains values.  The table jh__db_api_table() is what
  * plugins call (see jobhost.h); it finds the backend and the run's state
- * through the context (ctx->plugin's services, ctx->db_run).
+ * through the context (its plugin's services, and the run hook slot
+ * JH_RUN_SLOT_DB, which jh__ctx_finish ends: statements closed, a transaction
+ * left open rolled back and logged as a warning, the connection given back
+ * to the pool).
  */
 #ifndef JH_DB_H
 #define JH_DB_H
@@ -21,7 +24,6 @@
 #include "jobhost.h"
 
 typedef struct jh__db jh__db;
-struct jh_ctx;
 
 /* Settings are copied; nothing connects yet.  One reference. */
 int jh__db_new(const jh__conf_mysql *conf, jh__db **out, jh_err *e);
@@ -31,10 +33,5 @@ void jh__db_unref(jh__db *db);
 const char *jh__db_name(const jh__db *db);
 
 const jh_db_api *jh__db_api_table(void);
-
-/* End of a run (called by jh__ctx_finish): close the run's statements, roll
- * back a transaction left open (logged as a warning), give the connection
- * back to the pool.  No-op if the run never used the database. */
-void jh__db_run_end(struct jh_ctx *c);
 
 #endif

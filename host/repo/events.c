@@ -85,9 +85,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "backends.h"
 #include "base/clock.h"
 #include "runtime/ctx.h"
-#include "runtime/services.h"
 
 #define NS 1000000000LL
 #define MS 1000000LL
@@ -560,11 +560,47 @@ static void kafka_recreate(jh__events *ev)
     jh__outbox_rewind(ev->ob);
 }
 
+/* Produce the held record, then the heap's due ones.  -EAGAIN while the
+ * producer's queue is full (a record is held again), else 0. */
+static int produce_due(jh__events *ev)
+{
+    if (ev->held != NULL) {
+        pend *p = ev->held;
+        ev->held = NULL;
+        if (produce_pend(ev, p) == -EAGAIN) {
+            ev->held = p;
+            rd_kafka_poll(ev->rk, 50);
+            return -EAGAIN;
+        }
+    }
+    while (ev->held == NULL && ev->nheap > 0 && ev->inflight < MAX_INFLIGHT &&
+           ev->heap[0]->at <= jh__realtime_ns()) {
+        pend *p = heap_pop(ev);
+        if (produce_pend(ev, p) == -EAGAIN)
+            ev->held = p;
+    }
+    return ev->held != NULL ? -EAGAIN : 0;
+}
+
+/* What the closer reads to tell when waiting is pointless (drained). */
+static void publish_parked(jh__events *ev)
+{
+    atomic_store(&ev->parked, ev->nheap);
+    atomic_store(&ev->parked_first, ev->nheap > 0 ? ev->heap[0]->at : INT64_MAX);
+}
+
+/* Bounded memory (see the top of the file): true while too much waits for
+ * Kafka or for its time to read more. */
+static int over_budget(const jh__events *ev)
+{
+    return ev->inflight + ev->nretry >= MAX_INFLIGHT || ev->retry_bytes >= RETRY_MAX_BYTES ||
+           ev->ndelay >= DELAY_MAX || ev->delay_bytes >= DELAY_MAX_BYTES;
+}
+
 static void *deliver_main(void *arg)
 {
     jh__events *ev = arg;
     jh__outbox_rec rec;
-
     unsigned n = 0;
 
     while (!atomic_load(&ev->stop)) {
@@ -578,35 +614,14 @@ static void *deliver_main(void *arg)
                 break; /* stopped while retrying */
             continue;
         }
-        if (ev->held != NULL) {
-            pend *p = ev->held;
-            ev->held = NULL;
-            if (produce_pend(ev, p) == -EAGAIN) {
-                ev->held = p;
-                rd_kafka_poll(ev->rk, 50);
-                continue;
-            }
-        }
-        while (ev->held == NULL && ev->nheap > 0 && ev->inflight < MAX_INFLIGHT &&
-               ev->heap[0]->at <= jh__realtime_ns()) {
-            pend *p = heap_pop(ev);
-            if (produce_pend(ev, p) == -EAGAIN)
-                ev->held = p;
-        }
-        if (ev->held != NULL)
+        if (produce_due(ev) == -EAGAIN)
             continue;
         atomic_store(&ev->in_memory, ev->nheap + ev->inflight);
-        /* Bounded memory (see the top of the file): read no more while
-         * too much waits for Kafka or for its time. */
-        if (ev->inflight + ev->nretry >= MAX_INFLIGHT || ev->retry_bytes >= RETRY_MAX_BYTES ||
-            ev->ndelay >= DELAY_MAX || ev->delay_bytes >= DELAY_MAX_BYTES) {
-            atomic_store(&ev->parked, ev->nheap);
-            atomic_store(&ev->parked_first, ev->nheap > 0 ? ev->heap[0]->at : INT64_MAX);
+        publish_parked(ev);
+        if (over_budget(ev)) {
             rd_kafka_poll(ev->rk, 50);
             continue;
         }
-        atomic_store(&ev->parked, ev->nheap);
-        atomic_store(&ev->parked_first, ev->nheap > 0 ? ev->heap[0]->at : INT64_MAX);
         int rc = jh__outbox_next(ev->ob, &rec, wait_ns(ev));
         if (rc == 0)
             n = 0; /* idle or woken: poll first thing */
@@ -672,6 +687,8 @@ static int kafka_new(jh__events *ev, const jh__conf_kafka *k, jh_err *e)
     ev->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (ev->rk == NULL) {
         rc = jh__err_set(e, -EINVAL, "[kafka %s]: cannot create the producer: %s", k->name, errstr);
+        rd_kafka_conf_destroy(ev->conf_tpl);
+        ev->conf_tpl = NULL;
         goto fail;
     }
     /* conf now belongs to rk */
@@ -683,11 +700,55 @@ fail:
     return rc;
 }
 
+/* The producer and its configuration template, as far as they exist. */
+static void kafka_free(jh__events *ev)
+{
+    if (ev->rk != NULL)
+        kafka_drop(ev);
+    if (ev->conf_tpl != NULL)
+        rd_kafka_conf_destroy(ev->conf_tpl);
+    ev->conf_tpl = NULL;
+}
+
+/* The object itself: what events_alloc made and the delivery heap. */
+static void events_free(jh__events *ev)
+{
+    while (ev->nheap > 0)
+        free(heap_pop(ev));
+    free(ev->heap);
+    free(ev->held);
+    free(ev->name);
+    free(ev->dead_path);
+    free(ev);
+}
+
+/* The object with its settings, name and dead-letter path (in `dir`,
+ * STATE/outbox). */
+static int events_alloc(const jh__events_opts *opts, const char *dir, jh__events **out,
+                        jh_err *e)
+{
+    jh__events *ev = calloc(1, sizeof(*ev));
+
+    if (ev == NULL)
+        return jh__err_set(e, -ENOMEM, "events: out of memory");
+    ev->max_bytes = opts->max_bytes > 0 ? opts->max_bytes : (size_t)1 << 20;
+    ev->log = opts->log;
+    ev->retry_ns = RETRY_MIN_NS;
+    ev->name = strdup(opts->kafka != NULL && opts->kafka->name ? opts->kafka->name : "-");
+    ev->dead_path = malloc(strlen(dir) + sizeof("/dead.log"));
+    if (ev->name == NULL || ev->dead_path == NULL) {
+        events_free(ev);
+        return jh__err_set(e, -ENOMEM, "events: out of memory");
+    }
+    sprintf(ev->dead_path, "%s/dead.log", dir);
+    *out = ev;
+    return 0;
+}
+
 int jh__events_new(const jh__events_opts *opts, jh__events **out, jh_err *e)
 {
     char dir[4096];
-    jh__outbox_opts oo = {0};
-    jh__events *ev;
+    jh__events *ev = NULL;
     int rc;
 
     *out = NULL;
@@ -695,40 +756,29 @@ int jh__events_new(const jh__events_opts *opts, jh__events **out, jh_err *e)
         return jh__err_set(e, -EINVAL, "events: no state directory given");
     if ((size_t)snprintf(dir, sizeof(dir), "%s/outbox", opts->state_dir) >= sizeof(dir))
         return jh__err_set(e, -ENAMETOOLONG, "events: state directory path too long");
-    if ((ev = calloc(1, sizeof(*ev))) == NULL)
-        return jh__err_set(e, -ENOMEM, "events: out of memory");
-    ev->max_bytes = opts->max_bytes > 0 ? opts->max_bytes : (size_t)1 << 20;
-    ev->log = opts->log;
-    ev->retry_ns = RETRY_MIN_NS;
-    ev->name = strdup(opts->kafka != NULL && opts->kafka->name ? opts->kafka->name : "-");
-    if (ev->name == NULL) {
-        rc = jh__err_set(e, -ENOMEM, "events: out of memory");
-        goto fail;
-    }
-    if ((ev->dead_path = malloc(strlen(dir) + sizeof("/dead.log"))) == NULL) {
-        rc = jh__err_set(e, -ENOMEM, "events: out of memory");
-        goto fail;
-    }
-    sprintf(ev->dead_path, "%s/dead.log", dir);
-    oo.dir = dir;
-    oo.sync = opts->sync;
-    oo.sync_interval_ns = opts->sync_interval_ns;
-    oo.log = opts->log;
+    if ((rc = events_alloc(opts, dir, &ev, e)) < 0)
+        return rc;
+    jh__outbox_opts oo = {.dir = dir, .sync = opts->sync,
+                         .sync_interval_ns = opts->sync_interval_ns, .log = opts->log};
     if ((rc = jh__outbox_open(&oo, &ev->ob, e)) < 0)
-        goto fail;
+        goto fail_outbox;
     if (opts->kafka != NULL) {
         if ((rc = kafka_new(ev, opts->kafka, e)) < 0)
-            goto fail;
+            goto fail_kafka;
         if ((rc = -pthread_create(&ev->thr, NULL, deliver_main, ev)) < 0) {
             jh__err_set(e, rc, "events: start the delivery thread: %s", strerror(-rc));
-            goto fail;
+            goto fail_thread;
         }
         ev->has_thr = 1;
     }
     *out = ev;
     return 0;
-fail:
-    jh__events_close(ev, 0);
+fail_thread:
+    kafka_free(ev);
+fail_kafka:
+    jh__outbox_close(ev->ob);
+fail_outbox:
+    events_free(ev);
     return rc;
 }
 
@@ -758,23 +808,14 @@ size_t jh__events_close(jh__events *ev, int64_t timeout_ns)
         pthread_join(ev->thr, NULL);
     }
     atomic_store(&ev->stop, 1);
-    if (ev->rk != NULL) {
-        /* This thread is the reader now; what is still in flight after
-         * the flush is delivered next start. */
+    /* This thread is the reader now; what is still in flight after the
+     * flush is delivered next start. */
+    if (ev->rk != NULL)
         rd_kafka_flush(ev->rk, 100);
-        kafka_drop(ev);
-    }
-    if (ev->conf_tpl != NULL)
-        rd_kafka_conf_destroy(ev->conf_tpl);
-    left = ev->ob != NULL ? jh__outbox_pending(ev->ob) : 0;
+    kafka_free(ev);
+    left = jh__outbox_pending(ev->ob);
     jh__outbox_close(ev->ob);
-    while (ev->nheap > 0)
-        free(heap_pop(ev));
-    free(ev->heap);
-    free(ev->held);
-    free(ev->name);
-    free(ev->dead_path);
-    free(ev);
+    events_free(ev);
     return left;
 }
 
@@ -816,46 +857,60 @@ static int topic_ok(const char *t)
     return n > 0 && strcmp(t, ".") != 0 && strcmp(t, "..") != 0;
 }
 
+/* When a message sent now with delay_ms (>= 0) is due: 0 for at once. */
+static int64_t due_at(int64_t now, int64_t delay_ms)
+{
+    if (delay_ms <= 0)
+        return 0;
+    return now + (delay_ms > INT64_MAX / MS / 2 ? INT64_MAX / 2 : delay_ms * MS);
+}
+
+/* The checks of one message after its topic's, shared by send and
+ * send_batch; `at` says which message in the errors ("events send to T",
+ * "events: message I: topic "T""). */
+static int msg_check(jh_ctx *c, const jh__events *ev, const char *at, const void *key,
+                     size_t keylen, const void *payload, size_t len, int64_t delay_ms)
+{
+    if (payload == NULL && len > 0)
+        return jh__ctx_error(c, -EINVAL, "%s: payload is NULL with length %zu", at, len);
+    if (key == NULL && keylen > 0)
+        return jh__ctx_error(c, -EINVAL, "%s: key is NULL with length %zu", at, keylen);
+    if (delay_ms < 0)
+        return jh__ctx_error(c, -EINVAL, "%s: negative delay %lld ms", at, (long long)delay_ms);
+    if (len > ev->max_bytes)
+        return jh__ctx_error(c, -EMSGSIZE, "%s: payload of %zu bytes exceeds event_max_bytes "
+                            "(%zu)", at, len, ev->max_bytes);
+    /* librdkafka's message.max.bytes is sized for this (kafka_new). */
+    if (keylen > KEY_MAX)
+        return jh__ctx_error(c, -EMSGSIZE, "%s: key of %zu bytes exceeds the key limit (%d "
+                            "bytes)", at, keylen, KEY_MAX);
+    return 0;
+}
+
 static int send_common(jh_ctx *c, const char *topic, const void *key, size_t keylen,
                        const void *payload, size_t len, int64_t delay_ms, char *id_out)
 {
-    const jh__services *s;
     jh__events *ev;
+    char at[TOPIC_MAX + 64];
     jh_err err;
-    int64_t at = 0;
     int rc;
 
     if ((rc = jh__ctx_need(c, JH_SVC_EVENTS)) < 0 || (rc = jh__ctx_check(c, "events send")) < 0)
         return rc;
-    s = jh__ctx_services(c);
-    ev = s->events;
+    ev = jh__ctx_services(c)->events;
     if (topic == NULL)
         return jh__ctx_error(c, -EINVAL, "events send: topic is NULL");
     if (!topic_ok(topic))
         return jh__ctx_error(c, -EINVAL, "events send: bad topic \"%.260s\" (want "
                             "[A-Za-z0-9._-], 1 to 249 characters, not . or ..)", topic);
-    if (payload == NULL && len > 0)
-        return jh__ctx_error(c, -EINVAL, "events send to %s: payload is NULL with length %zu",
-                            topic, len);
-    if (key == NULL && keylen > 0)
-        return jh__ctx_error(c, -EINVAL, "events send to %s: key is NULL with length %zu",
-                            topic, keylen);
-    if (delay_ms < 0)
-        return jh__ctx_error(c, -EINVAL, "events send to %s: negative delay %lld ms", topic,
-                            (long long)delay_ms);
-    if (len > ev->max_bytes)
-        return jh__ctx_error(c, -EMSGSIZE, "events send to %s: payload of %zu bytes exceeds "
-                            "event_max_bytes (%zu)", topic, len, ev->max_bytes);
-    /* librdkafka's message.max.bytes is sized for this (kafka_new). */
-    if (keylen > KEY_MAX)
-        return jh__ctx_error(c, -EMSGSIZE, "events send to %s: key of %zu bytes exceeds the "
-                            "key limit (%d bytes)", topic, keylen, KEY_MAX);
+    snprintf(at, sizeof(at), "events send to %s", topic);
+    if ((rc = msg_check(c, ev, at, key, keylen, payload, len, delay_ms)) < 0)
+        return rc;
     if (atomic_load(&ev->closing))
         return jh__ctx_error(c, -ESHUTDOWN, "events send to %s: the host is shutting down",
                             topic);
-    if (delay_ms > 0)
-        at = jh__realtime_ns() + (delay_ms > INT64_MAX / MS / 2 ? INT64_MAX / 2 : delay_ms * MS);
-    rc = jh__outbox_append(ev->ob, topic, key, keylen, payload, len, at, id_out, &err);
+    rc = jh__outbox_append(ev->ob, topic, key, keylen, payload, len,
+                           due_at(jh__realtime_ns(), delay_ms), id_out, &err);
     if (rc < 0)
         return jh__ctx_error(c, rc, "events send to %s: %s", topic, err.msg);
     return 0;
@@ -882,6 +937,31 @@ static int ev_send_delayed(jh_ctx *c, const char *topic, const void *key, size_t
  * must cover at least these. */
 #define MSG_SIZE_1_1 (offsetof(jh_event_msg, id_out) + sizeof(char *))
 
+/* Message i of a batch (elements msg_size bytes apart; only the members
+ * this host knows are read), checked, as an outbox entry. */
+static int batch_entry(jh_ctx *c, const jh__events *ev, const jh_event_msg *msgs, size_t i,
+                       size_t msg_size, int64_t now, jh__outbox_ent *ent)
+{
+    jh_event_msg m = {0};
+    char at[TOPIC_MAX + 64];
+    int rc;
+
+    memcpy(&m, (const char *)msgs + i * msg_size, msg_size < sizeof(m) ? msg_size : sizeof(m));
+    if (m.topic == NULL)
+        return jh__ctx_error(c, -EINVAL, "events: message %zu: topic is NULL", i);
+    if (!topic_ok(m.topic))
+        return jh__ctx_error(c, -EINVAL, "events: message %zu: topic \"%.260s\": bad name "
+                            "(want [A-Za-z0-9._-], 1 to 249 characters, not . or ..)",
+                            i, m.topic);
+    snprintf(at, sizeof(at), "events: message %zu: topic \"%s\"", i, m.topic);
+    if ((rc = msg_check(c, ev, at, m.key, m.keylen, m.payload, m.len, m.delay_ms)) < 0)
+        return rc;
+    *ent = (jh__outbox_ent){.topic = m.topic, .key = m.key, .key_len = m.keylen,
+                            .payload = m.payload, .len = m.len, .id_out = m.id_out,
+                            .deliver_at_ns = due_at(now, m.delay_ms)};
+    return 0;
+}
+
 /*
  * Every message is checked before anything is recorded (all or nothing),
  * then the whole batch is one outbox append: one write, one fsync.  The
@@ -890,9 +970,8 @@ static int ev_send_delayed(jh_ctx *c, const char *topic, const void *key, size_t
  */
 static int ev_send_batch(jh_ctx *c, const jh_event_msg *msgs, size_t n, size_t msg_size)
 {
-    const jh__services *s;
     jh__events *ev;
-    jh__outbox_ent *ents = NULL;
+    jh__outbox_ent *ents;
     jh_err err;
     int64_t now;
     int rc;
@@ -910,65 +989,17 @@ static int ev_send_batch(jh_ctx *c, const jh_event_msg *msgs, size_t n, size_t m
         return jh__ctx_error(c, -EINVAL, "events send_batch: msgs is NULL with n = %zu", n);
     if (n > SIZE_MAX / msg_size || n > SIZE_MAX / sizeof(*ents))
         return jh__ctx_error(c, -EINVAL, "events send_batch: n = %zu is too large", n);
-    s = jh__ctx_services(c);
-    ev = s->events;
+    ev = jh__ctx_services(c)->events;
     if (atomic_load(&ev->closing))
         return jh__ctx_error(c, -ESHUTDOWN, "events send_batch: the host is shutting down");
     if ((ents = malloc(n * sizeof(*ents))) == NULL)
         return jh__ctx_error(c, -ENOMEM, "events send_batch: out of memory (%zu messages)", n);
     now = jh__realtime_ns();
-    for (size_t i = 0; i < n; i++) {
-        jh_event_msg m = {0};
-        memcpy(&m, (const char *)msgs + i * msg_size,
-               msg_size < sizeof(m) ? msg_size : sizeof(m));
-        if (m.topic == NULL) {
-            rc = jh__ctx_error(c, -EINVAL, "events: message %zu: topic is NULL", i);
-            goto out;
-        }
-        if (!topic_ok(m.topic)) {
-            rc = jh__ctx_error(c, -EINVAL, "events: message %zu: topic \"%.260s\": bad name "
-                              "(want [A-Za-z0-9._-], 1 to 249 characters, not . or ..)",
-                              i, m.topic);
-            goto out;
-        }
-        if (m.payload == NULL && m.len > 0) {
-            rc = jh__ctx_error(c, -EINVAL, "events: message %zu: topic \"%s\": payload is NULL "
-                              "with length %zu", i, m.topic, m.len);
-            goto out;
-        }
-        if (m.key == NULL && m.keylen > 0) {
-            rc = jh__ctx_error(c, -EINVAL, "events: message %zu: topic \"%s\": key is NULL "
-                              "with length %zu", i, m.topic, m.keylen);
-            goto out;
-        }
-        if (m.delay_ms < 0) {
-            rc = jh__ctx_error(c, -EINVAL, "events: message %zu: topic \"%s\": negative delay "
-                              "%lld ms", i, m.topic, (long long)m.delay_ms);
-            goto out;
-        }
-        if (m.len > ev->max_bytes) {
-            rc = jh__ctx_error(c, -EMSGSIZE, "events: message %zu: topic \"%s\": payload of %zu "
-                              "bytes exceeds event_max_bytes (%zu)", i, m.topic, m.len,
-                              ev->max_bytes);
-            goto out;
-        }
-        if (m.keylen > KEY_MAX) {
-            rc = jh__ctx_error(c, -EMSGSIZE, "events: message %zu: topic \"%s\": key of %zu "
-                              "bytes exceeds the key limit (%d bytes)", i, m.topic, m.keylen,
-                              KEY_MAX);
-            goto out;
-        }
-        ents[i] = (jh__outbox_ent){
-            .topic = m.topic, .key = m.key, .key_len = m.keylen, .payload = m.payload,
-            .len = m.len, .id_out = m.id_out,
-            .deliver_at_ns = m.delay_ms == 0 ? 0
-                             : now + (m.delay_ms > INT64_MAX / MS / 2 ? INT64_MAX / 2
-                                                                      : m.delay_ms * MS)};
-    }
-    rc = jh__outbox_append_batch(ev->ob, ents, n, &err);
-    if (rc < 0)
+    rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = batch_entry(c, ev, msgs, i, msg_size, now, &ents[i]);
+    if (rc == 0 && (rc = jh__outbox_append_batch(ev->ob, ents, n, &err)) < 0)
         rc = jh__ctx_error(c, rc, "events send_batch of %zu messages: %s", n, err.msg);
-out:
     free(ents);
     return rc;
 }

@@ -10,7 +10,7 @@
  * in the outbox (jobhostd --outbox-dump).
  *
  * jh__events_api_table() is what plugins call (jobhost.h); it finds this
- * object through ctx->plugin's services.
+ * object through the context's services (jh__ctx_services).
  */
 #ifndef JH_EVENTS_H
 #define JH_EVENTS_H

@@ -1,11 +1,13 @@
 /*
  * redis.c - the Redis service over hiredis (blocking API): a pool of
  * connections per [redis NAME] section, the raw command table plugins call,
- * and the lock / status / idempotency operations ctx.c dispatches here.
+ * and the lock / status / idempotency operations behind the repository
+ * tables of a copy bound to a redis (jh__redis_repo).
  *
- * A run takes a connection on its first call (c->redis_run) and keeps it
- * until jh__redis_run_end, so a plugin's MULTI ... EXEC stays on one
- * connection.  Any I/O error drops the connection (hiredis's context is
+ * A run takes a connection on its first call (its state sits in the
+ * context's JH_RUN_SLOT_REDIS hook slot) and keeps it until the run ends
+ * (redis_run_end, called by jh__ctx_finish), so a plugin's MULTI ... EXEC
+ * stays on one connection.  Any I/O error drops the connection (hiredis's context is
  * unusable after one) and the next call opens a new one, except inside a
  * transaction (see jh__redis_run.lost).  The lock / status / idem
  * operations borrow a second pooled connection while the plugin's is in
@@ -25,6 +27,7 @@
 #include <strings.h>
 #include <sys/time.h>
 
+#include "backends.h"
 #include "runtime/ctx.h"
 
 #define NS_PER_MS 1000000LL
@@ -234,15 +237,14 @@ static int conn_stale(const conn *cn)
 static int run_cmd(struct jh_ctx *c, struct jh__redis_run *run, const char *what, int argc,
                    const char **argv, const size_t *argvlen, redisReply **out);
 
-static int conn_open(struct jh_ctx *c, struct jh__redis_run *run)
+/* A new connection to r, within what is left of the run's time. */
+static int conn_connect(struct jh_ctx *c, jh__redis *r, conn **out)
 {
-    jh__redis *r = run->r;
     int64_t t = budget(c, r->connect_timeout);
     redisContext *rc;
-    redisReply *rep = NULL;
-    conn *cn;
     int err, code;
 
+    *out = NULL;
     errno = 0;
     if (r->socket != NULL)
         rc = redisConnectUnixWithTimeout(r->socket, tv_of(t));
@@ -257,54 +259,61 @@ static int conn_open(struct jh_ctx *c, struct jh__redis_run *run)
             redisFree(rc);
         return code;
     }
-    cn = calloc(1, sizeof(*cn));
-    if (cn == NULL) {
+    if ((*out = calloc(1, sizeof(**out))) == NULL) {
         redisFree(rc);
         return jh__ctx_error(c, -ENOMEM, "redis %s (%s): connect: out of memory", r->name,
                             r->where);
     }
-    cn->rc = rc;
-    run->cn = cn;
-    if (r->password != NULL) {
-        const char *av[] = {"AUTH", r->password};
-        code = run_cmd(c, run, "AUTH", 2, av, NULL, &rep);
-        if (code < 0)
-            return code; /* run_cmd dropped the connection */
-        if (rep->type == REDIS_REPLY_ERROR) {
-            /* The server's text names no password ("WRONGPASS ..."). */
-            code = jh__ctx_error(c, -EACCES, "redis %s (%s): AUTH: %s", r->name, r->where,
-                                rep->str);
-            goto drop;
-        }
-        freeReplyObject(rep);
-        rep = NULL;
-    }
-    if (r->db != 0) {
-        char db[16];
-        const char *av[] = {"SELECT", db};
-        snprintf(db, sizeof(db), "%d", r->db);
-        code = run_cmd(c, run, "SELECT", 2, av, NULL, &rep);
-        if (code < 0)
-            return code;
-        if (rep->type == REDIS_REPLY_ERROR) {
-            code = jh__ctx_error(c, -EIO, "redis %s (%s): SELECT %d: %s", r->name, r->where,
-                                r->db, rep->str);
-            goto drop;
-        }
-        freeReplyObject(rep);
-    }
+    (*out)->rc = rc;
     return 0;
-drop:
+}
+
+/* `cmd arg` (AUTH, SELECT) on the run's new connection.  An error reply
+ * drops the connection and gives `fail`, the message naming `label`. */
+static int conn_setup(struct jh_ctx *c, struct jh__redis_run *run, const char *cmd,
+                      const char *arg, const char *label, int fail)
+{
+    const char *av[] = {cmd, arg};
+    redisReply *rep = NULL;
+    int code = run_cmd(c, run, cmd, 2, av, NULL, &rep);
+
+    if (code < 0)
+        return code; /* run_cmd dropped the connection */
+    if (rep->type == REDIS_REPLY_ERROR) {
+        code = jh__ctx_error(c, fail, "redis %s (%s): %s: %s", run->r->name, run->r->where,
+                            label, rep->str);
+        conn_free(run->cn);
+        run->cn = NULL;
+    }
     freeReplyObject(rep);
-    conn_free(run->cn);
-    run->cn = NULL;
     return code;
 }
 
-/* The run's state, made on first use. */
+static int conn_open(struct jh_ctx *c, struct jh__redis_run *run)
+{
+    jh__redis *r = run->r;
+    char db[16], label[32];
+    int code;
+
+    if ((code = conn_connect(c, r, &run->cn)) < 0)
+        return code;
+    /* The server's text names no password ("WRONGPASS ..."). */
+    if (r->password != NULL &&
+        (code = conn_setup(c, run, "AUTH", r->password, "AUTH", -EACCES)) < 0)
+        return code;
+    if (r->db == 0)
+        return 0;
+    snprintf(db, sizeof(db), "%d", r->db);
+    snprintf(label, sizeof(label), "SELECT %d", r->db);
+    return conn_setup(c, run, "SELECT", db, label, -EIO);
+}
+
+static void redis_run_end(struct jh_ctx *c, void *data);
+
+/* The run's state, made on first use (jh__ctx_finish ends it). */
 static int run_of(struct jh_ctx *c, jh__redis *r, struct jh__redis_run **out)
 {
-    struct jh__redis_run *run = c->redis_run;
+    struct jh__redis_run *run = jh__ctx_run_state(c, JH_RUN_SLOT_REDIS);
 
     if (run == NULL) {
         run = calloc(1, sizeof(*run));
@@ -312,7 +321,7 @@ static int run_of(struct jh_ctx *c, jh__redis *r, struct jh__redis_run **out)
             return jh__ctx_error(c, -ENOMEM, "redis %s: out of memory", r->name);
         jh__redis_ref(r);
         run->r = r;
-        c->redis_run = run;
+        jh__ctx_set_run_state(c, JH_RUN_SLOT_REDIS, run, redis_run_end);
     }
     *out = run;
     return 0;
@@ -515,6 +524,30 @@ static int op_unexpected(struct jh_ctx *c, const char *what, redisReply *rep)
     return code;
 }
 
+/* An operation's reply that must be "+OK" (SET): 0, or the error.  Frees rep. */
+static int op_ok(struct jh_ctx *c, const char *what, redisReply *rep)
+{
+    if (rep->type == REDIS_REPLY_ERROR)
+        return op_reply_error(c, what, rep);
+    if (rep->type != REDIS_REPLY_STATUS || rep->len != 2 || memcmp(rep->str, "OK", 2) != 0)
+        return op_unexpected(c, what, rep);
+    freeReplyObject(rep);
+    return 0;
+}
+
+/* An operation's reply that must be an integer: 0 with *v, or the error.
+ * Frees rep. */
+static int op_integer(struct jh_ctx *c, const char *what, redisReply *rep, long long *v)
+{
+    if (rep->type == REDIS_REPLY_ERROR)
+        return op_reply_error(c, what, rep);
+    if (rep->type != REDIS_REPLY_INTEGER)
+        return op_unexpected(c, what, rep);
+    *v = rep->integer;
+    freeReplyObject(rep);
+    return 0;
+}
+
 /* prefix + part + id, in a malloc'd string. */
 static char *make_key(struct jh_ctx *c, const char *part, const char *id, size_t *len)
 {
@@ -625,11 +658,47 @@ static int eval_script(struct jh_ctx *c, op_conn *o, const char *what, int which
 
 /* ---- lock / status / idem --------------------------------------------- */
 
+/* SET NX's reply: 0 when it took the lock, -EEXIST when the key is held
+ * (by anyone), else the error.  Frees rep. */
+static int set_nx_result(struct jh_ctx *c, redisReply *rep)
+{
+    /* Taken only on "+OK": any other status (QUEUED, ...) wrote nothing. */
+    if (rep->type == REDIS_REPLY_STATUS && rep->len == 2 && memcmp(rep->str, "OK", 2) == 0) {
+        freeReplyObject(rep);
+        return 0;
+    }
+    if (rep->type == REDIS_REPLY_ERROR)
+        return op_reply_error(c, "lock acquire", rep);
+    if (rep->type != REDIS_REPLY_NIL)
+        return op_unexpected(c, "lock acquire", rep);
+    freeReplyObject(rep);
+    return -EEXIST;
+}
+
+/* Fast path, one round trip: SET NX takes a free lock.  A held one goes
+ * to the acquire script: held by us (re-acquire extends the TTL, like
+ * store.h) or not (-EBUSY). */
+static int lock_take(struct jh_ctx *c, op_conn *o, const char *k, size_t klen,
+                     const char *owner, const char *ttl)
+{
+    const char *av[] = {"SET", k, owner, "NX", "PX", ttl};
+    size_t al[] = {3, klen, strlen(owner), 2, 2, strlen(ttl)};
+    redisReply *rep = NULL;
+    long long v = 0;
+    int code = op_cmd(c, o, "lock acquire", 6, av, al, &rep);
+
+    if (code < 0 || (code = set_nx_result(c, rep)) != -EEXIST)
+        return code;
+    code = eval_script(c, o, "lock acquire", SCRIPT_ACQUIRE, k, klen, owner, ttl, &rep);
+    if (code < 0 || (code = op_integer(c, "lock acquire", rep, &v)) < 0)
+        return code;
+    return v == 1 ? 0 : -EBUSY;
+}
+
 int jh__redis_lock_acquire(struct jh_ctx *c, const char *key, const char *owner, int64_t ttl_ms)
 {
     char ttl[24], *k;
     size_t klen;
-    redisReply *rep = NULL;
     op_conn o;
     int code;
 
@@ -644,48 +713,8 @@ int jh__redis_lock_acquire(struct jh_ctx *c, const char *key, const char *owner,
         return -ENOMEM;
     snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_ms);
     code = op_begin(c, "lock acquire", &o);
-    if (code < 0)
-        goto out;
-    {
-        /* Fast path, one round trip: a free lock. */
-        const char *av[] = {"SET", k, owner, "NX", "PX", ttl};
-        size_t al[] = {3, klen, strlen(owner), 2, 2, strlen(ttl)};
-        code = op_cmd(c, &o, "lock acquire", 6, av, al, &rep);
-    }
-    if (code < 0)
-        goto out;
-    /* Taken only on "+OK": any other status (QUEUED, ...) wrote nothing. */
-    if (rep->type == REDIS_REPLY_STATUS) {
-        if (rep->len == 2 && memcmp(rep->str, "OK", 2) == 0) {
-            freeReplyObject(rep);
-            code = 0;
-        } else {
-            code = op_unexpected(c, "lock acquire", rep);
-        }
-        goto out;
-    }
-    if (rep->type == REDIS_REPLY_ERROR) {
-        code = op_reply_error(c, "lock acquire", rep);
-        goto out;
-    }
-    if (rep->type != REDIS_REPLY_NIL) {
-        code = op_unexpected(c, "lock acquire", rep);
-        goto out;
-    }
-    freeReplyObject(rep);
-    /* Held: by us (re-acquire extends the TTL, like store.h) or not. */
-    code = eval_script(c, &o, "lock acquire", SCRIPT_ACQUIRE, k, klen, owner, ttl, &rep);
-    if (code < 0)
-        goto out;
-    if (rep->type == REDIS_REPLY_ERROR)
-        code = op_reply_error(c, "lock acquire", rep);
-    else if (rep->type != REDIS_REPLY_INTEGER)
-        code = op_unexpected(c, "lock acquire", rep);
-    else {
-        code = rep->integer == 1 ? 0 : -EBUSY;
-        freeReplyObject(rep);
-    }
-out:
+    if (code == 0)
+        code = lock_take(c, &o, k, klen, owner, ttl);
     op_end(&o);
     free(k);
     return code;
@@ -696,6 +725,7 @@ int jh__redis_lock_release(struct jh_ctx *c, const char *key, const char *owner)
     char *k;
     size_t klen;
     redisReply *rep = NULL;
+    long long v = 0;
     op_conn o;
     int code;
 
@@ -710,15 +740,9 @@ int jh__redis_lock_release(struct jh_ctx *c, const char *key, const char *owner)
         code = eval_script(c, &o, "lock release", SCRIPT_RELEASE, k, klen, owner, NULL, &rep);
     op_end(&o);
     free(k);
-    if (code < 0)
+    if (code < 0 || (code = op_integer(c, "lock release", rep, &v)) < 0)
         return code;
-    if (rep->type == REDIS_REPLY_ERROR)
-        return op_reply_error(c, "lock release", rep);
-    if (rep->type != REDIS_REPLY_INTEGER)
-        return op_unexpected(c, "lock release", rep);
-    code = rep->integer == 1 ? 0 : rep->integer == 0 ? -EPERM : -ENOENT;
-    freeReplyObject(rep);
-    return code;
+    return v == 1 ? 0 : v == 0 ? -EPERM : -ENOENT;
 }
 
 /* One command of an operation on its own connection (op_begin .. op_end). */
@@ -755,14 +779,7 @@ int jh__redis_status_set(struct jh_ctx *c, const char *job, const char *value, i
         code = op_one(c, "status set", ttl_ms > 0 ? 5 : 3, av, al, &rep);
     }
     free(k);
-    if (code < 0)
-        return code;
-    if (rep->type == REDIS_REPLY_ERROR)
-        return op_reply_error(c, "status set", rep);
-    if (rep->type != REDIS_REPLY_STATUS || rep->len != 2 || memcmp(rep->str, "OK", 2) != 0)
-        return op_unexpected(c, "status set", rep);
-    freeReplyObject(rep);
-    return 0;
+    return code < 0 ? code : op_ok(c, "status set", rep);
 }
 
 int jh__redis_status_get(struct jh_ctx *c, const char *job, char *buf, size_t len)
@@ -809,6 +826,7 @@ int jh__redis_processed_check(struct jh_ctx *c, const char *message_id)
     char *k;
     size_t klen;
     redisReply *rep = NULL;
+    long long v = 0;
     int code;
 
     code = op_check(c, "processed check", message_id);
@@ -823,15 +841,9 @@ int jh__redis_processed_check(struct jh_ctx *c, const char *message_id)
         code = op_one(c, "processed check", 2, av, al, &rep);
     }
     free(k);
-    if (code < 0)
+    if (code < 0 || (code = op_integer(c, "processed check", rep, &v)) < 0)
         return code;
-    if (rep->type == REDIS_REPLY_ERROR)
-        return op_reply_error(c, "processed check", rep);
-    if (rep->type != REDIS_REPLY_INTEGER)
-        return op_unexpected(c, "processed check", rep);
-    code = rep->integer > 0;
-    freeReplyObject(rep);
-    return code;
+    return v > 0;
 }
 
 int jh__redis_processed_mark(struct jh_ctx *c, const char *message_id, int64_t ttl_ms)
@@ -854,14 +866,82 @@ int jh__redis_processed_mark(struct jh_ctx *c, const char *message_id, int64_t t
         code = op_one(c, "processed mark", ttl_ms > 0 ? 5 : 3, av, al, &rep);
     }
     free(k);
-    if (code < 0)
-        return code;
-    if (rep->type == REDIS_REPLY_ERROR)
-        return op_reply_error(c, "processed mark", rep);
-    if (rep->type != REDIS_REPLY_STATUS || rep->len != 2 || memcmp(rep->str, "OK", 2) != 0)
-        return op_unexpected(c, "processed mark", rep);
-    freeReplyObject(rep);
-    return 0;
+    return code < 0 ? code : op_ok(c, "processed mark", rep);
+}
+
+/* ---- the repository's tables over Redis ----------------------------------- */
+
+/*
+ * Lock release, job status and idempotency marks still work once a run was
+ * cancelled or passed its deadline (see jh__ctx_lift), so a handler can
+ * record how it ended (status "cancelled", the lock freed for the next
+ * run).  Every command here checks the run's deadline, so it is lifted for
+ * the call and the section's own timeout bounds it instead.  Lock acquire
+ * keeps the deadline: a run that is over must not start new work.
+ * (Lift, then call: C leaves the order of function arguments open, so no
+ * jh__ctx_unlift(c, jh__ctx_lift(c), call).)
+ */
+#define RETURN_LIFTED(c, call)                                             \
+    do {                                                                   \
+        if ((c) == NULL)                                                   \
+            return -EINVAL;                                                \
+        jh__ctx_lifted l_ = jh__ctx_lift(c);                               \
+        int rc_ = (call);                                                  \
+        return jh__ctx_unlift((c), l_, rc_);                               \
+    } while (0)
+
+static int lock_release_lifted(struct jh_ctx *c, const char *key, const char *owner)
+{
+    RETURN_LIFTED(c, jh__redis_lock_release(c, key, owner));
+}
+
+/* The run's held keys are kept (and released at its end) by ctx.c. */
+static const jh__lock_impl redis_locks = {jh__redis_lock_acquire, lock_release_lifted};
+
+static int repo_lock_acquire(jh_ctx *c, const char *key, int64_t ttl_ms)
+{
+    return jh__ctx_lock_acquire(c, &redis_locks, key, ttl_ms);
+}
+
+static int repo_lock_release(jh_ctx *c, const char *key)
+{
+    return jh__ctx_lock_release(c, &redis_locks, key);
+}
+
+static int repo_status_set(jh_ctx *c, const char *job, const char *value, int64_t ttl_ms)
+{
+    RETURN_LIFTED(c, jh__redis_status_set(c, job, value, ttl_ms));
+}
+
+static int repo_status_get(jh_ctx *c, const char *job, char *buf, size_t len)
+{
+    RETURN_LIFTED(c, jh__redis_status_get(c, job, buf, len));
+}
+
+static int repo_idem_check(jh_ctx *c, const char *id)
+{
+    RETURN_LIFTED(c, jh__redis_processed_check(c, id));
+}
+
+static int repo_idem_mark(jh_ctx *c, const char *id, int64_t ttl_ms)
+{
+    RETURN_LIFTED(c, jh__redis_processed_mark(c, id, ttl_ms));
+}
+
+static const jh_lock_api lock_api = {sizeof(jh_lock_api), repo_lock_acquire, repo_lock_release};
+static const jh_status_api status_api = {sizeof(jh_status_api), repo_status_set,
+                                         repo_status_get};
+static const jh_idem_api idem_api = {sizeof(jh_idem_api), repo_idem_check, repo_idem_mark};
+static const jh_repo redis_repo = {
+    .size = sizeof(jh_repo),
+    .lock = &lock_api,
+    .status = &status_api,
+    .idem = &idem_api,
+};
+
+const jh_repo *jh__redis_repo(void)
+{
+    return &redis_repo;
 }
 
 /* ---- the raw command table --------------------------------------------- */
@@ -992,13 +1072,80 @@ static int lost_command(struct jh_ctx *c, struct jh__redis_run *run, const char 
     return 0;
 }
 
+/* A raw command's arguments: 0, or -EINVAL naming what is wrong. */
+static int cmd_check(struct jh_ctx *c, const jh__redis *r, int argc, const char *const *argv,
+                     jh_redis_reply **out)
+{
+    if (out == NULL || argv == NULL || argc <= 0)
+        return jh__ctx_error(c, -EINVAL, "redis %s: command: %s", r->name,
+                            out == NULL ? "NULL reply pointer"
+                            : argv == NULL ? "NULL argv" : "argc must be > 0");
+    for (int i = 0; i < argc; i++)
+        if (argv[i] == NULL)
+            return jh__ctx_error(c, -EINVAL, "redis %s: command: argv[%d] is NULL", r->name, i);
+    return 0;
+}
+
+/* The command's name for messages: printable bytes only. */
+static void cmd_name(char *what, size_t size, const char *name, size_t len)
+{
+    size_t n = len < size - 1 ? len : size - 1;
+
+    for (size_t i = 0; i < n; i++)
+        what[i] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?';
+    what[n] = '\0';
+}
+
+/* The command on the run's connection (or, while its transaction is lost
+ * with its connection, answered here: lost_command), following the
+ * connection state it changes. */
+static int cmd_send(struct jh_ctx *c, struct jh__redis_run *run, int argc,
+                    const char *const *argv, const size_t *al, const char *what,
+                    redisReply **rep)
+{
+    int code;
+
+    if (run->lost != LOST_NONE)
+        return lost_command(c, run, argv[0], al[0], what, rep);
+    code = run_conn(c, run, what);
+    /* hiredis takes `const char **`; it does not write through it. */
+    if (code == 0)
+        code = run_cmd(c, run, what, argc, (const char **)(uintptr_t)argv, al, rep);
+    if (code < 0) {
+        /* EXEC / DISCARD end the transaction even when their
+         * connection failed (this -EIO tells the plugin). */
+        if (name_is(argv[0], al[0], "EXEC") || name_is(argv[0], al[0], "DISCARD") ||
+            (run->lost == LOST_WATCH && name_is(argv[0], al[0], "UNWATCH")))
+            run->lost = LOST_NONE;
+        return code;
+    }
+    note_state(run, argc, argv, al);
+    return 0;
+}
+
+/* The plugin's copy of the reply, tracked so the run's end frees what the
+ * plugin did not.  Frees rep. */
+static int cmd_reply(struct jh_ctx *c, struct jh__redis_run *run, const char *what,
+                     redisReply *rep, jh_redis_reply **out)
+{
+    jh_redis_reply *copy = reply_copy(rep);
+
+    freeReplyObject(rep);
+    if (copy == NULL || track(run, copy) < 0) {
+        reply_tree_free(copy);
+        return jh__ctx_error(c, -ENOMEM, "redis %s (%s): %s: out of memory for the reply",
+                            run->r->name, run->r->where, what);
+    }
+    *out = copy;
+    return 0;
+}
+
 static int api_command(jh_ctx *c, int argc, const char *const *argv, const size_t *argvlen,
                        jh_redis_reply **out)
 {
     jh__redis *r;
     struct jh__redis_run *run = NULL;
     redisReply *rep = NULL;
-    jh_redis_reply *copy;
     size_t *lens = NULL, stack_lens[16];
     const size_t *al = argvlen;
     char what[80];
@@ -1008,17 +1155,11 @@ static int api_command(jh_ctx *c, int argc, const char *const *argv, const size_
         *out = NULL;
     if (c == NULL)
         return -EINVAL;
-    code = jh__ctx_need(c, JH_SVC_REDIS);
-    if (code < 0)
+    if ((code = jh__ctx_need(c, JH_SVC_REDIS)) < 0)
         return code;
     r = bound(c);
-    if (out == NULL || argv == NULL || argc <= 0)
-        return jh__ctx_error(c, -EINVAL, "redis %s: command: %s", r->name,
-                            out == NULL ? "NULL reply pointer"
-                            : argv == NULL ? "NULL argv" : "argc must be > 0");
-    for (int i = 0; i < argc; i++)
-        if (argv[i] == NULL)
-            return jh__ctx_error(c, -EINVAL, "redis %s: command: argv[%d] is NULL", r->name, i);
+    if ((code = cmd_check(c, r, argc, argv, out)) < 0)
+        return code;
     if (al == NULL) {
         lens = (size_t)argc <= JH_COUNTOF(stack_lens) ? stack_lens
                                                      : malloc((size_t)argc * sizeof(*lens));
@@ -1028,45 +1169,10 @@ static int api_command(jh_ctx *c, int argc, const char *const *argv, const size_
             lens[i] = strlen(argv[i]);
         al = lens;
     }
-    /* The command's name for messages: printable bytes only. */
-    {
-        size_t n = al[0] < sizeof(what) - 1 ? al[0] : sizeof(what) - 1;
-        for (size_t i = 0; i < n; i++)
-            what[i] = argv[0][i] >= 0x20 && argv[0][i] < 0x7f ? argv[0][i] : '?';
-        what[n] = '\0';
-    }
-    code = run_of(c, r, &run);
-    if (code < 0)
-        goto out;
-    if (run->lost != LOST_NONE) {
-        code = lost_command(c, run, argv[0], al[0], what, &rep);
-        if (code < 0)
-            goto out;
-    } else {
-        code = run_conn(c, run, what);
-        /* hiredis takes `const char **`; it does not write through it. */
-        if (code == 0)
-            code = run_cmd(c, run, what, argc, (const char **)(uintptr_t)argv, al, &rep);
-        if (code < 0) {
-            /* EXEC / DISCARD end the transaction even when their
-             * connection failed (this -EIO tells the plugin). */
-            if (name_is(argv[0], al[0], "EXEC") || name_is(argv[0], al[0], "DISCARD") ||
-                (run->lost == LOST_WATCH && name_is(argv[0], al[0], "UNWATCH")))
-                run->lost = LOST_NONE;
-            goto out;
-        }
-        note_state(run, argc, argv, al);
-    }
-    copy = reply_copy(rep);
-    freeReplyObject(rep);
-    if (copy == NULL || track(run, copy) < 0) {
-        reply_tree_free(copy);
-        code = jh__ctx_error(c, -ENOMEM, "redis %s (%s): %s: out of memory for the reply",
-                            r->name, r->where, what);
-        goto out;
-    }
-    *out = copy;
-out:
+    cmd_name(what, sizeof(what), argv[0], al[0]);
+    if ((code = run_of(c, r, &run)) == 0 &&
+        (code = cmd_send(c, run, argc, argv, al, what, &rep)) == 0)
+        code = cmd_reply(c, run, what, rep, out);
     if (lens != stack_lens)
         free(lens);
     return code;
@@ -1074,7 +1180,7 @@ out:
 
 static void api_reply_free(jh_ctx *c, jh_redis_reply *reply)
 {
-    struct jh__redis_run *run = c != NULL ? c->redis_run : NULL;
+    struct jh__redis_run *run = jh__ctx_run_state(c, JH_RUN_SLOT_REDIS);
 
     if (run == NULL || reply == NULL)
         return;
@@ -1107,15 +1213,13 @@ const jh_redis_api *jh__redis_api_table(void)
     return &redis_api;
 }
 
-void jh__redis_run_end(struct jh_ctx *c)
+/* End of a run: free replies the run left, give the connection back. */
+static void redis_run_end(struct jh_ctx *c, void *data)
 {
-    struct jh__redis_run *run = c != NULL ? c->redis_run : NULL;
-    jh__redis *r;
+    struct jh__redis_run *run = data;
+    jh__redis *r = run->r;
 
-    if (run == NULL)
-        return;
-    c->redis_run = NULL;
-    r = run->r;
+    (void)c;
     for (size_t i = 0; i < run->n_replies; i++)
         reply_tree_free(run->replies[i]);
     free(run->replies);

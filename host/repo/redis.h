@@ -7,8 +7,9 @@
  * section's timeout and what is left before the run's deadline.
  *
  * Besides the raw command table (jh__redis_api_table) this backs the
- * repository's lock / job status / idempotency tables when the plugin binds
- * a redis (ctx.c dispatches here), with the same semantics as store.h:
+ * repository's lock / job status / idempotency tables of a plugin copy
+ * bound to a redis (jh__redis_repo; repo/backends.c picks it at bind time),
+ * with the same semantics as store.h:
  *   lock:    SET prefix+"lock:"+key owner NX PX ttl; release is one Lua
  *            script that deletes the key only if it still holds `owner`
  *            (the seeds' plain DEL could free another host's lock).
@@ -44,7 +45,9 @@ int jh__redis_status_get(struct jh_ctx *c, const char *job, char *buf, size_t le
 int jh__redis_processed_check(struct jh_ctx *c, const char *message_id);
 int jh__redis_processed_mark(struct jh_ctx *c, const char *message_id, int64_t ttl_ms);
 
-/* End of a run: free replies the run left, give the connection back. */
-void jh__redis_run_end(struct jh_ctx *c);
+/* The lock / status / idem tables over the context's bound redis (db,
+ * redis and events NULL): jh__store_repo's counterpart.  Status, idem and
+ * lock release run with the run's deadline lifted (see jh__ctx_lift). */
+const jh_repo *jh__redis_repo(void);
 
 #endif

@@ -179,7 +179,7 @@ static int run(jh__plugin *p, const char *name)
 
     if (h == NULL)
         return -ENOENT;
-    jh__ctx_init(&c, &env, p, "job", name, 1, 0, INT64_MAX, NULL);
+    jh__ctx_init(&c, &env, jh__plugin_ctx(p), "job", name, 1, 0, INT64_MAX, NULL);
     rc = h->fn(&c);
     jh__ctx_finish(&c);
     return rc;

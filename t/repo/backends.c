@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "runtime/ctx.h"
+#include "repo/backends.h"
 #include "reload.h"
 #include "lib/tap.h"
 
@@ -251,7 +252,7 @@ static void test_undeclared_call(void)
         return;
     }
     p = loaded(&st, "svc_redis");
-    jh__ctx_init(&c, &env, (jh__plugin *)p, "j", "probe", 1, 0, INT64_MAX, NULL);
+    jh__ctx_init(&c, &env, jh__plugin_ctx(p), "j", "probe", 1, 0, INT64_MAX, NULL);
     is_int(jh_db_prepare(&c, "SELECT 1", &stmt), -ENOSYS, "db from a plugin that did not "
                                                           "declare it: -ENOSYS");
     ok(stmt == NULL, "... and no statement");

@@ -24,6 +24,7 @@
 
 #include "config/config.h"
 #include "runtime/ctx.h"
+#include "repo/backends.h"
 #include "repo/db.h"
 #include "plugin/plugin.h"
 #include "lib/tap.h"
@@ -57,7 +58,8 @@ static uint64_t next_run_id(void)
 
 static void run_start(struct jh_ctx *c, jh__plugin *p, int64_t deadline)
 {
-    jh__ctx_init(c, &env, p, "dbtest", "run", next_run_id(), now_ns(), deadline, NULL);
+    jh__ctx_init(c, &env, jh__plugin_ctx(p), "dbtest", "run", next_run_id(), now_ns(), deadline,
+                 NULL);
 }
 
 /* Execute one statement with no parameters and no rows wanted. */
@@ -406,7 +408,7 @@ static void t_leftovers_reuse(void)
     jh_stmt_bind_str(d, 0, "leak me", 7);
     ok(a != NULL && b != NULL && d != NULL, "three statements left open (one mid-result)");
     jh__ctx_finish(&cs);
-    ok(cs.db_run == NULL, "run end frees the run's state");
+    ok(jh__ctx_run_state(&cs, JH_RUN_SLOT_DB) == NULL, "run end frees the run's state");
     is_int(run_int("SELECT CAST(VARIABLE_VALUE AS SIGNED) FROM information_schema.GLOBAL_STATUS "
                    "WHERE VARIABLE_NAME = 'PREPARED_STMT_COUNT'"), base,
            "the server holds no more prepared statements than before");
@@ -443,7 +445,7 @@ static void t_services(void)
     const jh_handler *h = jh__plugin_handler(p_none, "ping");
     is_int(h->fn(c), -ENOSYS, "the plugin's handler gets -ENOSYS");
     like(cs.errmsg, "does not declare the db service", "  and its jh_fail shows the reason");
-    ok(cs.db_run == NULL, "no run state made");
+    ok(jh__ctx_run_state(&cs, JH_RUN_SLOT_DB) == NULL, "no run state made");
     jh__ctx_finish(&cs);
 
     run_start(&cs, p_unbound, INT64_MAX);
@@ -471,7 +473,8 @@ static void t_deadline(void)
     run_start(&cs, p_db, now_ns() - 1);
     is_int(jh_db_prepare(c, "SELECT 1", &st), -ETIMEDOUT, "deadline passed: prepare -ETIMEDOUT");
     like(jh_last_error(c), "db main: prepare: the run's deadline has passed", "  says so");
-    ok(cs.db_run == NULL, "  before taking a connection (no round trip)");
+    ok(jh__ctx_run_state(&cs, JH_RUN_SLOT_DB) == NULL,
+       "  before taking a connection (no round trip)");
     is_int(jh_db_begin(c), -ETIMEDOUT, "begin -ETIMEDOUT");
     jh__ctx_finish(&cs);
 
@@ -499,7 +502,8 @@ static void t_deadline(void)
     /* Cancellation while blocked. */
     atomic_int cancel = 0;
     pthread_t th;
-    jh__ctx_init(&cs, &env, p_db, "dbtest", "run", next_run_id(), now_ns(), INT64_MAX, &cancel);
+    jh__ctx_init(&cs, &env, jh__plugin_ctx(p_db), "dbtest", "run", next_run_id(), now_ns(),
+                 INT64_MAX, &cancel);
     jh_db_prepare(c, "SELECT SLEEP(5)", &st);
     pthread_create(&th, NULL, cancel_later, &cancel);
     t0 = mono_ms();

@@ -33,6 +33,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "runtime/ctx.h"
+#include "repo/backends.h"
 #include "repo/events.h"
 #include "plugin/plugin.h"
 #include "lib/tap.h"
@@ -91,7 +92,7 @@ static jh__plugin *load_plugin(jh__events *ev, unsigned declared)
 
 static void ctx_for(struct jh_ctx *c, jh__plugin *p)
 {
-    jh__ctx_init(c, &env, p, "job", "h", 1, 0, INT64_MAX, NULL);
+    jh__ctx_init(c, &env, jh__plugin_ctx(p), "job", "h", 1, 0, INT64_MAX, NULL);
 }
 
 /* ---- the consumer ------------------------------------------------------ */

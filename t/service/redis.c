@@ -7,7 +7,7 @@
  * connection reuse, AUTH, SELECT over a unix socket, and 4 threads.
  *
  * Contexts are real: a tiny plugin (t/plugins/redis_p.so) carries the
- * jh__services that jh__ctx_services() finds through ctx->plugin.
+ * jh__services that jh__ctx_services() finds through the context.
  *
  * Second mode, for the two-process lock test in t/service/redis.sh:
  *   redis.t lock-race OWNER START_MS TICKS PERIOD_MS
@@ -25,6 +25,7 @@
 #include <fcntl.h>
 
 #include "runtime/ctx.h"
+#include "repo/backends.h"
 #include "plugin/plugin.h"
 #include "repo/redis.h"
 #include "lib/tap.h"
@@ -54,8 +55,8 @@ static void sleep_ms(long ms)
 
 static void begin(struct jh_ctx *c, jh__plugin *p, int64_t deadline)
 {
-    jh__ctx_init(c, &env, p, "job", "run", atomic_fetch_add(&run_ids, 1) + 1, now_ns(),
-                deadline, NULL);
+    jh__ctx_init(c, &env, jh__plugin_ctx(p), "job", "run", atomic_fetch_add(&run_ids, 1) + 1,
+                 now_ns(), deadline, NULL);
 }
 
 /* One raw command of C strings; returns the reply (NULL on failure). */
@@ -138,6 +139,7 @@ static jh__plugin *open_plugin(jh__services *s, jh__redis *backend, unsigned dec
         bail("open t/plugins/redis_p.so: %s", e.msg);
     s->redis = backend;
     s->declared = declared;
+    s->repo = jh__services_repo(s);
     jh__plugin_set_services(p, s, NULL);
     return p;
 }
@@ -336,7 +338,7 @@ static void t_roundtrip(void)
     ok(1, "reply_free(NULL) is harmless");
     /* Most replies above are left for jh__redis_run_end (LSan checks). */
     jh__ctx_finish(&c);
-    ok(c.redis_run == NULL, "run end cleared the run state");
+    ok(jh__ctx_run_state(&c, JH_RUN_SLOT_REDIS) == NULL, "run end cleared the run state");
     jh_redis_reply_free(cx, r3); /* after run end: no run, ignored */
     ok(1, "reply_free after the run ended is ignored");
 
@@ -536,7 +538,8 @@ static void t_deadline(void)
 
     {
         atomic_int cancel = 1;
-        jh__ctx_init(&c, &env, plug, "job", "run", 4242, now_ns(), INT64_MAX, &cancel);
+        jh__ctx_init(&c, &env, jh__plugin_ctx(plug), "job", "run", 4242, now_ns(), INT64_MAX,
+                     &cancel);
         is_int(jh_redis_command(cx, 1, (const char *[]){"PING"}, NULL, &r), -ECANCELED,
                "cancelled run: -ECANCELED");
         like(c.lasterr, "PING: the run was cancelled", "message: %s", c.lasterr);
@@ -770,7 +773,7 @@ static void t_release_at_end(void)
     jh__ctx_finish(&c);
     is_int(raw_int("EXISTS", "t:lock:end1"), 0, "run end leaves nothing held");
 
-    jh__ctx_init(&c, &env, plug, "job", "run", 4343, now_ns(), INT64_MAX, &cancel);
+    jh__ctx_init(&c, &env, jh__plugin_ctx(plug), "job", "run", 4343, now_ns(), INT64_MAX, &cancel);
     is_int(jh_lock_acquire(cx, "end2", 60000), 0, "a run takes a 60 s lock");
     atomic_store(&cancel, 1);
     jh__ctx_finish(&c);
@@ -824,7 +827,8 @@ static void t_connections(void)
      * call reconnects. */
     begin(&c, plug, INT64_MAX);
     id1 = client_id(cx);
-    jh__ctx_init(&k, &env, plug_sock, "killer", "run", 999, now_ns(), INT64_MAX, NULL);
+    jh__ctx_init(&k, &env, jh__plugin_ctx(plug_sock), "killer", "run", 999, now_ns(), INT64_MAX,
+                 NULL);
     snprintf(killid, sizeof(killid), "%lld", id1);
     r = CMD((jh_ctx *)&k, "CLIENT", "KILL", "ID", killid);
     ok(r != NULL && r->type == JH_REDIS_INTEGER && r->integer == 1, "killed the run's connection");

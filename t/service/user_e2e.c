@@ -40,6 +40,7 @@
 #include <mysql.h>
 
 #include "runtime/ctx.h"
+#include "repo/backends.h"
 #include "repo/db.h"
 #include "repo/events.h"
 #include "runtime/log.h"
@@ -376,8 +377,8 @@ static int run(const char *handler, long cancel_after_sends, const char **log_ou
     send_ns = 0;
     cancel_after = cancel_after_sends;
     cancel_flag = &cancel;
-    jh__ctx_init(&c, &env, plugin, handler, handler, ++run_ids, jh__ctx_now(NULL), INT64_MAX,
-                &cancel);
+    jh__ctx_init(&c, &env, jh__plugin_ctx(plugin), handler, handler, ++run_ids, jh__ctx_now(NULL),
+                 INT64_MAX, &cancel);
     rc = h->fn((jh_ctx *)&c);
     snprintf(errmsg, sizeof(errmsg), "%s", c.errmsg);
     jh__ctx_finish(&c);
@@ -395,7 +396,7 @@ static const char *status_of(const char *job)
     struct jh_ctx c;
     int rc;
 
-    jh__ctx_init(&c, &env, plugin, "probe", "probe", ++run_ids, 0, INT64_MAX, NULL);
+    jh__ctx_init(&c, &env, jh__plugin_ctx(plugin), "probe", "probe", ++run_ids, 0, INT64_MAX, NULL);
     rc = jh_status_get((jh_ctx *)&c, job, buf, sizeof(buf));
     jh__ctx_finish(&c);
     return rc < 0 ? "(none)" : buf;
@@ -444,6 +445,7 @@ static void start_host(const char *brokers)
     svc->db = db;
     svc->events = events;
     svc->declared = jh__plugin_desc_of(plugin)->requires;
+    svc->repo = &repo; /* what the plugin sees: the wrapped events table */
     jh__plugin_set_services(plugin, svc, svc_release);
     if (jh__plugin_init(plugin, NULL, &env, &e) < 0)
         bail("jh__plugin_init: %s", e.msg);
@@ -668,7 +670,8 @@ static void scenario_lock(void)
     long long before = count_pending_db();
     int rc;
 
-    jh__ctx_init(&other, &env, plugin, "other", "other", ++run_ids, 0, INT64_MAX, NULL);
+    jh__ctx_init(&other, &env, jh__plugin_ctx(plugin), "other", "other", ++run_ids, 0, INT64_MAX,
+                 NULL);
     is_int(jh_lock_acquire((jh_ctx *)&other, "job:sync_user", 60000), 0,
            "lock: another owner takes job:sync_user");
     rc = run("sync_user", 0, &log);
