@@ -6,7 +6,7 @@
  * written once, at the top of format.c.  The files, one concept each:
  *   format.c   record and segment bytes: CRC32C, encode, check, decode
  *   id.c       message ids
- *   outbox.c   the handle: open, close, the segment list
+ *   handle.c   the handle: open, close, the segment list
  *   append.c   single and batch append, group commit, interval sync, roll
  *   acks.c     the delivered set and the CRC'd ack file
  *   recover.c  the recovery scan at open (and the dump's)
@@ -110,7 +110,7 @@ typedef struct seg {
 
 /*
  * Locks: `mu` guards the append side and the segment list (append.c, the
- * segment functions of outbox.c, the reader's move between segments);
+ * segment functions of handle.c, the reader's move between segments);
  * `ack_mu` the ack state (acks.c).  Neither is ever taken while holding
  * the other: jh__outbox_ack() lets go of ack_mu before it takes mu to
  * remove delivered segments, and the reader writes its acks
@@ -201,7 +201,7 @@ off_t jh__ob_resync(int fd, off_t off, off_t limit, unsigned char **buf, size_t 
 
 void jh__ob_random_id(unsigned char id[16]);
 
-/* ---- outbox.c: warnings and the segment list -------------------------------- */
+/* ---- handle.c: warnings and the segment list -------------------------------- */
 
 /* A warning to the log, or (dump, ob NULL) a "# " line to `notes`. */
 void jh__ob_warn_to(jh__outbox *ob, FILE *notes, const char *event, const char *file,

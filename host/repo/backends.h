@@ -31,6 +31,7 @@
 #include "plugin/plugin.h"
 #include "plugin/services.h"
 #include "runtime/ctx.h"
+#include "service.h"
 
 typedef struct jh__backends jh__backends;
 struct jh__events;
@@ -73,21 +74,5 @@ int jh__backends_satisfied(uint32_t requires, const jh__conf_plugin *sec);
 /* 1 if the backend sections `sec` binds have equal settings in a and b
  * (a reload may then keep a plugin copy bound to the old objects). */
 int jh__backends_same(const jh__conf *a, const jh__conf *b, const jh__conf_plugin *sec);
-
-/* ---- what every service call checks ---------------------------------- */
-
-/* The backends of the context's plugin (NULL: none attached). */
-const jh__services *jh__ctx_services(const struct jh_ctx *c);
-/*
- * 0 if the context's plugin declared `svc` (a JH_SVC_* bit) in its
- * descriptor and the host bound a backend for it; else -ENOSYS with
- * jh__ctx_error naming the plugin and what is missing.
- */
-int jh__ctx_need(struct jh_ctx *c, unsigned svc);
-
-/* The run hook slots (runtime/ctx.h) of the backends that keep state for
- * a run; jh__ctx_finish ends them in this order, after the lock releases
- * (which may use redis). */
-enum jh__run_slot { JH_RUN_SLOT_DB = 0, JH_RUN_SLOT_REDIS = 1, JH_RUN_SLOTS };
 
 #endif

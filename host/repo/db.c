@@ -39,7 +39,7 @@
 #include <mysqld_error.h>
 
 #include "base/clock.h"
-#include "backends.h"
+#include "service.h"
 #include "runtime/ctx.h"
 #include "runtime/log.h"
 

@@ -85,7 +85,7 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "backends.h"
+#include "service.h"
 #include "base/clock.h"
 #include "runtime/ctx.h"
 

@@ -27,7 +27,7 @@
 #include <strings.h>
 #include <sys/time.h>
 
-#include "backends.h"
+#include "service.h"
 #include "runtime/ctx.h"
 
 #define NS_PER_MS 1000000LL

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "reload.h"
+#include "repo/backends.h"
 #include "runtime/ctx.h"
 #include "lib/tap.h"
 

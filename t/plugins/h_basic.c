@@ -1,5 +1,5 @@
 /*
- * h_basic.c - test plugin for the host tests (t/host/host.c, t/e2e/*.sh).
+ * h_basic.c - test plugin for the host tests (t/host/host.c and the scripts in t/e2e/).
  *
  * Handlers: tick (logs h.tick), slow (sleeps sleep_ms, stops early when
  * cancelled), hang (sleeps sleep_ms ignoring cancellation), fail (returns

@@ -1,5 +1,5 @@
 /*
- * outbox.c - the outbox handle: open, close, warnings and the segment
+ * handle.c - the outbox handle: open, close, warnings and the segment
  * list.  The design is written at the top of format.c; which file does
  * what, and the lock rules, in outbox_int.h.
  */
