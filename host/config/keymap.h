@@ -154,7 +154,7 @@ const void *jh__conf_find(const jh__conf *c, int kind, const char *name);
 
 /* key = value in the current section (keymap.c, like the functions above). */
 int jh__conf_set_key(jh__conf_parser *p, const char *key, const char *value);
-/* The typed store of k (store.c): what a dedicated handler calls once it
+/* The typed store of k (types.c): what a dedicated handler calls once it
  * has checked what is special about the key. */
 int jh__conf_store(jh__conf_parser *p, const jh__conf_key *k, void *sec, const char *key,
                    const char *value);

@@ -284,14 +284,16 @@ off_t jh__ob_resync(int fd, off_t off, off_t limit, unsigned char **buf, size_t 
     for (off_t base = off + 1; base < limit;) {
         size_t n = (size_t)(limit - base < (off_t)sizeof(blk) ? limit - base : (off_t)sizeof(blk));
         ssize_t r = pread(fd, blk, n, base);
+        if (r < 0)
+            return -errno;
         if (r < 4)
-            return -1;
+            return -ENOENT;
         for (ssize_t i = 0; i + 4 <= r; i++)
             if (memcmp(blk + i, m, 4) == 0 && jh__ob_read_rec(fd, base + i, limit, buf, cap) > 0)
                 return base + i;
         base += r - 3;
     }
-    return -1;
+    return -ENOENT;
 }
 
 /* ---- segment names ---------------------------------------------------- */

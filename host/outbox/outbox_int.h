@@ -194,7 +194,9 @@ void jh__ob_rec_id(const unsigned char *b, char *id_out);
 /* Read and check the record at `off` (not beyond `limit`) into *buf:
  * its length, 0 if it is not a valid record, < 0 on I/O error. */
 long jh__ob_read_rec(int fd, off_t off, off_t limit, unsigned char **buf, size_t *cap);
-/* First offset after `off` where a valid record starts, or -1. */
+/* First offset after `off` where a valid record starts; -ENOENT when
+ * none does before `limit`, -errno when reading fails (callers treat both
+ * as "nothing valid follows"). */
 off_t jh__ob_resync(int fd, off_t off, off_t limit, unsigned char **buf, size_t *cap);
 
 /* ---- id.c ------------------------------------------------------------------ */

@@ -9,7 +9,7 @@
  * backend, so a backend whose section a reload changed lives until the last
  * run of the old copy has finished.  Every context of the copy gets the
  * services and their repository at jh__ctx_init (jh__plugin_ctx); the
- * backends find them there (jh__ctx_services, repo/backends.h).
+ * backends find them there (jh__ctx_services, repo/service.h).
  *
  * The loader only carries this struct: the repository layer builds and
  * reads it.

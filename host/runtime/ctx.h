@@ -67,7 +67,7 @@ typedef struct jh__run_hook {
 } jh__run_hook;
 
 #define JH_CTX_MAX_LOCKS 8
-#define JH_CTX_RUN_HOOKS 2     /* slots: repo/backends.h numbers them */
+#define JH_CTX_RUN_HOOKS 2     /* slots: repo/service.h numbers them */
 #define JH_CTX_ERRMSG_MAX 512
 
 struct jh_ctx {

@@ -3,6 +3,7 @@
  */
 #include "json_buf.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,14 +37,14 @@ static int reserve(struct json_buf *b, size_t more)
     char *p;
 
     if (b->oom)
-        return -1;
+        return -ENOMEM;
     if (b->len + more + 1 <= b->cap)
         return 0;
     while (cap < b->len + more + 1)
         cap *= 2;
     if ((p = realloc(b->p, cap)) == NULL) {
         b->oom = 1;
-        return -1;
+        return -ENOMEM;
     }
     b->p = p;
     b->cap = cap;

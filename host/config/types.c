@@ -1,5 +1,5 @@
 /*
- * store.c - the typed stores of the key map: a value of each JH_K_* type
+ * types.c - the typed stores of the key map: a value of each JH_K_* type
  * parsed into its field, or refused with the message users see:
  *
  *   [mysql main]: port "0": expected a number from 1 to 65535
