@@ -1394,16 +1394,27 @@ static int db_begin(jh_ctx *c)
     return 0;
 }
 
-static int db_commit(jh_ctx *c)
+/* What commit and rollback start with: the run's db state, which may not
+ * exist yet (NULL) since neither opens a connection. */
+static int txn_run(jh_ctx *c, struct jh__db_run **run)
 {
-    struct jh__db_run *run;
     int rc;
 
     if (c == NULL)
         return -EINVAL;
     if ((rc = jh__ctx_need(c, JH_SVC_DB)) != 0)
         return rc;
-    run = jh__ctx_run_state(c, JH_RUN_SLOT_DB);
+    *run = jh__ctx_run_state(c, JH_RUN_SLOT_DB);
+    return 0;
+}
+
+static int db_commit(jh_ctx *c)
+{
+    struct jh__db_run *run;
+    int rc;
+
+    if ((rc = txn_run(c, &run)) != 0)
+        return rc;
     if (run != NULL && run->txn_lost) {
         run->txn_lost = 0;
         return jh__ctx_error(c, -EIO,
@@ -1430,11 +1441,8 @@ static int db_rollback(jh_ctx *c)
     struct jh__db_run *run;
     int rc;
 
-    if (c == NULL)
-        return -EINVAL;
-    if ((rc = jh__ctx_need(c, JH_SVC_DB)) != 0)
+    if ((rc = txn_run(c, &run)) != 0)
         return rc;
-    run = jh__ctx_run_state(c, JH_RUN_SLOT_DB);
     if (run != NULL && run->txn_lost) {
         run->txn_lost = 0; /* the server already did it */
         return 0;

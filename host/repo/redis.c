@@ -782,26 +782,35 @@ int jh__redis_status_set(struct jh_ctx *c, const char *job, const char *value, i
     return code < 0 ? code : op_ok(c, "status set", rep);
 }
 
+/* One command on one prefixed key: `cmd` NS+KEY (GET status:job, EXISTS
+ * processed:id). */
+static int key_op(struct jh_ctx *c, const char *what, const char *cmd, const char *ns,
+                  const char *key, redisReply **rep)
+{
+    size_t klen;
+    char *k = make_key(c, ns, key, &klen);
+    int code;
+
+    if (k == NULL)
+        return -ENOMEM;
+    {
+        const char *av[] = {cmd, k};
+        size_t al[] = {strlen(cmd), klen};
+        code = op_one(c, what, 2, av, al, rep);
+    }
+    free(k);
+    return code;
+}
+
 int jh__redis_status_get(struct jh_ctx *c, const char *job, char *buf, size_t len)
 {
-    char *k;
-    size_t klen;
     redisReply *rep = NULL;
     int code;
 
     code = op_check(c, "status get", job != NULL && (buf != NULL || len == 0) ? job : NULL);
     if (code < 0)
         return code;
-    k = make_key(c, "status:", job, &klen);
-    if (k == NULL)
-        return -ENOMEM;
-    {
-        const char *av[] = {"GET", k};
-        size_t al[] = {3, klen};
-        code = op_one(c, "status get", 2, av, al, &rep);
-    }
-    free(k);
-    if (code < 0)
+    if ((code = key_op(c, "status get", "GET", "status:", job, &rep)) < 0)
         return code;
     if (rep->type == REDIS_REPLY_ERROR)
         return op_reply_error(c, "status get", rep);
@@ -823,8 +832,6 @@ int jh__redis_status_get(struct jh_ctx *c, const char *job, char *buf, size_t le
 
 int jh__redis_processed_check(struct jh_ctx *c, const char *message_id)
 {
-    char *k;
-    size_t klen;
     redisReply *rep = NULL;
     long long v = 0;
     int code;
@@ -832,15 +839,7 @@ int jh__redis_processed_check(struct jh_ctx *c, const char *message_id)
     code = op_check(c, "processed check", message_id);
     if (code < 0)
         return code;
-    k = make_key(c, "processed:", message_id, &klen);
-    if (k == NULL)
-        return -ENOMEM;
-    {
-        const char *av[] = {"EXISTS", k};
-        size_t al[] = {6, klen};
-        code = op_one(c, "processed check", 2, av, al, &rep);
-    }
-    free(k);
+    code = key_op(c, "processed check", "EXISTS", "processed:", message_id, &rep);
     if (code < 0 || (code = op_integer(c, "processed check", rep, &v)) < 0)
         return code;
     return v > 0;
