@@ -79,6 +79,7 @@ marker = e2e
 sleep_ms = 700
 fini_file = $W/fini
 INI
+: > "$W/log" # empty it now: the shell truncates it only once the child runs
 "$D" -c "$W/conf.d" -p "$W/plugins" 2> "$W/log" &
 pid=$!
 wait_for "$W/log" "event=host.ready" 50; ok $? "jobhostd starts (host.ready)"
@@ -98,6 +99,7 @@ has "$W/fini" "fini e2e"; ok $? "fini ran"
 
 # a second signal exits at once
 sed -i 's/sleep_ms = 700/sleep_ms = 5000/' "$W/conf.d/10-p.ini"
+: > "$W/log" # empty it now: the shell truncates it only once the child runs
 "$D" -c "$W/conf.d" -p "$W/plugins" 2> "$W/log" &
 pid=$!
 wait_for "$W/log" "event=h.begin" 50; ok $? "a long job is running"
@@ -119,6 +121,7 @@ if [ -f "$top_builddir/plugins/sync.so" ] && [ -d "$S/conf.d" ]; then
     has "$W/out" "heartbeat.beat" && has "$W/out" "cron 0 \*/1 \* \* \* \*" &&
         has "$W/out" "sync_user"
     ok $? "--check lists heartbeat, report and sync"
+    : > "$W/log" # empty it now: the shell truncates it only once the child runs
     "$D" -c "$S/conf.d" -p "$top_builddir/plugins" 2> "$W/log" &
     pid=$!
     wait_for "$W/log" "event=heartbeat.beat" 50; ok $? "the shipped daemon runs heartbeat"
@@ -146,6 +149,7 @@ plugin = report
 handler = summary
 cron = * * * * * *
 INI
+    : > "$W/log" # empty it now: the shell truncates it only once the child runs
     "$D" -c "$W/rep.d" -p "$top_builddir/plugins" 2> "$W/log" &
     pid=$!
     wait_for "$W/log" 'status="beat ' 40; ok $? "report shows heartbeat's status (6-field cron)"
@@ -178,6 +182,7 @@ every = 1h
 run_on_start = true
 timeout = 100ms
 INI
+    : > "$W/log" # empty it now: the shell truncates it only once the child runs
     "$D" -c "$W/sync.d" -p "$top_builddir/plugins" 2> "$W/log" &
     pid=$!
     wait_for "$W/log" "event=sync.finish" 50; ok $? "sync finishes a run"
