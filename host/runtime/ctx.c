@@ -204,10 +204,16 @@ int jh__ctx_lock_acquire(jh_ctx *c, const jh__lock_impl *impl, const char *key, 
 {
     int rc;
 
-    if (c == NULL || key == NULL || ttl_ms <= 0)
+    if (c == NULL)
         return -EINVAL;
+    if (key == NULL)
+        return jh__ctx_error(c, -EINVAL, "lock acquire: NULL key");
+    if (ttl_ms <= 0)
+        return jh__ctx_error(c, -EINVAL, "lock acquire %s: ttl %lld ms must be > 0", key,
+                             (long long)ttl_ms);
     if (held_index(c, key) < 0 && c->n_locks == JH_CTX_MAX_LOCKS)
-        return -ENOSPC; /* a run holding more than 8 locks is a bug */
+        return jh__ctx_error(c, -ENOSPC, "lock acquire %s: this run already holds %d locks",
+                             key, JH_CTX_MAX_LOCKS); /* more than 8 is a bug */
     rc = impl->acquire(c, key, owner_of(c), ttl_ms);
     if (rc == 0 && held_index(c, key) < 0) {
         char *k = strdup(key);
@@ -225,8 +231,10 @@ int jh__ctx_lock_release(jh_ctx *c, const jh__lock_impl *impl, const char *key)
 {
     int i, rc;
 
-    if (c == NULL || key == NULL)
+    if (c == NULL)
         return -EINVAL;
+    if (key == NULL)
+        return jh__ctx_error(c, -EINVAL, "lock release: NULL key");
     rc = impl->release(c, key, owner_of(c));
     /* Forget the lock only once it is surely gone (released, expired or
      * taken over); after a failed release the run end tries again. */
@@ -240,9 +248,21 @@ int jh__ctx_lock_release(jh_ctx *c, const jh__lock_impl *impl, const char *key)
 
 /* ---- repository over the in-process store ---------------------------- */
 
-static jh__store *store_of(jh_ctx *c)
+/* The store behind c, or NULL with the reason in jh_last_error(): a
+ * context without one, or a NULL argument (`arg`, named `what`). */
+static jh__store *store_for(jh_ctx *c, const char *op, const void *arg, const char *what)
 {
-    return c != NULL && c->env != NULL ? c->env->store : NULL;
+    if (c == NULL)
+        return NULL;
+    if (arg == NULL) {
+        jh__ctx_error(c, -EINVAL, "%s: NULL %s", op, what);
+        return NULL;
+    }
+    if (c->env == NULL || c->env->store == NULL) {
+        jh__ctx_error(c, -EINVAL, "%s: no in-process store in this context", op);
+        return NULL;
+    }
+    return c->env->store;
 }
 
 static int64_t ms_to_ns(int64_t ms)
@@ -252,16 +272,38 @@ static int64_t ms_to_ns(int64_t ms)
     return ms > INT64_MAX / 1000000 ? INT64_MAX : ms * 1000000;
 }
 
+/* A store call's result, with the reason of an error in jh_last_error(). */
+static int store_rc(jh_ctx *c, const char *op, const char *arg, int rc)
+{
+    if (rc == -ENOMEM)
+        return jh__ctx_error(c, rc, "%s %s: out of memory", op, arg);
+    if (rc == -EINVAL)
+        return jh__ctx_error(c, rc, "%s %s: invalid argument", op, arg);
+    return rc;
+}
+
+/* Acquire, unlike the other calls, is refused once the run is past its
+ * deadline or cancelled (the Redis path checks the same in run_cmd). */
 static int store_take(jh_ctx *c, const char *key, const char *owner, int64_t ttl_ms)
 {
-    jh__store *s = store_of(c);
-    return s == NULL ? -EINVAL : jh__store_lock_acquire(s, key, owner, ms_to_ns(ttl_ms));
+    jh__store *s = store_for(c, "lock acquire", key, "key");
+    char what[300];
+    int rc;
+
+    if (s == NULL)
+        return -EINVAL;
+    snprintf(what, sizeof(what), "lock acquire %s", key);
+    if ((rc = jh__ctx_check(c, what)) < 0)
+        return rc;
+    rc = jh__store_lock_acquire(s, key, owner, ms_to_ns(ttl_ms));
+    return store_rc(c, "lock acquire", key, rc);
 }
 
 static int store_free(jh_ctx *c, const char *key, const char *owner)
 {
-    jh__store *s = store_of(c);
-    return s == NULL ? -EINVAL : jh__store_lock_release(s, key, owner);
+    jh__store *s = store_for(c, "lock release", key, "key");
+    return s == NULL ? -EINVAL
+                     : store_rc(c, "lock release", key, jh__store_lock_release(s, key, owner));
 }
 
 static const jh__lock_impl store_locks = {store_take, store_free};
@@ -278,26 +320,37 @@ static int lock_release(jh_ctx *c, const char *key)
 
 static int status_set(jh_ctx *c, const char *job, const char *value, int64_t ttl_ms)
 {
-    jh__store *s = store_of(c);
-    return s == NULL ? -EINVAL : jh__store_status_set(s, job, value, ms_to_ns(ttl_ms));
+    jh__store *s = store_for(c, "status set", job, "job");
+
+    if (s != NULL && value == NULL)
+        return jh__ctx_error(c, -EINVAL, "status set %s: NULL value", job);
+    return s == NULL ? -EINVAL
+                     : store_rc(c, "status set", job,
+                                jh__store_status_set(s, job, value, ms_to_ns(ttl_ms)));
 }
 
 static int status_get(jh_ctx *c, const char *job, char *buf, size_t len)
 {
-    jh__store *s = store_of(c);
-    return s == NULL ? -EINVAL : jh__store_status_get(s, job, buf, len);
+    jh__store *s = store_for(c, "status get", job, "job");
+
+    if (s != NULL && buf == NULL && len > 0)
+        return jh__ctx_error(c, -EINVAL, "status get %s: NULL buffer of length %zu", job, len);
+    return s == NULL ? -EINVAL
+                     : store_rc(c, "status get", job, jh__store_status_get(s, job, buf, len));
 }
 
 static int idem_check(jh_ctx *c, const char *id)
 {
-    jh__store *s = store_of(c);
-    return s == NULL ? -EINVAL : jh__store_processed_check(s, id);
+    jh__store *s = store_for(c, "idem check", id, "message id");
+    return s == NULL ? -EINVAL : store_rc(c, "idem check", id, jh__store_processed_check(s, id));
 }
 
 static int idem_mark(jh_ctx *c, const char *id, int64_t ttl_ms)
 {
-    jh__store *s = store_of(c);
-    return s == NULL ? -EINVAL : jh__store_processed_mark(s, id, ms_to_ns(ttl_ms));
+    jh__store *s = store_for(c, "idem mark", id, "message id");
+    return s == NULL ? -EINVAL
+                     : store_rc(c, "idem mark", id,
+                                jh__store_processed_mark(s, id, ms_to_ns(ttl_ms)));
 }
 
 static const jh_lock_api lock_api = {sizeof(jh_lock_api), lock_acquire, lock_release};

@@ -54,7 +54,8 @@ int main(void)
     jh__store_new(clock_fn, NULL, &env.store);
     env.repo = jh__store_repo();
     env.now = clock_fn;
-    jh__ctx_init(&a, &env, NULL, "sync", "run", 1, fake_now, fake_now + 5000000000LL, &cancel);
+    /* A deadline an hour away: the clock moves 74 s below. */
+    jh__ctx_init(&a, &env, NULL, "sync", "run", 1, fake_now, fake_now + 3600000000000LL, &cancel);
     jh__ctx_init(&b, &env, NULL, "sync", "run", 2, fake_now, INT64_MAX, NULL);
     jh_ctx *ca = (jh_ctx *)&a, *cb = (jh_ctx *)&b;
 
@@ -86,6 +87,52 @@ int main(void)
     is_int(jh_status_get(ca, "x", NULL, 4), -EINVAL, "NULL buffer");
     is_int(jh_processed_mark(ca, NULL, 1), -EINVAL, "NULL message id");
 
+    /* Bad arguments: -EINVAL with the reason in jh_last_error(). */
+#define BAD(call, why)                                                         \
+    do {                                                                       \
+        a.lasterr[0] = '\0';                                                  \
+        is_int(call, -EINVAL, #call ": -EINVAL");                              \
+        like(a.lasterr, why, "  with the reason (%s)", a.lasterr);             \
+    } while (0)
+    BAD(jh_lock_acquire(ca, NULL, 10), "lock acquire: NULL key");
+    BAD(jh_lock_acquire(ca, "k", 0), "lock acquire k: ttl 0 ms must be > 0");
+    BAD(jh_lock_release(ca, NULL), "lock release: NULL key");
+    BAD(jh_status_set(ca, NULL, "v", 0), "status set: NULL job");
+    BAD(jh_status_set(ca, "x", NULL, 0), "status set x: NULL value");
+    BAD(jh_status_get(ca, "x", NULL, 4), "status get x: NULL buffer");
+    BAD(jh_idem_check(ca, NULL), "idem check: NULL message id");
+    BAD(jh_processed_mark(ca, NULL, 1), "idem mark: NULL message id");
+#undef BAD
+
+    /* Acquire after the deadline or a cancellation fails like the Redis
+     * path; release, status and idempotency keep working. */
+    {
+        struct jh_ctx d;
+        jh_ctx *cd = (jh_ctx *)&d;
+        atomic_int cx = 0;
+
+        jh__ctx_init(&d, &env, NULL, "late", "run", 9, fake_now, fake_now + 1000, &cx);
+        is_int(jh_lock_acquire(cd, "job:late", 10000), 0, "before the deadline: taken");
+        fake_now += 2000;
+        is_int(jh_lock_acquire(cd, "job:late2", 10000), -ETIMEDOUT,
+               "after the deadline: -ETIMEDOUT");
+        like(d.lasterr, "lock acquire job:late2: the run's deadline has passed", "reason: %s",
+             d.lasterr);
+        is_int(jh_lock_acquire(cb, "job:late2", 10000), 0, "so no lock was left behind");
+        is_int(jh_lock_release(cb, "job:late2"), 0, "(released)");
+        is_int(jh_status_set(cd, "late", "timed out", 0), 0, "status still works");
+        is_int(jh_lock_release(cd, "job:late"), 0, "release still works");
+        jh__ctx_finish(&d);
+        jh__ctx_init(&d, &env, NULL, "late", "run", 10, fake_now, INT64_MAX, &cx);
+        atomic_store(&cx, 1);
+        is_int(jh_lock_acquire(cd, "job:late", 10000), -ECANCELED,
+               "after a cancellation: -ECANCELED");
+        like(d.lasterr, "lock acquire job:late: the run was cancelled", "reason: %s", d.lasterr);
+        is_int(jh_lock_acquire(cb, "job:late", 10000), 0, "and nothing was taken");
+        jh_lock_release(cb, "job:late");
+        jh__ctx_finish(&d);
+    }
+
     is_int(jh_fail(ca, -EIO, "db down: %d", 7), -EIO, "jh_fail returns its code");
     is_str(a.errmsg, "db down: 7", "and stores the message");
     ok(!jh_cancelled(cb), "no deadline, not cancelled");
@@ -100,6 +147,7 @@ int main(void)
     is_str(jh_ctx_job(ca), "sync", "job name");
     ok(jh_now(ca) == fake_now, "the host's clock");
 
+    atomic_store(&cancel, 0); /* the calls below are not about cancellation */
     /* An older host whose lock table ends before `release`. */
     jh_lock_api old_lock = *jh__store_repo()->lock;
     jh_repo old_repo = *jh__store_repo();
