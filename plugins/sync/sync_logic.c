@@ -67,7 +67,8 @@ int sync_logic_sync_user(struct sync_logic *l)
 
     rc = sync_repo_acquire_lock(l->ctx, SYNC_LOCK_KEY, l->cfg->lock_ttl_s);
     if (rc < 0)
-        return jh_fail(l->ctx, rc, "acquire lock %s failed", SYNC_LOCK_KEY);
+        return jh_fail(l->ctx, rc, "acquire lock %s failed: %s", SYNC_LOCK_KEY,
+                       sync_repo_error(l->ctx, rc));
     if (rc == 0) {
         jh_log(l->ctx, JH_LOG_INFO, "sync.skip", "reason=\"already running\" lock_key=%s",
                SYNC_LOCK_KEY);

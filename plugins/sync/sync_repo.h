@@ -13,8 +13,13 @@
 
 /* 1: acquired; 0: someone else holds it; < 0: error. */
 int sync_repo_acquire_lock(jh_ctx *ctx, const char *key, int64_t ttl_s);
+/* Release and set status log a failure (with the host's reason) and
+ * return its code; neither fails the run. */
 int sync_repo_release_lock(jh_ctx *ctx, const char *key);
 int sync_repo_set_status(jh_ctx *ctx, const char *job, const char *status, int64_t ttl_s);
+/* The host's reason for the failed call that returned rc (jh_last_error()),
+ * or strerror's text when it left none. */
+const char *sync_repo_error(jh_ctx *ctx, int rc);
 
 /*
  * Users to sync, by keyset pagination: up to `limit` ids greater than

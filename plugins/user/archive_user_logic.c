@@ -77,7 +77,7 @@ int archive_user_logic_archive_user(struct archive_user_logic *l)
     }
     if (rc < 0)
         return jh_fail(l->ctx, rc, "acquire lock %s: %s", ARCHIVE_USER_LOCK_KEY,
-                       strerror(-rc));
+                       job_lock_error(l->ctx, rc));
     job_status_set(l->ctx, ARCHIVE_USER_STATUS_JOB, "running", l->cfg->status_ttl_ms);
     user_model_init(&l->users, l->ctx, (unsigned)l->cfg->batch_size);
     user_event_init(&l->events, l->ctx, l->cfg->sync_topic, l->cfg->archive_topic);

@@ -61,7 +61,8 @@ int cleanup_login_log_logic_cleanup(struct cleanup_login_log_logic *l)
         return 0;
     }
     if (rc < 0)
-        return jh_fail(l->ctx, rc, "acquire lock %s: %s", CLEANUP_LOCK_KEY, strerror(-rc));
+        return jh_fail(l->ctx, rc, "acquire lock %s: %s", CLEANUP_LOCK_KEY,
+                       job_lock_error(l->ctx, rc));
     login_log_model_init(&l->logs, l->ctx);
 
     rc = delete_chunks(l);

@@ -114,7 +114,7 @@ int sync_user_logic_sync_user(struct sync_user_logic *l)
     }
     if (rc < 0)
         return jh_fail(l->ctx, rc, "acquire lock %s: %s", SYNC_USER_LOCK_KEY,
-                       strerror(-rc));
+                       job_lock_error(l->ctx, rc));
     job_status_set(l->ctx, SYNC_USER_STATUS_JOB, "running", l->cfg->status_ttl_ms);
     user_model_init(&l->users, l->ctx, (unsigned)l->cfg->batch_size);
     user_event_init(&l->events, l->ctx, l->cfg->sync_topic, l->cfg->archive_topic);

@@ -79,6 +79,14 @@ int main(void)
     free(m);
 
     m = mock_new();
+    m->ctx.lock_rc = -EIO;
+    snprintf(m->ctx.lasterr, sizeof(m->ctx.lasterr), "redis cache (127.0.0.1:1): connect: refused");
+    rc = run(m);
+    is_str(m->ctx.fail, "acquire lock job:sync_demo failed: redis cache (127.0.0.1:1): connect: refused",
+           "the message carries the host's reason");
+    free(m);
+
+    m = mock_new();
     m->ctx.cancel_after = 3; /* checked before each batch: two batches run */
     rc = run(m);
     is_int(rc, -ECANCELED, "cancelled inside the batch loop");

@@ -590,6 +590,16 @@ static void test_sync_lock(void)
     rc = run_sync(m);
     is_int(rc, -EIO, "lock error: returned");
     like(m->ctx.fail, "acquire lock job:sync_user: ", "lock error: message names the lock");
+
+    /* The host's reason, not strerror(EIO), reaches the run's message. */
+    mock_clear_events(m);
+    snprintf(m->ctx.lasterr, sizeof(m->ctx.lasterr),
+             "redis cache (127.0.0.1:1): connect: Connection refused");
+    rc = run_sync(m);
+    is_int(rc, -EIO, "lock error with a reason: returned");
+    is_str(m->ctx.fail,
+           "acquire lock job:sync_user: redis cache (127.0.0.1:1): connect: Connection refused",
+           "lock error: the message carries the host's reason");
     mock_free(m);
 }
 
