@@ -33,6 +33,8 @@
 #define NS_PER_MS 1000000LL
 /* Idle connections kept per backend; more than this are closed at run end. */
 #define POOL_MAX 32
+/* Timed-out acquires whose token waits for its compare-and-delete. */
+#define ORPHAN_MAX 256
 
 typedef struct conn {
     redisContext *rc;
@@ -40,6 +42,17 @@ typedef struct conn {
     int64_t timeout_set;  /* last socket timeout set (ns), 0 = none yet */
     char sha[2][41];      /* SCRIPT LOAD result per script, "" = not loaded */
 } conn;
+
+/* A lock acquire that timed out (or lost its connection) after its SET NX
+ * may have been sent: a stalled server applies it when it resumes, leaving
+ * a lock nobody holds.  Its key (prefixed) and token are kept here until a
+ * compare-and-delete of that token has run (drain_orphans). */
+typedef struct orphan {
+    struct orphan *next;
+    size_t klen;
+    char *owner;
+    char key[];
+} orphan;
 
 struct jh__redis {
     atomic_int refs;
@@ -50,6 +63,8 @@ struct jh__redis {
     pthread_mutex_t mu;
     conn *idle;
     size_t n_idle;
+    orphan *orphans;                  /* under mu */
+    atomic_size_t n_orphans;          /* written under mu */
 };
 
 struct jh__redis_run {
@@ -153,6 +168,12 @@ void jh__redis_unref(jh__redis *r)
         conn *cn = r->idle;
         r->idle = cn->next;
         conn_free(cn);
+    }
+    while (r->orphans != NULL) {
+        orphan *o = r->orphans;
+        r->orphans = o->next;
+        free(o->owner);
+        free(o);
     }
     pthread_mutex_destroy(&r->mu);
     free(r->name);
@@ -459,6 +480,95 @@ typedef struct op_conn {
     struct jh__redis_run side; /* the second connection's state */
 } op_conn;
 
+/* Release: delete only if the key still holds our owner token.  1 =
+ * deleted, 0 = another owner's, -1 = no key (expired or never held). */
+static const char release_lua[] =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if not v then return -1 end\n"
+    "if v == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end\n"
+    "return 0\n";
+
+
+/* Keep (key, owner) for a later compare-and-delete (bounded: past
+ * ORPHAN_MAX the TTL is left to free it). */
+static void note_orphan(jh__redis *r, const char *key, size_t klen, const char *owner)
+{
+    orphan *o = malloc(sizeof(*o) + klen + 1);
+
+    if (o == NULL || (o->owner = strdup(owner)) == NULL) {
+        free(o);
+        return;
+    }
+    memcpy(o->key, key, klen + 1);
+    o->klen = klen;
+    pthread_mutex_lock(&r->mu);
+    if (r->n_orphans < ORPHAN_MAX) {
+        o->next = r->orphans;
+        r->orphans = o;
+        r->n_orphans++;
+        o = NULL;
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (o != NULL) {
+        free(o->owner);
+        free(o);
+    }
+}
+
+static void orphans_put_back(jh__redis *r, orphan *list)
+{
+    pthread_mutex_lock(&r->mu);
+    while (list != NULL) {
+        orphan *o = list;
+        list = o->next;
+        o->next = r->orphans;
+        r->orphans = o;
+        r->n_orphans++;
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+/*
+ * Delete the keys of timed-out acquires that still hold their token, on
+ * run's clean connection, before the operation it was opened for.  Every
+ * command the stalled server still had queued is applied before one it
+ * receives after resuming, so a stale SET NX cannot land after this.  A
+ * token is never used again once orphaned (ctx.c gives the run a new one),
+ * so the delete cannot free a lock somebody holds.  On an I/O error the
+ * rest waits for the next operation.
+ */
+static int drain_orphans(struct jh_ctx *c, struct jh__redis_run *run)
+{
+    jh__redis *r = run->r;
+    orphan *list;
+    int code = 0;
+
+    pthread_mutex_lock(&r->mu);
+    list = r->orphans;
+    r->orphans = NULL;
+    r->n_orphans = 0;
+    pthread_mutex_unlock(&r->mu);
+    while (list != NULL) {
+        orphan *o = list;
+        const char *av[] = {"EVAL", release_lua, "1", o->key, o->owner};
+        size_t al[] = {4, strlen(release_lua), 1, o->klen, strlen(o->owner)};
+        redisReply *rep = NULL;
+
+        if (run->cn == NULL || (code = run_cmd(c, run, "lock cleanup", 5, av, al, &rep)) < 0)
+            break;
+        if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 1 && c->env != NULL)
+            jh__log_f(c->env->log, JH_LOG_WARN, "redis.lock_orphan",
+                      "redis=%s key=%s what=\"deleted the lock a timed-out acquire left\"",
+                      r->name, o->key);
+        freeReplyObject(rep);
+        list = o->next;
+        free(o->owner);
+        free(o);
+    }
+    orphans_put_back(r, list);
+    return code;
+}
+
 static int op_begin(struct jh_ctx *c, const char *what, op_conn *o)
 {
     jh__redis *r = bound(c);
@@ -473,12 +583,14 @@ static int op_begin(struct jh_ctx *c, const char *what, op_conn *o)
         return code;
     if (!run->in_multi && !run->watching && !run->dirty && run->lost == LOST_NONE) {
         o->run = run;
-        return run_conn(c, run, what);
+    } else {
+        /* No reference of its own: the run holds one until op_end. */
+        o->side.r = r;
+        o->run = &o->side;
     }
-    /* No reference of its own: the run holds one until op_end. */
-    o->side.r = r;
-    o->run = &o->side;
-    return run_conn(c, &o->side, what);
+    if ((code = run_conn(c, o->run, what)) < 0)
+        return code;
+    return atomic_load(&r->n_orphans) > 0 ? drain_orphans(c, o->run) : 0;
 }
 
 /* Back to the pool with a second connection (our commands leave it clean). */
@@ -590,14 +702,6 @@ static const char acquire_lua[] =
     "local v = redis.call('GET', KEYS[1])\n"
     "if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end\n"
     "if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end\n"
-    "return 0\n";
-
-/* Release: delete only if the key still holds our owner token.  1 =
- * deleted, 0 = another owner's, -1 = no key (expired or never held). */
-static const char release_lua[] =
-    "local v = redis.call('GET', KEYS[1])\n"
-    "if not v then return -1 end\n"
-    "if v == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end\n"
     "return 0\n";
 
 enum { SCRIPT_ACQUIRE = 0, SCRIPT_RELEASE = 1 };
@@ -713,8 +817,13 @@ int jh__redis_lock_acquire(struct jh_ctx *c, const char *key, const char *owner,
         return -ENOMEM;
     snprintf(ttl, sizeof(ttl), "%lld", (long long)ttl_ms);
     code = op_begin(c, "lock acquire", &o);
-    if (code == 0)
+    if (code == 0) {
         code = lock_take(c, &o, k, klen, owner, ttl);
+        /* The command may still be applied; a run's held key it may only
+         * extend (or take again, for the run, which frees it at its end). */
+        if ((code == -ETIMEDOUT || code == -EIO) && !jh__ctx_holds(c, key))
+            note_orphan(bound(c), k, klen, owner);
+    }
     op_end(&o);
     free(k);
     return code;

@@ -184,6 +184,29 @@ static int held_index(const jh_ctx *c, const char *key)
     return -1;
 }
 
+/* A held entry is "key\0owner": the token the key was taken with. */
+static const char *held_owner(const jh_ctx *c, int i)
+{
+    return c->locks[i] + strlen(c->locks[i]) + 1;
+}
+
+static char *held_entry(const char *key, const char *owner)
+{
+    size_t k = strlen(key), o = strlen(owner);
+    char *e = malloc(k + o + 2);
+
+    if (e != NULL) {
+        memcpy(e, key, k + 1);
+        memcpy(e + k + 1, owner, o + 1);
+    }
+    return e;
+}
+
+int jh__ctx_holds(const struct jh_ctx *c, const char *key)
+{
+    return c != NULL && key != NULL && held_index(c, key) >= 0;
+}
+
 jh__ctx_lifted jh__ctx_lift(jh_ctx *c)
 {
     jh__ctx_lifted l = {c->deadline, c->cancel};
@@ -202,7 +225,8 @@ int jh__ctx_unlift(jh_ctx *c, jh__ctx_lifted l, int rc)
 
 int jh__ctx_lock_acquire(jh_ctx *c, const jh__lock_impl *impl, const char *key, int64_t ttl_ms)
 {
-    int rc;
+    const char *owner;
+    int i, rc;
 
     if (c == NULL)
         return -EINVAL;
@@ -214,15 +238,22 @@ int jh__ctx_lock_acquire(jh_ctx *c, const jh__lock_impl *impl, const char *key, 
     if (held_index(c, key) < 0 && c->n_locks == JH_CTX_MAX_LOCKS)
         return jh__ctx_error(c, -ENOSPC, "lock acquire %s: this run already holds %d locks",
                              key, JH_CTX_MAX_LOCKS); /* more than 8 is a bug */
-    rc = impl->acquire(c, key, owner_of(c), ttl_ms);
-    if (rc == 0 && held_index(c, key) < 0) {
-        char *k = strdup(key);
+    i = held_index(c, key);
+    owner = i >= 0 ? held_owner(c, i) : owner_of(c);
+    rc = impl->acquire(c, key, owner, ttl_ms);
+    if (rc == 0 && i < 0) {
+        char *k = held_entry(key, owner);
         if (k == NULL) {
-            impl->release(c, key, owner_of(c));
-            return -ENOMEM;
+            impl->release(c, key, owner);
+            return jh__ctx_error(c, -ENOMEM, "lock acquire %s: out of memory", key);
         }
         c->locks[c->n_locks++] = k;
         c->lock_impl = impl;
+    } else if ((rc == -ETIMEDOUT || rc == -EIO) && i < 0) {
+        /* The command may still be applied (a stalled server): the backend
+         * deletes that token's key later (redis.c), so the run's next
+         * acquire must use a new token. */
+        c->owner[0] = '\0';
     }
     return rc;
 }
@@ -235,10 +266,10 @@ int jh__ctx_lock_release(jh_ctx *c, const jh__lock_impl *impl, const char *key)
         return -EINVAL;
     if (key == NULL)
         return jh__ctx_error(c, -EINVAL, "lock release: NULL key");
-    rc = impl->release(c, key, owner_of(c));
+    i = held_index(c, key);
+    rc = impl->release(c, key, i >= 0 ? held_owner(c, i) : owner_of(c));
     /* Forget the lock only once it is surely gone (released, expired or
      * taken over); after a failed release the run end tries again. */
-    i = held_index(c, key);
     if (i >= 0 && (rc == 0 || rc == -ENOENT || rc == -EPERM)) {
         free(c->locks[i]);
         c->locks[i] = c->locks[--c->n_locks];
@@ -410,7 +441,7 @@ static void release_held(struct jh_ctx *c)
     jh__ctx_lifted l = jh__ctx_lift(c);
 
     for (int i = 0; i < c->n_locks; i++) {
-        c->lock_impl->release(c, c->locks[i], c->owner);
+        c->lock_impl->release(c, c->locks[i], held_owner(c, i));
         free(c->locks[i]);
     }
     c->n_locks = 0;

@@ -81,7 +81,9 @@ struct jh_ctx {
     int64_t deadline;          /* ns, INT64_MAX = none */
     atomic_int *cancel;        /* owned by the scheduler's run; may be NULL */
     char owner[64];            /* lock owner token, "" until first lock use */
-    char *locks[JH_CTX_MAX_LOCKS]; /* held lock keys, released at end of run */
+    /* held locks, "key\0owner" (the token it was taken with; c->owner
+     * changes after an acquire of uncertain outcome), released at run end */
+    char *locks[JH_CTX_MAX_LOCKS];
     int n_locks;
     const jh__lock_impl *lock_impl; /* the backend holding `locks` */
     jh__run_hook hooks[JH_CTX_RUN_HOOKS]; /* ended in slot order */
@@ -120,6 +122,8 @@ int jh__ctx_unlift(struct jh_ctx *c, jh__ctx_lifted l, int rc);
 int jh__ctx_lock_acquire(struct jh_ctx *c, const jh__lock_impl *impl, const char *key,
                         int64_t ttl_ms);
 int jh__ctx_lock_release(struct jh_ctx *c, const jh__lock_impl *impl, const char *key);
+/* 1 if the run holds `key` (taken through jh__ctx_lock_acquire). */
+int jh__ctx_holds(const struct jh_ctx *c, const char *key);
 
 /* The state a backend keeps for this run in hook `slot` (NULL: none yet). */
 void *jh__ctx_run_state(const struct jh_ctx *c, int slot);

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <signal.h>
 
 #include "runtime/ctx.h"
 #include "repo/backends.h"
@@ -949,6 +950,89 @@ static void t_socket_db_auth(void)
     jh__ctx_finish(&c);
 }
 
+/* The redis-server's pid (t/lib/redis.sh's pidfile), or -1. */
+static pid_t server_pid(void)
+{
+    const char *dir = getenv("JH_REDIS_DIR");
+    char path[512];
+    long pid = -1;
+    FILE *f;
+
+    if (dir == NULL || dir[0] == '\0')
+        return -1;
+    snprintf(path, sizeof(path), "%s/redis.pid", dir);
+    if ((f = fopen(path, "r")) == NULL)
+        return -1;
+    if (fscanf(f, "%ld", &pid) != 1)
+        pid = -1;
+    fclose(f);
+    return (pid_t)pid;
+}
+
+/* Poll until raw EXISTS key is 1 (the stalled SET NX applied). */
+static int wait_exists(const char *key, int tenths)
+{
+    for (int i = 0; i < tenths; i++) {
+        if (raw_int("EXISTS", key) == 1)
+            return 0;
+        sleep_ms(100);
+    }
+    return -1;
+}
+
+/* A stalled server (SIGSTOP) applies on SIGCONT the SET NX of an acquire
+ * that timed out meanwhile: the next operation deletes it (issue 9.19). */
+static void t_stall(void)
+{
+    jh__conf_redis conf = {.name = "short", .host = "127.0.0.1", .port = port,
+                           .prefix = "t:", .timeout = 300 * MS};
+    struct jh_ctx a, b;
+    jh_ctx *ca = (jh_ctx *)&a, *cb = (jh_ctx *)&b;
+    jh__services s = {0};
+    jh__plugin *p;
+    jh__redis *rs;
+    jh_err e = {0};
+    pid_t pid = server_pid();
+
+    if (pid <= 0) {
+        skip("no redis-server pid (JH_REDIS_DIR)");
+        return;
+    }
+    if (jh__redis_new(&conf, &rs, &e) < 0)
+        bail("jh__redis_new: %s", e.msg);
+    p = open_plugin(&s, rs, JH_SVC_REDIS);
+    begin(&a, p, INT64_MAX);
+    CMD(ca, "PING");
+    kill(pid, SIGSTOP);
+    is_int(jh_lock_acquire(ca, "stall", 60000), -ETIMEDOUT, "acquire on a stopped server: -ETIMEDOUT");
+    jh__ctx_finish(&a);
+    kill(pid, SIGCONT);
+    ok(wait_exists("t:lock:stall", 30) == 0, "on resume the server applied the stale SET NX");
+    begin(&b, p, INT64_MAX);
+    is_int(jh_status_get(cb, "stall", NULL, 0), -ENOENT, "the next operation works");
+    is_int(raw_int("EXISTS", "t:lock:stall"), 0, "and no lock remains after the resume");
+    is_int(jh_lock_acquire(cb, "stall", 1000), 0, "so another run takes it");
+    is_int(jh_lock_release(cb, "stall"), 0, "  (and releases it)");
+    jh__ctx_finish(&b);
+
+    /* The run that timed out tries again: a new token, not deleted. */
+    begin(&a, p, INT64_MAX);
+    CMD(ca, "PING");
+    kill(pid, SIGSTOP);
+    is_int(jh_lock_acquire(ca, "stall2", 60000), -ETIMEDOUT, "stopped again: -ETIMEDOUT");
+    kill(pid, SIGCONT);
+    wait_exists("t:lock:stall2", 30);
+    is_int(jh_lock_acquire(ca, "stall2", 60000), 0, "after the resume the same run takes it");
+    begin(&b, p, INT64_MAX);
+    is_int(jh_lock_acquire(cb, "stall2", 1000), -EBUSY, "it holds it: another run is refused");
+    jh__ctx_finish(&b);
+    is_int(jh_lock_release(ca, "stall2"), 0, "and it releases it");
+    is_int(raw_int("EXISTS", "t:lock:stall2"), 0, "nothing left");
+    jh__ctx_finish(&a);
+    jh__plugin_unref(p);
+    jh__redis_unref(rs);
+}
+
 static void t_threads(void)
 {
     pthread_t th[THREADS];
@@ -1030,6 +1114,7 @@ int main(int argc, char **argv)
     t_release_at_end();
     t_connections();
     t_socket_db_auth();
+    t_stall();
     t_threads();
 
     jh__plugin_unref(plug_auth);
