@@ -52,8 +52,10 @@
 /* After KILL QUERY, how long the blocked call may take to come back before
  * the watchdog shuts its socket down (a server that does not answer). */
 #define WATCH_GRACE_NS (1000 * NS_PER_MS)
-/* Timeouts of the watchdog's own connection, which sends KILL QUERY. */
-#define CONTROL_TIMEOUT_S 2u
+/* Timeouts of the watchdog's own connection, which sends KILL QUERY: the
+ * watchdog waits for it, so it is also how long a server that does not
+ * answer can hold the shutdown() backstop back (no more than the grace). */
+#define CONTROL_TIMEOUT_S 1u
 
 /* ---- library and thread set-up --------------------------------------- */
 
@@ -108,6 +110,7 @@ typedef struct watch {
     atomic_int *cancel;      /* the run's cancel flag, or NULL */
     int fired;               /* 0; 1 KILL QUERY sent; 2 socket shut down */
     int64_t fired_at;
+    const char *why;         /* fired 2: why the KILL did not stop it */
     int active;
 } watch;
 
@@ -342,7 +345,9 @@ static void pool_put(jh__db *db, MYSQL *m)
  * last-resort bound for runs without a deadline.
  */
 
-static void kill_query(jh__db *db, unsigned long id)
+/* KILL QUERY id on the watchdog's connection: NULL once the server took
+ * it, else why not (then the shutdown() backstop applies at once). */
+static const char *kill_query(jh__db *db, unsigned long id)
 {
     char sql[64], err[256];
 
@@ -354,14 +359,28 @@ static void kill_query(jh__db *db, unsigned long id)
     if (db->control == NULL &&
         db_open(db, CONTROL_TIMEOUT_S, CONTROL_TIMEOUT_S, CONTROL_TIMEOUT_S, &db->control, err,
                 sizeof(err)) != 0)
-        return; /* the shutdown() backstop still applies */
+        return "the watchdog could not connect to send KILL QUERY";
     snprintf(sql, sizeof(sql), "KILL QUERY %lu", id);
     /* "Unknown thread id" when the query already finished is fine. */
     if (mysql_real_query(db->control, sql, strlen(sql)) != 0 &&
         mysql_errno(db->control) != ER_NO_SUCH_THREAD) {
         mysql_close(db->control);
         db->control = NULL;
+        return "KILL QUERY got no answer";
     }
+    return NULL;
+}
+
+/* After a failed KILL (db->wmu held): shut the call's socket down now if
+ * it is still blocked (still registered: the pointer and id match). */
+static void kill_failed(jh__db *db, const watch *target, unsigned long id, const char *why)
+{
+    for (watch *w = db->watches; w != NULL; w = w->next)
+        if (w == target && w->thread_id == id && w->fired == 1) {
+            shutdown(w->fd, SHUT_RDWR);
+            w->fired = 2;
+            w->why = why;
+        }
 }
 
 /*
@@ -384,6 +403,7 @@ static watch *watch_scan(jh__db *db, int64_t now, int64_t *next)
                  * call and the fd is open. */
                 shutdown(w->fd, SHUT_RDWR);
                 w->fired = 2;
+                w->why = "the server did not stop it after KILL QUERY";
             } else if (w->fired_at + WATCH_GRACE_NS < *next) {
                 *next = w->fired_at + WATCH_GRACE_NS;
             }
@@ -409,8 +429,10 @@ static void *watchdog_main(void *arg)
             /* Not under the lock: KILL is a round trip and callers must be
              * able to unregister meanwhile.  Only the id is used. */
             pthread_mutex_unlock(&db->wmu);
-            kill_query(db, id);
+            const char *why = kill_query(db, id);
             pthread_mutex_lock(&db->wmu);
+            if (why != NULL)
+                kill_failed(db, target, id, why);
             continue;
         }
         if (next == INT64_MAX) {
@@ -480,7 +502,8 @@ static void watch_begin(struct jh__db_run *run, watch *w)
     pthread_mutex_unlock(&db->wmu);
 }
 
-/* Unregister; returns non-zero if the watchdog killed the call. */
+/* Unregister; returns non-zero if the watchdog killed the call (w->fired
+ * and w->why then say how). */
 static int watch_end(struct jh__db_run *run, watch *w)
 {
     jh__db *db = run->db;
@@ -502,14 +525,23 @@ static int watch_end(struct jh__db_run *run, watch *w)
     return fired;
 }
 
-static int killed_error(struct jh__db_run *run, const char *what)
+/* What the watchdog did to the call, for its message: KILL QUERY reached
+ * the server, or it did not answer and the socket was shut down (what the
+ * server then does with the statement is unknown). */
+static int killed_error(struct jh__db_run *run, const char *what, const watch *w)
 {
     jh_ctx *c = run->ctx;
     int cancelled = c->cancel != NULL && atomic_load(c->cancel);
+    const char *how = cancelled ? "the run was cancelled" : "the run's deadline has passed";
 
+    if (w->fired == 2)
+        return jh__ctx_error(c, cancelled ? -ECANCELED : -ETIMEDOUT,
+                             "db %s: %s: %s; the server did not answer (%s): the connection "
+                             "was shut down, the statement's fate on the server is unknown",
+                             run->db->name, what, how, w->why ? w->why : "?");
     return jh__ctx_error(c, cancelled ? -ECANCELED : -ETIMEDOUT,
-                        "db %s: %s: %s; the query was killed on the server", run->db->name, what,
-                        cancelled ? "the run was cancelled" : "the run's deadline has passed");
+                         "db %s: %s: %s; the query was killed on the server", run->db->name, what,
+                         how);
 }
 
 /* Server and client errors that leave the connection unusable. */
@@ -673,7 +705,7 @@ static int run_query(struct jh__db_run *run, const char *what, const char *sql)
     watch_begin(run, &w);
     r = mysql_real_query(run->conn, sql, strlen(sql));
     if (watch_end(run, &w))
-        return killed_error(run, what);
+        return killed_error(run, what, &w);
     if (r != 0)
         return db_fail(run, what, mysql_errno(run->conn), mysql_error(run->conn), -EIO);
     return 0;
@@ -930,7 +962,7 @@ static int stmt_server_prepare(jh_stmt *st, const char *sql)
     watch_begin(run, &w);
     r = mysql_stmt_prepare(st->st, sql, strlen(sql));
     if (watch_end(run, &w))
-        return killed_error(run, "prepare");
+        return killed_error(run, "prepare", &w);
     if (r != 0)
         return db_fail(run, "prepare", mysql_stmt_errno(st->st), mysql_stmt_error(st->st),
                        -EINVAL);
@@ -1125,7 +1157,7 @@ static int db_execute(jh_stmt *st)
         st->has_result = 1;
     }
     if (watch_end(run, &w))
-        return killed_error(run, "execute");
+        return killed_error(run, "execute", &w);
     if (r != 0)
         return db_fail(run, "execute", mysql_stmt_errno(st->st), mysql_stmt_error(st->st), -EIO);
     st->affected = (int64_t)mysql_stmt_affected_rows(st->st);
