@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include "service.h"
@@ -310,6 +311,74 @@ static int conn_setup(struct jh_ctx *c, struct jh__redis_run *run, const char *c
     return code;
 }
 
+/* Write all of buf to the connection's socket (its send timeout set). */
+static int send_all(redisContext *rc, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(rc->fd, buf, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static void wipe(void *p, size_t n)
+{
+    for (volatile char *q = p; n > 0; n--)
+        *q++ = '\0';
+}
+
+/*
+ * AUTH on the run's new connection without hiredis's output buffer: it
+ * would format the command into heap buffers it frees unwiped, so the
+ * password would stay in freed memory (after a rotation, the old one).  The
+ * command is written from a buffer of ours, wiped at once; hiredis only
+ * reads the reply ("+OK" or an error naming no password).
+ */
+static int conn_auth(struct jh_ctx *c, struct jh__redis_run *run)
+{
+    jh__redis *r = run->r;
+    size_t pl = strlen(r->password), n = pl + 64;
+    char *cmd = malloc(n);
+    redisReply *rep = NULL;
+    int code, len, err;
+
+    if (cmd == NULL)
+        return jh__ctx_error(c, -ENOMEM, "redis %s: out of memory", r->name);
+    len = snprintf(cmd, n, "*2\r\n$4\r\nAUTH\r\n$%zu\r\n", pl);
+    memcpy(cmd + len, r->password, pl);
+    memcpy(cmd + len + pl, "\r\n", 2);
+    redisSetTimeout(run->cn->rc, tv_of(budget(c, r->timeout)));
+    run->cn->timeout_set = 0; /* run_cmd sets it again */
+    errno = 0;
+    code = send_all(run->cn->rc, cmd, (size_t)len + pl + 2);
+    err = errno;
+    wipe(cmd, n);
+    free(cmd);
+    if (code == 0 && redisGetReply(run->cn->rc, (void **)&rep) == REDIS_OK && rep != NULL) {
+        code = rep->type == REDIS_REPLY_ERROR
+                   ? jh__ctx_error(c, -EACCES, "redis %s (%s): AUTH: %s", r->name, r->where,
+                                   rep->str)
+                   : 0;
+        freeReplyObject(rep);
+    } else {
+        if (code == 0)
+            err = errno;
+        code = err == EAGAIN || err == EWOULDBLOCK || err == ETIMEDOUT ? -ETIMEDOUT : -EIO;
+        jh__ctx_error(c, code, "redis %s (%s): AUTH: %s", r->name, r->where,
+                      code == -ETIMEDOUT ? "timed out" : strerror(err ? err : EIO));
+    }
+    if (code < 0) {
+        conn_free(run->cn);
+        run->cn = NULL;
+    }
+    return code;
+}
+
 static int conn_open(struct jh_ctx *c, struct jh__redis_run *run)
 {
     jh__redis *r = run->r;
@@ -319,8 +388,7 @@ static int conn_open(struct jh_ctx *c, struct jh__redis_run *run)
     if ((code = conn_connect(c, r, &run->cn)) < 0)
         return code;
     /* The server's text names no password ("WRONGPASS ..."). */
-    if (r->password != NULL &&
-        (code = conn_setup(c, run, "AUTH", r->password, "AUTH", -EACCES)) < 0)
+    if (r->password != NULL && (code = conn_auth(c, run)) < 0)
         return code;
     if (r->db == 0)
         return 0;

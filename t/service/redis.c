@@ -950,6 +950,78 @@ static void t_socket_db_auth(void)
     jh__ctx_finish(&c);
 }
 
+/* Occurrences in this process's writable memory (heap, anonymous maps,
+ * freed blocks included: read through /proc/self/mem, which neither the
+ * allocator nor ASan guards) of `s` followed by "\r\n", i.e. inside a
+ * Redis command as it goes on the wire.  Regions over 256 MB (ASan's
+ * shadow) are skipped. */
+static int wire_copies(const char *s)
+{
+    FILE *maps = fopen("/proc/self/maps", "r");
+    int mem = open("/proc/self/mem", O_RDONLY), hits = 0;
+    size_t sl = strlen(s);
+    char line[512];
+
+    while (maps != NULL && mem >= 0 && fgets(line, sizeof(line), maps) != NULL) {
+        unsigned long lo, hi;
+        char perms[8];
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || perms[0] != 'r' ||
+            perms[1] != 'w' || hi - lo > (256ul << 20) || strstr(line, "[vvar") != NULL)
+            continue;
+        char *buf = malloc(hi - lo);
+        ssize_t n = buf != NULL ? pread(mem, buf, hi - lo, (off_t)lo) : -1;
+        for (char *p = buf; n > 0 && (p = memmem(p, (size_t)n - (size_t)(p - buf), s, sl)) != NULL;
+             p++)
+            if ((size_t)(p - buf) + sl + 2 <= (size_t)n && memcmp(p + sl, "\r\n", 2) == 0)
+                hits++;
+        free(buf);
+    }
+    if (maps != NULL)
+        fclose(maps);
+    if (mem >= 0)
+        close(mem);
+    return hits;
+}
+
+/* A connection's AUTH leaves no copy of the password in freed heap (the
+ * old one after a rotation: issue 9.24).  The password reaches the server
+ * only through a redis-cli process, and through the backend's AUTH. */
+static void t_auth_wipe(void)
+{
+    char pw[64], sh[256];
+    struct jh_ctx a;
+    jh_ctx *ca = (jh_ctx *)&a;
+    jh__services s = {0};
+    jh__plugin *p;
+    jh__redis *rw;
+    jh_redis_reply *r;
+
+    snprintf(pw, sizeof(pw), "Rot%ld-at3d-pw", (long)getpid());
+    snprintf(sh, sizeof(sh), "redis-cli -h 127.0.0.1 -p %d CONFIG SET requirepass %s >/dev/null",
+             port, pw);
+    if (system(sh) != 0) {
+        skip("redis-cli CONFIG SET requirepass failed");
+        return;
+    }
+    rw = new_backend("rot", NULL, 0, pw, "t:");
+    p = open_plugin(&s, rw, JH_SVC_REDIS);
+    for (int i = 0; i < 3; i++) { /* three connections, three AUTHs */
+        begin(&a, p, INT64_MAX);
+        r = CMD(ca, "PING");
+        if (i == 0)
+            ok(r != NULL && r->type == JH_REDIS_STATUS, "AUTH with a new password works");
+        CMD(ca, "QUIT"); /* the next run opens (and AUTHs) a new one */
+        jh__ctx_finish(&a);
+    }
+    jh__plugin_unref(p);
+    jh__redis_unref(rw); /* a reload drops the old backend */
+    snprintf(sh, sizeof(sh),
+             "redis-cli -h 127.0.0.1 -p %d -a %s --no-auth-warning CONFIG SET requirepass '' "
+             ">/dev/null", port, pw);
+    is_int(system(sh), 0, "requirepass cleared");
+    is_int(wire_copies(pw), 0, "no AUTH command with the old password left in memory");
+}
+
 /* The redis-server's pid (t/lib/redis.sh's pidfile), or -1. */
 static pid_t server_pid(void)
 {
@@ -1115,6 +1187,7 @@ int main(int argc, char **argv)
     t_connections();
     t_socket_db_auth();
     t_stall();
+    t_auth_wipe();
     t_threads();
 
     jh__plugin_unref(plug_auth);
