@@ -25,6 +25,7 @@
 #include "runtime/ctx.h"
 #include "repo/backends.h"
 #include "repo/events.h"
+#include "runtime/fatal.h"
 #include "runtime/log.h"
 #include "reload.h"
 #include "sched/sched.h"
@@ -250,6 +251,7 @@ static int env_open(jh_host *h, const jh__conf *conf, const jh_host_opts *o)
     if ((rc = jh__log_new(h->log_fd, conf->host.log_format, conf->host.log_level,
                          &h->env.log)) < 0)
         return rc;
+    jh__fatal_set_log(h->env.log); /* a crash line goes where the log goes */
     if ((rc = jh__store_new(o->now, o->now_arg, &h->env.store)) < 0)
         return rc;
     h->env.repo = jh__full_repo();
@@ -307,8 +309,10 @@ static void host_free_env(jh_host *h)
 {
     if (h->env.store != NULL)
         jh__store_free(h->env.store);
-    if (h->env.log != NULL)
+    if (h->env.log != NULL) {
+        jh__fatal_set_log(NULL);
         jh__log_free(h->env.log);
+    }
     h->env.store = NULL;
     h->env.log = NULL;
 }
