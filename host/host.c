@@ -25,6 +25,7 @@
 #include "runtime/ctx.h"
 #include "repo/backends.h"
 #include "repo/events.h"
+#include "runtime/fatal.h"
 #include "runtime/log.h"
 #include "reload.h"
 #include "sched/sched.h"
@@ -190,6 +191,27 @@ static void host_skip(jh__sjob *sj, void *udata, int64_t scheduled, const char *
     jh__log_kv(host_of(j)->env.log, JH_LOG_INFO, "run.skip", kv, JH_COUNTOF(kv));
 }
 
+/* Loop thread: a run still in flight well past its deadline holds a
+ * worker (or waits for one); say so once, with how long. */
+static void host_overdue(jh__run *run, int64_t over, int started)
+{
+    jh__hjob *j = run->udata;
+    jh_host *h = host_of(j);
+    jh__kv kv[] = {
+        JH_KV_S("job", j->name),
+        JH_KV_S("plugin", jh__plugin_name(j->plugin)),
+        JH_KV_S("handler", j->handler->name),
+        JH_KV_U("run_id", run->run_id),
+        JH_KV_T("scheduled", run->scheduled),
+        JH_KV_MSEC("timeout_ms", run->deadline - run->fired),
+        JH_KV_MSEC("over_ms", over),
+        JH_KV_S("state", started ? "running" : "queued"),
+        JH_KV_I("queued", jh__sched_queued(h->sched)),
+    };
+
+    jh__log_kv(h->env.log, JH_LOG_WARN, "run.overdue", kv, JH_COUNTOF(kv));
+}
+
 static void host_release(void *udata)
 {
     jh__hjob_unref(udata);
@@ -200,6 +222,7 @@ static const jh__sched_ops host_ops = {
     .done = host_done,
     .skip = host_skip,
     .release = host_release,
+    .overdue = host_overdue,
 };
 
 /* ---- lifecycle ------------------------------------------------------ */
@@ -228,6 +251,7 @@ static int env_open(jh_host *h, const jh__conf *conf, const jh_host_opts *o)
     if ((rc = jh__log_new(h->log_fd, conf->host.log_format, conf->host.log_level,
                          &h->env.log)) < 0)
         return rc;
+    jh__fatal_set_log(h->env.log); /* a crash line goes where the log goes */
     if ((rc = jh__store_new(o->now, o->now_arg, &h->env.store)) < 0)
         return rc;
     h->env.repo = jh__full_repo();
@@ -285,8 +309,10 @@ static void host_free_env(jh_host *h)
 {
     if (h->env.store != NULL)
         jh__store_free(h->env.store);
-    if (h->env.log != NULL)
+    if (h->env.log != NULL) {
+        jh__fatal_set_log(NULL);
         jh__log_free(h->env.log);
+    }
     h->env.store = NULL;
     h->env.log = NULL;
 }

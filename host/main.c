@@ -22,6 +22,7 @@
 
 #include <uv.h>
 
+#include "runtime/fatal.h"
 #include "time/cron.h"
 #include "host.h"
 #include "jobhost.h"
@@ -207,6 +208,7 @@ int main(int argc, char **argv)
         return 0;
     }
     signal(SIGPIPE, SIG_IGN);
+    jh__fatal_install(); /* a crash in plugin code names it: runtime/fatal.h */
     if (mode == MODE_RUN) {
         opts.loop = uv_default_loop();
         status = run_daemon(&opts);

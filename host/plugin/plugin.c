@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "runtime/ctx.h"
+#include "runtime/fatal.h"
 #include "elfcheck.h"
 
 #define NAME_MAX_LEN 64
@@ -441,6 +442,7 @@ static void run_fini(jh__plugin *p)
     struct jh_ctx c;
 
     jh__ctx_init(&c, p->env, &p->ctx, NULL, NULL, 0, 0, INT64_MAX, NULL);
+    jh__fatal_note("fini");
     p->desc.fini(&c, p->ctx.state);
     jh__ctx_finish(&c);
 }
@@ -597,6 +599,7 @@ int jh__plugin_init(jh__plugin *p, const jh__conf_plugin *section,
         return 0;
     }
     jh__ctx_init(&c, env, &p->ctx, NULL, NULL, 0, 0, INT64_MAX, NULL);
+    jh__fatal_note("init");
     rc = p->desc.init(&c, &state);
     if (rc != 0)
         rc = init_failed(p, rc, c.errmsg, e);

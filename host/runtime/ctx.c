@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/clock.h"
+#include "fatal.h"
 
 int64_t jh__ctx_now(const struct jh_ctx *c)
 {
@@ -430,6 +431,8 @@ void jh__ctx_init(struct jh_ctx *c, const jh__host_env *env, const jh__ctx_plugi
     c->scheduled = scheduled;
     c->deadline = deadline;
     c->cancel = cancel;
+    /* What this thread runs, for a crash line (fatal.h). */
+    jh__fatal_enter(job, p != NULL ? p->name : NULL, handler, run_id);
     /* c->owner stays "" until the run first touches a lock (owner_of). */
 }
 
@@ -454,6 +457,7 @@ void jh__ctx_finish(struct jh_ctx *c)
 {
     if (c == NULL)
         return;
+    jh__fatal_leave(); /* what follows is host code */
     release_held(c);
     /* Backends last: the lock releases above may have used redis. */
     for (int i = 0; i < JH_CTX_RUN_HOOKS; i++) {

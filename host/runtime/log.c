@@ -565,3 +565,13 @@ void jh__log_f(jh__logger *log, int level, const char *event, const char *fmt, .
     jh__log_vf(log, level, event, NULL, 0, fmt, ap);
     va_end(ap);
 }
+
+int jh__log_fd(const jh__logger *log)
+{
+    return log->fd;
+}
+
+int jh__log_json(const jh__logger *log)
+{
+    return atomic_load(&((jh__logger *)log)->format) == JH_LOGFMT_JSON;
+}

@@ -77,4 +77,8 @@ void jh__log_vf(jh__logger *log, int level, const char *event, const jh__kv *kv,
 
 uint64_t jh__log_dropped(const jh__logger *log);
 
+/* The fd and whether the format is JSON (async-signal-safe: fatal.c). */
+int jh__log_fd(const jh__logger *log);
+int jh__log_json(const jh__logger *log);
+
 #endif

@@ -49,6 +49,7 @@ struct jh__sjob {
     jh__sjob *fire_next;     /* chain of jobs being fired */
     jh__sjob *all_prev, *all_next; /* every job, armed or not */
     int running;
+    atomic_int waiting;     /* runs of it queued, not started (workers decrement) */
     int removed;
     int started_now;        /* run_on_start fired; next adds the jitter */
 };
@@ -58,7 +59,10 @@ struct run_priv {
     jh__run run;
     jh__sched *s;
     jh__heap_node deadline; /* key: CLOCK_MONOTONIC ns; in s->timeouts if timed */
-    int timed_out;
+    int64_t timeout;        /* the job's timeout when the run fired, ns */
+    int64_t deadline_mono;
+    int timed_out;          /* the deadline passed; then the key is the overdue time */
+    atomic_int begun;       /* a worker started it */
     run_priv *prev, *next;  /* in-flight list */
 };
 
@@ -68,6 +72,7 @@ struct jh__sched {
     jh__sjob *all;
     jh__heap timeouts;      /* runs with a timeout, by deadline */
     uint64_t run_seq;
+    atomic_int waiting;     /* runs queued for a worker, not started */
     run_priv *inflight;
     int n_inflight;
     run_priv *free_runs;
@@ -194,6 +199,7 @@ static run_priv *run_new(jh__sched *s)
     jh__heap_node_init(&r->deadline);
     r->run.priv_ = r;
     atomic_init(&r->run.cancel, 0);
+    atomic_init(&r->begun, 0);
     return r;
 }
 
@@ -249,6 +255,9 @@ static void exec_work(jh__work *w, void *arg)
     run_priv *r = (run_priv *)(void *)w;
     jh__sched *s = arg;
 
+    atomic_store(&r->begun, 1);
+    atomic_fetch_sub(&r->run.job->waiting, 1);
+    atomic_fetch_sub(&s->waiting, 1);
     r->run.started = now_real(s);
     r->run.rc = s->o.ops->exec(&r->run);
     r->run.finished = now_real(s);
@@ -266,6 +275,10 @@ static void done_work(jh__work *w, void *arg)
     jh__heap_remove(&s->timeouts, &r->deadline);
     inflight_del(s, r);
     j->running--;
+    /* Manual mode has no timer: an overdue run is reported at its end. */
+    if (s->o.manual && r->timeout > 0 && s->o.ops->overdue != NULL &&
+        r->run.finished - r->run.deadline >= JH__SCHED_OVERDUE_MARGIN(r->timeout))
+        s->o.ops->overdue(&r->run, r->run.finished - r->run.deadline, 1);
     if (r->timed_out || r->run.finished >= r->run.deadline)
         r->run.result = JH_RUN_TIMEOUT;
     else if (s->stopping && atomic_load(&r->run.cancel))
@@ -296,8 +309,9 @@ static run_priv *run_prepare(jh__sched *s, jh__sjob *j, int64_t scheduled, int64
     r->run.fired = real;
     r->run.deadline = INT64_MAX;
     if (j->spec.timeout > 0) {
+        r->timeout = j->spec.timeout;
         r->run.deadline = real + j->spec.timeout;
-        r->deadline.key = mono + j->spec.timeout;
+        r->deadline.key = r->deadline_mono = mono + j->spec.timeout;
         /* Manual mode has no timer: the deadline is checked at done(). */
         if (!s->o.manual && jh__heap_push(&s->timeouts, &r->deadline) < 0) {
             run_free(s, r);
@@ -319,11 +333,15 @@ static run_priv *start_run(jh__sched *s, jh__sjob *j, int64_t scheduled, int64_t
     const char *reason;
     run_priv *r;
 
-    if (j->running >= limit)
-        reason = j->spec.concurrency == JH_CONC_ALLOW ? "max_running" : "running";
+    if (j->running >= limit && j->spec.concurrency == JH_CONC_ALLOW)
+        reason = "max_running";
+    else if (j->running >= limit) /* its run has not started: "queued" */
+        reason = atomic_load(&j->waiting) > 0 ? "queued" : "running";
     else if ((r = run_prepare(s, j, scheduled, real, mono)) == NULL)
         reason = "out_of_memory";
     else {
+        atomic_fetch_add(&j->waiting, 1);
+        atomic_fetch_add(&s->waiting, 1);
         j->running++;
         inflight_add(s, r);
         return r;
@@ -395,15 +413,29 @@ static run_priv *fire_due(jh__sched *s, int64_t real, int64_t mono, run_priv **t
     return head;
 }
 
+/*
+ * Runs whose deadline passed are cancelled; each stays in the heap, keyed
+ * by its overdue time (deadline + margin), and is reported to overdue()
+ * once if still in flight then, so that a run ignoring its cancellation
+ * (and the worker it holds) is visible in the log.
+ */
 static void expire_timeouts(jh__sched *s, int64_t mono)
 {
     jh__heap_node *m;
 
     while ((m = jh__heap_min(&s->timeouts)) != NULL && m->key <= mono) {
         run_priv *r = jh__heap_entry(m, run_priv, deadline);
-        jh__heap_remove(&s->timeouts, m);
+        if (r->timed_out) { /* its overdue time */
+            jh__heap_remove(&s->timeouts, m);
+            s->o.ops->overdue(&r->run, mono - r->deadline_mono, atomic_load(&r->begun));
+            continue;
+        }
         r->timed_out = 1;
         atomic_store(&r->run.cancel, 1);
+        if (s->o.ops->overdue != NULL)
+            jh__heap_rekey(&s->timeouts, m, m->key + JH__SCHED_OVERDUE_MARGIN(r->timeout));
+        else
+            jh__heap_remove(&s->timeouts, m);
     }
 }
 
@@ -691,6 +723,11 @@ int64_t jh__sched_next_fire(const jh__sjob *j)
 int jh__sched_running(const jh__sjob *j)
 {
     return j->running;
+}
+
+int jh__sched_queued(const jh__sched *s)
+{
+    return atomic_load(&s->waiting);
 }
 
 static void maybe_stopped(jh__sched *s)

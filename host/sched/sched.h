@@ -58,7 +58,17 @@ typedef struct jh__sched_ops {
     void (*skip)(jh__sjob *job, void *udata, int64_t scheduled, const char *reason);
     /* The job was removed and has no run in flight: release udata. */
     void (*release)(void *udata);
+    /* Optional, loop thread: the run is still in flight `over` ns past its
+     * deadline, and the overdue margin, JH__SCHED_OVERDUE_MARGIN(timeout),
+     * has passed; called once per run.  `started`: 0 if the run is still
+     * queued for a worker.  (Manual mode: called at the run's end if it
+     * finished that late.) */
+    void (*overdue)(jh__run *run, int64_t over, int started);
 } jh__sched_ops;
+
+/* How long past its deadline a run may go before it is reported overdue:
+ * 1 s, or 10% of its timeout if that is longer. */
+#define JH__SCHED_OVERDUE_MARGIN(timeout) ((timeout) / 10 > 1000000000LL ? (timeout) / 10 : 1000000000LL)
 
 typedef struct jh__sched_opts {
     uv_loop_t *loop;      /* may be NULL in manual mode */
@@ -107,6 +117,8 @@ void jh__sched_remove(jh__sched *s, jh__sjob *job);
 /* Next planned fire (realtime ns), INT64_MAX if disabled. */
 int64_t jh__sched_next_fire(const jh__sjob *job);
 int jh__sched_running(const jh__sjob *job);
+/* Runs handed to the worker pool that no worker has started yet. */
+int jh__sched_queued(const jh__sched *s);
 
 /*
  * Stop: no new fires, set cancel on every running run, wait up to

@@ -414,6 +414,43 @@ static void test_firing(void)
     rm_rf(base);
 }
 
+/* One worker held by a run that ignores its timeout: run.overdue names
+ * it once, and the starved job's ticks say reason=queued. */
+static void test_overdue(void)
+{
+    struct runner r;
+    jh_err e = {0};
+    char *log;
+
+    new_case();
+    install_plugin("t/plugins/h_basic.so", "h_basic.so");
+    write_file("conf.d/10-p.ini", "[host]\nworkers = 1\n\n"
+                                  "[plugin h_basic]\nmarker = od\nsleep_ms = 1300\n");
+    write_file("conf.d/20-jobs.ini",
+               "[job hog]\nplugin = h_basic\nhandler = hang\nevery = 1h\nrun_on_start = true\n"
+               "timeout = 100ms\n\n"
+               "[job beat]\nplugin = h_basic\nhandler = tick\nevery = 100ms\n");
+    if (start_host(&r, &e) < 0) {
+        ok(0, "overdue: host starts (%s)", e.msg);
+        return;
+    }
+    run_until("event=run.finish", "job=beat ", 3000);
+    stop_host(&r);
+    log = read_all(path_in("log"));
+    ok(count_lines(log, "level=warn event=run.overdue job=hog plugin=h_basic handler=hang run_id=1 ",
+                   NULL, NULL) == 1,
+       "overdue: one run.overdue for the hog's run");
+    /* waiting for the worker: beat's run and the implicit h_basic.auto's */
+    ok(count_lines(log, "event=run.overdue", "timeout_ms=100 over_ms=1", "state=running queued=2") == 1,
+       "overdue: with its timeout, how long over, and the runs waiting for the worker");
+    ok(count_lines(log, "event=run.skip", "job=beat ", "reason=queued") >= 5,
+       "overdue: the starved job's ticks are skipped with reason=queued");
+    is_int(count_lines(log, "event=run.skip", "job=beat ", "reason=running"), 0,
+           "overdue: never reason=running while its run waits");
+    free(log);
+    rm_rf(base);
+}
+
 static void test_reload_plugins(void)
 {
     struct runner r;
@@ -828,6 +865,7 @@ int main(void)
     test_config_errors();
     test_check();
     test_firing();
+    test_overdue();
     test_reload_plugins();
     test_reload_host_keys();
     test_reload_events_settings();

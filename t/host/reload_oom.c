@@ -50,7 +50,7 @@ static void release_cb(void *u)
         jh__hjob_unref(u);
 }
 
-static const jh__sched_ops ops = {exec_cb, done_cb, skip_cb, release_cb};
+static const jh__sched_ops ops = {exec_cb, done_cb, skip_cb, release_cb, NULL};
 
 static void sh(const char *cmd)
 {

@@ -31,7 +31,7 @@ static void done_cb(jh__run *r) { last_result = r->result; }
 static void skip_cb(jh__sjob *j, void *u, int64_t s, const char *why) { (void)j; (void)u; (void)s; (void)why; }
 static void release_cb(void *u) { (void)u; released++; }
 
-static const jh__sched_ops ops = {exec_cb, done_cb, skip_cb, release_cb};
+static const jh__sched_ops ops = {exec_cb, done_cb, skip_cb, release_cb, NULL};
 
 static jh__sched *mk(void)
 {

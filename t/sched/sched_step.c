@@ -80,7 +80,7 @@ static void skip_cb(jh__sjob *j, void *u, int64_t s, const char *why)
     diag("skip job %d: %s", *(int *)u, why);
 }
 
-static const jh__sched_ops ops = {exec_cb, done_cb, skip_cb, NULL};
+static const jh__sched_ops ops = {exec_cb, done_cb, skip_cb, NULL, NULL};
 
 static jh__sched *sch;
 static jh__sjob *ja, *jb;
