@@ -1,0 +1,66 @@
+#!/bin/sh
+# check.sh - jobhostd --check on configurations the reader must refuse at
+# once: rdkafka.* properties start-up refuses (--check validates them with
+# the same code) and conf.d entries that are not regular files (a FIFO, a
+# symlink to /dev/zero).  Emits TAP.
+top_builddir=${top_builddir:-.}
+D="$top_builddir/jobhostd"
+P="$top_builddir/t/plugins/h_basic.so"
+W="$top_builddir/t/config/check.dir"
+n=0
+failed=0
+
+ok() { # ok COND-STATUS DESCRIPTION
+    n=$((n + 1))
+    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
+}
+has() { grep -q -- "$2" "$1"; }
+# check_within TENTHS: jobhostd --check on $W/conf.d, killed after TENTHS;
+# its status in $st (124 when it had to be killed).
+check_within() {
+    "$D" --check -c "$W/conf.d" -p "$W/plugins" > "$W/out" 2> "$W/err" &
+    pid=$!
+    i=0
+    while [ $i -lt "$1" ] && kill -0 $pid 2>/dev/null; do
+        sleep 0.1; i=$((i + 1))
+    done
+    if kill -0 $pid 2>/dev/null; then
+        kill -9 $pid; wait $pid; st=124
+    else
+        wait $pid; st=$?
+    fi
+}
+fresh() {
+    rm -rf "$W/conf.d"; mkdir -p "$W/conf.d"
+    printf '[job t]\nplugin = h_basic\nhandler = tick\nevery = 1s\n' > "$W/conf.d/20-jobs.ini"
+}
+
+if [ ! -x "$D" ] || [ ! -f "$P" ]; then
+    echo "1..0 # SKIP jobhostd or t/plugins/h_basic.so not built"
+    exit 0
+fi
+rm -rf "$W"
+mkdir -p "$W/plugins"
+cp "$P" "$W/plugins/h_basic.so"
+
+# Item 5: the [kafka] section's properties.
+fresh
+printf '[kafka k]\nbrokers = 127.0.0.1:1\nrdkafka.client.id = jobhost\n' > "$W/conf.d/30-k.ini"
+check_within 100
+[ "$st" -eq 0 ]; ok $? "--check passes a good [kafka] section"
+printf '[kafka k]\nbrokers = 127.0.0.1:1\n\nrdkafka.bogus.prop = 1\n' > "$W/conf.d/30-k.ini"
+check_within 100
+[ "$st" -eq 1 ]; ok $? "--check refuses rdkafka.bogus.prop"
+has "$W/err" "30-k.ini:4: \[kafka k\]: rdkafka.bogus.prop: "; ok $? "... naming file:line"
+printf '[kafka k]\nbrokers = 127.0.0.1:1\nrdkafka.compression.type = zip\n' > "$W/conf.d/30-k.ini"
+check_within 100
+[ "$st" -eq 1 ]; ok $? "--check refuses rdkafka.compression.type = zip"
+has "$W/err" "30-k.ini:3: \[kafka k\]: rdkafka.compression.type: "; ok $? "... naming file:line"
+# A property librdkafka takes alone but refuses when creating the producer.
+printf '[kafka k]\nbrokers = 127.0.0.1:1\nrdkafka.acks = 1\n' > "$W/conf.d/30-k.ini"
+check_within 100
+[ "$st" -eq 1 ]; ok $? "--check refuses acks = 1 with the idempotent producer"
+has "$W/err" "\[kafka k\]: cannot create the producer"; ok $? "... as start-up does"
+
+echo "1..$n"
+exit $failed
