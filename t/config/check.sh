@@ -62,5 +62,17 @@ check_within 100
 [ "$st" -eq 1 ]; ok $? "--check refuses acks = 1 with the idempotent producer"
 has "$W/err" "\[kafka k\]: cannot create the producer"; ok $? "... as start-up does"
 
+# Item 6: conf.d entries that are not regular files, refused within a second.
+fresh
+mkfifo "$W/conf.d/x.ini"
+check_within 10
+[ "$st" -eq 1 ]; ok $? "--check with a FIFO x.ini exits 1 within a second (status $st)"
+has "$W/err" "conf.d/x.ini: not a regular file (a FIFO)"; ok $? "... naming it"
+fresh
+ln -s /dev/zero "$W/conf.d/z.ini"
+check_within 10
+[ "$st" -eq 1 ]; ok $? "--check with z.ini -> /dev/zero exits 1 within a second (status $st)"
+has "$W/err" "conf.d/z.ini: not a regular file (a character device)"; ok $? "... naming it"
+
 echo "1..$n"
 exit $failed

@@ -1,0 +1,134 @@
+/*
+ * conf_files.t - what conf.d's *.ini entries may be: regular files (or
+ * symlinks to them) of at most JH__CONF_FILE_MAX bytes; a FIFO, a device,
+ * a directory or a larger file is refused at once, naming it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "time/tz.h"
+#include "lib/tap.h"
+
+static char dir[64];
+
+static const char *at(const char *name)
+{
+    static char p[4][256];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(p[k], sizeof(p[k]), "%s/%s", dir, name);
+    return p[k];
+}
+
+static void put(const char *name, const char *text)
+{
+    FILE *f = fopen(at(name), "w");
+    if (f == NULL)
+        bail("fopen %s", name);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void clear(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s/*", dir);
+    if (system(cmd) != 0)
+        bail("rm");
+}
+
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* Load dir (alarm-guarded: a blocking read ends the test); expect the
+ * error "DIR/want" within a second. */
+static void expect_refused(const char *want, const char *name)
+{
+    jh__conf *c = NULL;
+    jh_err e;
+    struct timespec t0;
+    char full[512];
+    int rc;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    alarm(5);
+    rc = jh__conf_load_dir(dir, &c, &e);
+    alarm(0);
+    snprintf(full, sizeof(full), "%s/%s", dir, want);
+    ok(rc < 0, "%s: refused", name);
+    like(rc < 0 ? e.msg : "(loaded)", full, "  %s", want);
+    ok(ms_since(&t0) < 1000, "  at once (%.1f ms)", ms_since(&t0));
+    jh__conf_free(c);
+}
+
+static void special_files(void)
+{
+    clear();
+    put("10-a.ini", "[job a]\nplugin = p\nhandler = h\n");
+    if (mkfifo(at("20-x.ini"), 0600) < 0)
+        bail("mkfifo: %s", strerror(errno));
+    expect_refused("20-x.ini: not a regular file (a FIFO)", "a FIFO named x.ini");
+    clear();
+    if (symlink("/dev/zero", at("20-z.ini")) < 0)
+        bail("symlink: %s", strerror(errno));
+    expect_refused("20-z.ini: not a regular file (a character device)", "a symlink to /dev/zero");
+    clear();
+    if (mkdir(at("20-d.ini"), 0700) < 0)
+        bail("mkdir: %s", strerror(errno));
+    expect_refused("20-d.ini: not a regular file (a directory)", "a directory named d.ini");
+}
+
+static void sizes(void)
+{
+    jh__conf *c = NULL;
+    jh_err e;
+    int fd;
+
+    /* A symlink to a regular file is followed. */
+    clear();
+    put("real", "[job a]\nplugin = p\nhandler = h\n");
+    if (symlink("real", at("10-a.ini")) < 0)
+        bail("symlink: %s", strerror(errno));
+    ok(jh__conf_load_dir(dir, &c, &e) == 0 && c->n_jobs == 1, "a symlink to a regular file loads");
+    jh__conf_free(c);
+    /* Exactly the cap is read; one byte more is refused before reading
+     * (sparse files: nothing is written). */
+    clear();
+    put("10-a.ini", "[job a]\nplugin = p\nhandler = h\n");
+    if ((fd = open(at("10-a.ini"), O_WRONLY)) < 0 || ftruncate(fd, JH__CONF_FILE_MAX) < 0)
+        bail("ftruncate");
+    close(fd);
+    c = NULL;
+    ok(jh__conf_load_dir(dir, &c, &e) < 0 && strstr(e.msg, "NUL byte") != NULL,
+       "a file of exactly %d MiB is read (and refused for its NUL bytes)", JH__CONF_FILE_MAX >> 20);
+    jh__conf_free(c);
+    if ((fd = open(at("10-a.ini"), O_WRONLY)) < 0 || ftruncate(fd, JH__CONF_FILE_MAX + 1) < 0)
+        bail("ftruncate");
+    close(fd);
+    expect_refused("10-a.ini: larger than 16 MiB, the limit for one file", "a file over the cap");
+}
+
+int main(void)
+{
+    plan_lazy();
+    snprintf(dir, sizeof(dir), "/tmp/jh-conff-XXXXXX");
+    if (mkdtemp(dir) == NULL)
+        bail("mkdtemp");
+    special_files();
+    sizes();
+    clear();
+    rmdir(dir);
+    jh__tz_cache_free();
+    return done_testing();
+}
