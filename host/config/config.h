@@ -159,7 +159,7 @@ typedef struct jh__conf {
     jh__conf_kafka *kafka;      /* at most one (one producer per process) */
     size_t n_kafka;
     /* private: arena that owns every string above; where each [host] key
-     * was set (a [host] section may be reopened in a later file) */
+     * was set */
     void *arena_;
     jh__conf_pos host_set_[16];
 } jh__conf;

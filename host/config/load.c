@@ -104,9 +104,13 @@ static int read_file(const char *path, char **out, jh_err *e)
         return rc;
     }
     buf[len] = '\0';
-    if (strlen(buf) != len) {
+    if ((n = (ssize_t)strlen(buf)) != (ssize_t)len) {
+        int line = 1;
+        for (ssize_t i = 0; i < n; i++)
+            line += buf[i] == '\n';
         free(buf);
-        return jh__err_set(e, -EINVAL, "%s: contains a NUL byte (not a text file)", path);
+        return jh__err_set(e, -EINVAL, "%s:%d: contains a NUL byte (not a text file)", path,
+                           line);
     }
     *out = buf;
     return 0;

@@ -74,5 +74,19 @@ check_within 10
 [ "$st" -eq 1 ]; ok $? "--check with z.ini -> /dev/zero exits 1 within a second (status $st)"
 has "$W/err" "conf.d/z.ini: not a regular file (a character device)"; ok $? "... naming it"
 
+# Item 7: errors that had no file:line.
+fresh
+printf '\n[job h_basic.auto]\nplugin = h_basic\nhandler = tick\nevery = 1s\n' > "$W/conf.d/30-j.ini"
+check_within 100
+[ "$st" -eq 1 ]; ok $? "--check refuses a [job] named like an implicit job"
+has "$W/err" "conf.d/30-j.ini:2: job \"h_basic.auto\": a \[job\] has the name of the implicit job"
+ok $? "... at the [job]'s file:line"
+fresh
+printf '[plugin h_basic]\nmarker = m\n\nfail_init = yes\n' > "$W/conf.d/10-p.ini"
+check_within 100
+[ "$st" -eq 1 ]; ok $? "--check refuses a plugin whose init fails"
+has "$W/err" "conf.d/10-p.ini:4: plugin h_basic (.*): init failed: fail_init is set"
+ok $? "... at the line of the [plugin] value its message names"
+
 echo "1..$n"
 exit $failed

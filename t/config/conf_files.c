@@ -1,7 +1,9 @@
 /*
  * conf_files.t - what conf.d's *.ini entries may be: regular files (or
  * symlinks to them) of at most JH__CONF_FILE_MAX bytes; a FIFO, a device,
- * a directory or a larger file is refused at once, naming it.
+ * a directory or a larger file is refused at once, naming it.  What is
+ * inside one: the line limit (198 characters, the README's figure), a
+ * UTF-8 BOM, a second [host], a NUL byte (each error with file:line).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -119,6 +121,91 @@ static void sizes(void)
     expect_refused("10-a.ini: larger than 16 MiB, the limit for one file", "a file over the cap");
 }
 
+/* Load dir; 0, or the error's text after "DIR/" in msg. */
+static int load(char *msg, size_t size)
+{
+    jh__conf *c = NULL;
+    jh_err e;
+    int rc = jh__conf_load_dir(dir, &c, &e);
+
+    snprintf(msg, size, "%s", rc == 0 ? "(loaded)" : e.msg + strlen(dir) + 1);
+    jh__conf_free(c);
+    return rc;
+}
+
+/* [job x] whose plugin line (its third) is `chars` characters long, lines
+ * ending in `eol`; the last one in `last`. */
+static void long_line(size_t chars, const char *eol, const char *last)
+{
+    char text[512], *w = text;
+
+    w += sprintf(w, "[job x]%shandler = h%splugin = ", eol, eol);
+    memset(w, 'p', chars - 9);
+    w += chars - 9;
+    sprintf(w, "%s", last);
+    clear();
+    put("10-x.ini", text);
+}
+
+static void lines(void)
+{
+    char msg[512];
+
+    long_line(198, "\n", "\n");
+    is_int(load(msg, sizeof(msg)), 0, "a line of exactly 198 characters loads (%s)", msg);
+    long_line(198, "\r\n", "\r\n");
+    is_int(load(msg, sizeof(msg)), 0, "... also ending in \\r\\n (%s)", msg);
+    long_line(199, "\n", "\n");
+    load(msg, sizeof(msg));
+    is_str(msg, "10-x.ini:3: line longer than 198 characters", "199 characters are refused");
+    long_line(199, "\r\n", "\r\n");
+    load(msg, sizeof(msg));
+    is_str(msg, "10-x.ini:3: line longer than 198 characters", "... also ending in \\r\\n");
+    long_line(198, "\n", "");
+    is_int(load(msg, sizeof(msg)), 0, "198 characters on a last line without \\n (%s)", msg);
+    long_line(199, "\n", "");
+    load(msg, sizeof(msg));
+    is_str(msg, "10-x.ini:3: line longer than 198 characters", "... and 199 refused");
+}
+
+static void contents(void)
+{
+    jh__conf *c = NULL;
+    jh_err e;
+    char msg[512];
+
+    clear();
+    put("10-a.ini", "\xEF\xBB\xBF[host]\nworkers = 5\n");
+    ok(jh__conf_load_dir(dir, &c, &e) == 0 && c->host.workers == 5,
+       "a UTF-8 BOM at the start of a file is skipped");
+    jh__conf_free(c);
+    clear();
+    put("10-a.ini", "\xEF\xBB\xBFworkers = 5\n");
+    load(msg, sizeof(msg));
+    is_str(msg, "10-a.ini:1: key \"workers\" outside any section", "... the key after it is the first");
+    clear();
+    put("10-a.ini", "[host]\nworkers = 4\n");
+    put("20-b.ini", "\n\n[host]\nlog_level = debug\n");
+    load(msg, sizeof(msg));
+    char want[256];
+    snprintf(want, sizeof(want), "20-b.ini:3: [host]: duplicate section (first at %s/10-a.ini:1)",
+             dir);
+    is_str(msg, want, "a second [host] is refused naming both places");
+    clear();
+    put("10-a.ini", "[host]\nworkers = 4\n\n[host]\n");
+    load(msg, sizeof(msg));
+    snprintf(want, sizeof(want), "10-a.ini:4: [host]: duplicate section (first at %s/10-a.ini:1)",
+             dir);
+    is_str(msg, want, "... also in the same file");
+    clear();
+    put("10-a.ini", "[host]\nworkers = 4\n\n");
+    FILE *f = fopen(at("10-a.ini"), "a");
+    fwrite("x = \0y\n", 1, 7, f);
+    fclose(f);
+    load(msg, sizeof(msg));
+    is_str(msg, "10-a.ini:4: contains a NUL byte (not a text file)", "a NUL byte, with its line");
+}
+
 int main(void)
 {
     plan_lazy();
@@ -127,6 +214,8 @@ int main(void)
         bail("mkdtemp");
     special_files();
     sizes();
+    lines();
+    contents();
     clear();
     rmdir(dir);
     jh__tz_cache_free();
