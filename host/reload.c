@@ -167,6 +167,8 @@ static int hjob_schedule(jh__hjob *j, const jh__conf_job *cj, const char *who, j
     } else if (h->every != NULL) {
         j->kind = JH_SCHED_EVERY;
         rc = jh__duration_parse(h->every, 0, &j->every, e);
+        if (rc == 0 && j->every < JH__EVERY_MIN_NS)
+            rc = jh__err_set(e, -ERANGE, "below the minimum of 1ms");
         if (rc < 0) {
             jh__err_prefix(e, "%s: handler \"%s\" of %s: default every \"%s\"", who,
                           h->name, jh__plugin_path(j->plugin), h->every);

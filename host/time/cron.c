@@ -654,6 +654,8 @@ static int parse_every(jh__cron *c, const char *expr, const char *d, jh_err *e)
 
     if (rc < 0)
         return jh__err_set(e, rc, "cron: \"%s\": @every: %s", expr, de.msg);
+    if (c->every < JH__EVERY_MIN_NS)
+        return jh__err_set(e, -EINVAL, "cron: \"%s\": @every: below the minimum of 1ms", expr);
     return 0;
 }
 

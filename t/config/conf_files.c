@@ -206,6 +206,35 @@ static void contents(void)
     is_str(msg, "10-a.ini:4: contains a NUL byte (not a text file)", "a NUL byte, with its line");
 }
 
+/* Item 8: intervals below 1 ms. */
+static void intervals(void)
+{
+    jh__conf *c = NULL;
+    jh_err e;
+    char msg[512];
+
+    clear();
+    put("10-a.ini", "[job a]\nplugin = p\nhandler = h\nevery = 1ms\n\n"
+                    "[job b]\nplugin = p\nhandler = h\ncron = @every 1ms\n");
+    ok(jh__conf_load_dir(dir, &c, &e) == 0 && c->jobs[0].every == 1000000,
+       "every = 1ms and @every 1ms load");
+    jh__conf_free(c);
+    clear();
+    put("10-a.ini", "[job a]\nplugin = p\nhandler = h\n\nevery = 1ns\n");
+    load(msg, sizeof(msg));
+    is_str(msg, "10-a.ini:5: [job a]: every \"1ns\": below the minimum of 1ms", "every = 1ns refused");
+    clear();
+    put("10-a.ini", "[job a]\nplugin = p\nhandler = h\nevery = 999us\n");
+    load(msg, sizeof(msg));
+    is_str(msg, "10-a.ini:4: [job a]: every \"999us\": below the minimum of 1ms",
+           "every = 999us refused");
+    clear();
+    put("10-a.ini", "[job a]\nplugin = p\nhandler = h\ncron = @every 1ns\n");
+    load(msg, sizeof(msg));
+    like(msg, "10-a.ini:4: ", "cron = @every 1ns refused at its line (%s)", msg);
+    like(msg, "@every: below the minimum of 1ms", "  saying why");
+}
+
 int main(void)
 {
     plan_lazy();
@@ -216,6 +245,7 @@ int main(void)
     sizes();
     lines();
     contents();
+    intervals();
     clear();
     rmdir(dir);
     jh__tz_cache_free();

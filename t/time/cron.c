@@ -142,6 +142,8 @@ static const struct ecase {
     {"0 0 0 1x * *", "unexpected character 'x' at column 8"},
     {"@fortnightly", "unknown macro"},
     {"@every 5", "@every: duration \"5\""},
+    {"@every 999us", "cron: \"@every 999us\": @every: below the minimum of 1ms"},
+    {"@every 1ns", "@every: below the minimum of 1ms"},
     {"0 0 12 * * 8", "value out of range 0-7"},
 };
 
