@@ -690,6 +690,12 @@ int jh_host_check(const jh_host_opts *o, FILE *out, jh_err *e)
 
     if ((rc = jh__conf_load_dir(dir, &conf, e)) < 0)
         return rc;
+    /* The [kafka] properties, as start-up's events_open would take them. */
+    if (conf->n_kafka > 0 &&
+        (rc = jh__events_check_kafka(&conf->kafka[0], (size_t)conf->host.event_max_bytes, e)) < 0) {
+        jh__conf_free(conf);
+        return rc;
+    }
     env.now = o->now ? o->now : realtime_ns;
     env.now_arg = o->now_arg;
     env.repo = jh__full_repo();

@@ -167,6 +167,8 @@ static int hjob_schedule(jh__hjob *j, const jh__conf_job *cj, const char *who, j
     } else if (h->every != NULL) {
         j->kind = JH_SCHED_EVERY;
         rc = jh__duration_parse(h->every, 0, &j->every, e);
+        if (rc == 0 && j->every < JH__EVERY_MIN_NS)
+            rc = jh__err_set(e, -ERANGE, "below the minimum of 1ms");
         if (rc < 0) {
             jh__err_prefix(e, "%s: handler \"%s\" of %s: default every \"%s\"", who,
                           h->name, jh__plugin_path(j->plugin), h->every);
@@ -663,10 +665,15 @@ static int build_jobs(jh__hstate *st, jh_err *e)
             continue;
         /* [job] names are unique (config.c checks); so one is implicit. */
         jh__hjob *imp = st->jobs[i]->implicit ? st->jobs[i] : st->jobs[i - 1];
+        jh__conf_pos at = {"(unknown)", 0};
+        for (size_t k = 0; k < st->conf->n_jobs; k++)
+            if (strcmp(st->conf->jobs[k].name, imp->name) == 0)
+                at = st->conf->jobs[k].pos;
         return jh__err_set(e, -EEXIST,
-                          "job \"%s\": a [job] has the name of the implicit job of handler "
-                          "\"%s\" in %s; rename the [job] or name that handler in it",
-                          imp->name, imp->handler->name, jh__plugin_path(imp->plugin));
+                          "%s:%d: job \"%s\": a [job] has the name of the implicit job of "
+                          "handler \"%s\" in %s; rename the [job] or name that handler in it",
+                          at.file, at.line, imp->name, imp->handler->name,
+                          jh__plugin_path(imp->plugin));
     }
     return 0;
 }

@@ -159,14 +159,18 @@ typedef struct jh__conf {
     jh__conf_kafka *kafka;      /* at most one (one producer per process) */
     size_t n_kafka;
     /* private: arena that owns every string above; where each [host] key
-     * was set (a [host] section may be reopened in a later file) */
+     * was set */
     void *arena_;
     jh__conf_pos host_set_[16];
 } jh__conf;
 
 /* Read dir/ *.ini in name order (strcmp of file names; other files are
  * ignored, a missing or empty directory is an empty configuration).
+ * Each *.ini must be a regular file (or a symlink to one) of at most
+ * JH__CONF_FILE_MAX bytes: a FIFO, a device or a directory is refused at
+ * once, without reading (or blocking on) it.
  * Returns 0 or a negative code with the first error in *e. */
+#define JH__CONF_FILE_MAX (16 << 20)
 int jh__conf_load_dir(const char *dir, jh__conf **out, jh_err *e);
 /* Same, from one in-memory ini text named `name` (for tests, embedding). */
 int jh__conf_load_string(const char *name, const char *text, jh__conf **out, jh_err *e);

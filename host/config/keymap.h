@@ -137,6 +137,9 @@ struct jh__conf_parser {
     jh__conf_pos *seen;      /* where each key of sd was set: sec_seen, or
                               * jh__conf.host_set_ for [host] */
     jh__conf_pos sec_seen[16];
+    int host_again;          /* line of a second [host] header being read,
+                              * reported when it closes (so a duplicate key
+                              * in it is still named first), else 0 */
 };
 
 /* Reports "FILE:LINE: msg" (the current line) unless an error is already
@@ -168,6 +171,9 @@ int jh__conf_duplicate(jh__conf_parser *p, const char *key, const jh__conf_pos *
 /* A "[...]" line (raw: what is inside the brackets, trimmed) opens a
  * section (section.c). */
 int jh__conf_open_section(jh__conf_parser *p, const char *raw);
+/* The end of the current section (at the next header, or the file's end):
+ * a second [host] is refused here.  0, or the error it reported. */
+int jh__conf_close_section(jh__conf_parser *p);
 
 /* "Did you mean": the nearest of the candidates offered (within two
  * edits), and " (did you mean \"x\"?)" or "" for it. */

@@ -7,9 +7,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* A snapshot with the [host] defaults.  They come from the [host] table,
  * parsed like any value (a bad one would be reported as "(defaults)"). */
@@ -36,34 +39,78 @@ static int conf_new(const char *dir, jh__conf **out, jh_err *e)
     return 0;
 }
 
+/* What kind of thing a conf.d entry is, for the error refusing it. */
+static const char *kind_of(mode_t m)
+{
+    return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device"
+           : S_ISBLK(m) ? "a block device" : S_ISSOCK(m) ? "a socket" : "not a regular file";
+}
+
+/* Only a regular file of at most JH__CONF_FILE_MAX bytes is read (a
+ * symlink is followed to one).  stat first, so a FIFO or a device is not
+ * even opened; the open is non-blocking and its fstat checked again, in
+ * case the entry changed in between. */
+static int open_regular(const char *path, int *fd, jh_err *e)
+{
+    struct stat st;
+
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return jh__err_set(e, -EINVAL, "%s: not a regular file (%s)", path, kind_of(st.st_mode));
+    if ((*fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) < 0)
+        return jh__err_set(e, -errno, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(*fd, &st) < 0) {
+        int err = errno;
+        close(*fd);
+        return jh__err_set(e, -err, "%s: cannot stat: %s", path, strerror(err));
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size > JH__CONF_FILE_MAX) {
+        close(*fd);
+        if (!S_ISREG(st.st_mode))
+            return jh__err_set(e, -EINVAL, "%s: not a regular file (%s)", path,
+                               kind_of(st.st_mode));
+        return jh__err_set(e, -EFBIG, "%s: larger than %d MiB, the limit for one file", path,
+                           JH__CONF_FILE_MAX >> 20);
+    }
+    return 0;
+}
+
 static int read_file(const char *path, char **out, jh_err *e)
 {
-    FILE *f = fopen(path, "rb");
     char *buf = NULL;
-    size_t len = 0, cap = 0, n;
+    size_t len = 0, cap = 0;
+    ssize_t n = 1;
+    int fd = -1, rc;
 
-    if (f == NULL)
-        return jh__err_set(e, -errno, "%s: cannot open: %s", path, strerror(errno));
-    do {
+    if ((rc = open_regular(path, &fd, e)) < 0)
+        return rc;
+    while (n > 0 && len <= JH__CONF_FILE_MAX) {
         if (jh__conf_grow((void **)&buf, &cap, len + 65537, 1) < 0) {
-            free(buf);
-            fclose(f);
-            return jh__err_set(e, -ENOMEM, "%s: out of memory", path);
+            rc = jh__err_set(e, -ENOMEM, "%s: out of memory", path);
+            break;
         }
-        n = fread(buf + len, 1, cap - len - 1, f);
-        len += n;
-    } while (n > 0);
-    if (ferror(f)) {
-        int err = errno;
-        free(buf);
-        fclose(f);
-        return jh__err_set(e, -err, "%s: read error: %s", path, strerror(err));
+        if ((n = read(fd, buf + len, cap - len - 1)) > 0)
+            len += (size_t)n;
+        else if (n < 0 && errno == EINTR)
+            n = 1;
+        else if (n < 0)
+            rc = jh__err_set(e, -errno, "%s: read error: %s", path, strerror(errno));
     }
-    fclose(f);
-    buf[len] = '\0';
-    if (strlen(buf) != len) {
+    close(fd);
+    if (rc == 0 && len > JH__CONF_FILE_MAX) /* it grew while we read */
+        rc = jh__err_set(e, -EFBIG, "%s: larger than %d MiB, the limit for one file", path,
+                         JH__CONF_FILE_MAX >> 20);
+    if (rc < 0) {
         free(buf);
-        return jh__err_set(e, -EINVAL, "%s: contains a NUL byte (not a text file)", path);
+        return rc;
+    }
+    buf[len] = '\0';
+    if ((n = (ssize_t)strlen(buf)) != (ssize_t)len) {
+        int line = 1;
+        for (ssize_t i = 0; i < n; i++)
+            line += buf[i] == '\n';
+        free(buf);
+        return jh__err_set(e, -EINVAL, "%s:%d: contains a NUL byte (not a text file)", path,
+                           line);
     }
     *out = buf;
     return 0;

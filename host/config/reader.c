@@ -20,23 +20,33 @@
 #include <ini.h>
 #include <string.h>
 
-/* The next line of p->text into str (num bytes with the NUL).  One too
- * long for inih is noted and handed over as an empty line; the error is
- * reported after the parse. */
+/* The longest line, in characters without its "\n" or "\r\n" (the
+ * README's figure): inih's buffer of INI_MAX_LINE bytes holds it with its
+ * "\n" and the NUL. */
+#define LINE_MAX_CHARS (INI_MAX_LINE - 2)
+
+/* The next line of p->text into str (num bytes with the NUL), its "\r\n"
+ * as "\n" (inih trims the \r anyway).  One longer than LINE_MAX_CHARS is
+ * noted and handed over as an empty line; the error is reported after the
+ * parse. */
 static void take_line(jh__conf_parser *p, char *str, size_t num)
 {
     const char *s = p->text, *nl = strchr(s, '\n');
-    size_t len = nl ? (size_t)(nl - s) + 1 : strlen(s);
+    size_t len = nl ? (size_t)(nl - s) : strlen(s), chars = len;
 
     p->line++;
-    p->text = s + len;
-    if (len >= num - 1) {
+    p->text = s + len + (nl != NULL);
+    if (chars > 0 && s[chars - 1] == '\r')
+        chars--;
+    if (chars > LINE_MAX_CHARS || chars + 2 > num) {
         if (p->long_line == 0)
             p->long_line = p->line;
-        len = 0;
+        chars = 0;
     }
-    memcpy(str, s, len);
-    str[len] = '\0';
+    memcpy(str, s, chars);
+    if (nl != NULL)
+        str[chars++] = '\n';
+    str[chars] = '\0';
 }
 
 /* a: a line from its '[' on.  What is inside the brackets, trimmed,
@@ -74,6 +84,9 @@ static char *reader(char *str, int num, void *stream)
 
     if (*p->text == '\0')
         return NULL;
+    /* A UTF-8 byte order mark at the start of a file is skipped. */
+    if (p->line == 0 && strncmp(p->text, "\xEF\xBB\xBF", 3) == 0)
+        p->text += 3;
     take_line(p, str, (size_t)num);
     for (a = str; *a == ' ' || *a == '\t'; a++)
         ;
@@ -131,11 +144,12 @@ int jh__conf_parse_text(jh__conf *c, const char *file, const char *text, jh__con
     if ((p.file = jh__conf_strdup(c, file)) == NULL || presize_jobs(c, text, ld) < 0)
         return jh__err_set(e, -ENOMEM, "out of memory");
     rc = ini_parse_stream(reader, &p, on_key, &p);
+    jh__conf_close_section(&p);
     if (p.failed)
         return e ? e->code : -EINVAL;
     if (p.long_line)
         return jh__err_set(e, -EINVAL, "%s:%d: line longer than %d characters", file,
-                           p.long_line, INI_MAX_LINE - 2);
+                           p.long_line, LINE_MAX_CHARS);
     if (rc > 0)
         return jh__err_set(e, -EINVAL, "%s:%d: syntax error (expected [section] or key = value)",
                            file, rc);

@@ -3,8 +3,10 @@
  * a named kind, whose sections live in an array of the snapshot.
  *
  * A named section cannot be reopened: a second [job x] or [mysql main],
- * in any file, is refused naming the first.  [host] may be reopened (its
- * keys still may not be set twice).  Opening applies the kind's defaults.
+ * in any file, is refused naming the first; so is a second [host] (it
+ * could only split the host's keys over places), when it closes, so that
+ * a duplicate key inside it is reported as such.  Opening applies the
+ * kind's defaults.
  */
 #include "keymap.h"
 
@@ -30,7 +32,9 @@ static int open_host(jh__conf_parser *p)
     p->sd = jh__conf_section_of(JH_CONF_HOST);
     p->seen = c->host_set_;
     snprintf(p->label, sizeof(p->label), "host");
-    if (c->host.pos.file == NULL)
+    if (c->host.pos.file != NULL)
+        p->host_again = p->line; /* an error once the section closes */
+    else
         c->host.pos = (jh__conf_pos){p->file, p->line};
     return 0;
 }
@@ -89,6 +93,19 @@ static int open_named(jh__conf_parser *p, const jh__conf_section *sd, const char
     return jh__conf_defaults(p, sd, sec);
 }
 
+int jh__conf_close_section(jh__conf_parser *p)
+{
+    const jh__conf_pos *first = &p->conf->host.pos;
+    int line = p->host_again;
+
+    p->host_again = 0;
+    if (line == 0 || p->failed)
+        return 0;
+    p->failed = 1;
+    return jh__err_set(p->e, -EEXIST, "%s:%d: [host]: duplicate section (first at %s:%d)",
+                       p->file, line, first->file, first->line);
+}
+
 int jh__conf_open_section(jh__conf_parser *p, const char *raw)
 {
     size_t wl = strcspn(raw, " ");
@@ -96,6 +113,8 @@ int jh__conf_open_section(jh__conf_parser *p, const char *raw)
     const char *name;
     char *nm;
 
+    if (jh__conf_close_section(p) < 0)
+        return -EEXIST;
     p->sd = NULL; /* until the section exists */
     p->label[0] = '\0';
     memset(p->sec_seen, 0, sizeof(p->sec_seen));

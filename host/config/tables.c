@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "time/cron.h"
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* A row: name, type, default, field, description, then optional columns
@@ -159,6 +161,9 @@ static int job_schedule(jh__conf_parser *p, const jh__conf_key *k, void *sec, co
 {
     int rc = jh__conf_store(p, k, sec, key, value);
 
+    if (rc == 0 && k->type == JH_K_DURATION && ((jh__conf_job *)sec)->every < JH__EVERY_MIN_NS)
+        return jh__conf_fail(p, -ERANGE, "[%s]: %s \"%s\": below the minimum of 1ms", p->label,
+                             key, value);
     if (rc == 0)
         ((jh__conf_job *)sec)->kind = k->type == JH_K_DURATION ? JH_SCHED_EVERY : JH_SCHED_CRON;
     return rc;

@@ -11,6 +11,7 @@
  */
 #include "plugin.h"
 
+#include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -568,16 +569,40 @@ static jh__conf_plugin *copy_section(const jh__conf_plugin *s)
     return c;
 }
 
+static int word_char(char ch)
+{
+    return isalnum((unsigned char)ch) || ch == '_' || ch == '.';
+}
+
+/* Where in the [plugin] section an init failure points: the line of a key
+ * the plugin's message names as a word ("api_key is required"), else the
+ * section's header. */
+static const jh__conf_pos *init_blame(const jh__conf_plugin *sec, const char *msg)
+{
+    for (size_t i = 0; i < sec->n_kv; i++) {
+        const char *key = sec->kv[i].key;
+        size_t kl = strlen(key);
+        for (const char *m = strstr(msg, key); m != NULL; m = strstr(m + 1, key))
+            if ((m == msg || !word_char(m[-1])) && !word_char(m[kl]))
+                return &sec->kv[i].pos;
+    }
+    return &sec->pos;
+}
+
 static int init_failed(jh__plugin *p, int rc, const char *msg, jh_err *e)
 {
     char num[32];
+    const jh__conf_pos *at;
 
     if (msg[0] == '\0') {
         snprintf(num, sizeof(num), "returned %d", rc);
         msg = rc < 0 ? strerror(-rc) : num;
     }
-    return jh__err_set(e, rc < 0 ? rc : -EINVAL, "plugin %s (%s): init failed: %s",
-                      p->desc.name, p->path, msg);
+    if (p->section == NULL || (at = init_blame(p->section, msg))->file == NULL)
+        return jh__err_set(e, rc < 0 ? rc : -EINVAL, "plugin %s (%s): init failed: %s",
+                          p->desc.name, p->path, msg);
+    return jh__err_set(e, rc < 0 ? rc : -EINVAL, "%s:%d: plugin %s (%s): init failed: %s",
+                      at->file, at->line, p->desc.name, p->path, msg);
 }
 
 int jh__plugin_init(jh__plugin *p, const jh__conf_plugin *section,

@@ -651,22 +651,25 @@ static int conf_set(rd_kafka_conf_t *conf, const jh__conf_kafka *k, const char *
     return jh__err_set(e, -EINVAL, "[kafka %s]: %s: %s", k->name, key, errstr);
 }
 
-static int kafka_new(jh__events *ev, const jh__conf_kafka *k, jh_err *e)
+/* k's producer configuration: our defaults, then the section's rdkafka.*
+ * keys over them.  Start-up and --check both build it here (and both then
+ * create a producer from it, kafka_new and jh__events_check_kafka), so
+ * --check refuses exactly what start-up refuses. */
+static int kafka_conf(const jh__conf_kafka *k, size_t max_bytes, rd_kafka_conf_t **out, jh_err *e)
 {
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    char errstr[512], maxb[32];
+    rd_kafka_conf_t *conf;
+    char maxb[32];
     int rc;
 
-    if (k->brokers == NULL || k->brokers[0] == '\0') {
-        rc = jh__err_set(e, -EINVAL, "[kafka %s]: brokers is required", k->name);
-        goto fail;
-    }
-    /* Defaults first, so the section's rdkafka.* keys override them. */
+    if (k->brokers == NULL || k->brokers[0] == '\0')
+        return jh__err_set(e, -EINVAL, "[kafka %s]: brokers is required", k->name);
+    if ((conf = rd_kafka_conf_new()) == NULL)
+        return jh__err_set(e, -ENOMEM, "[kafka %s]: out of memory", k->name);
     /* Room for the largest send: payload, key and framing (a section's
      * rdkafka.message.max.bytes still overrides it). */
     snprintf(maxb, sizeof(maxb), "%zu",
-             ev->max_bytes + KEY_MAX + REC_OVERHEAD > 1000000
-                 ? ev->max_bytes + KEY_MAX + REC_OVERHEAD : (size_t)1000000);
+             max_bytes + KEY_MAX + REC_OVERHEAD > 1000000 ? max_bytes + KEY_MAX + REC_OVERHEAD
+                                                          : (size_t)1000000);
     if ((rc = conf_set(conf, k, "bootstrap.servers", k->brokers, &k->pos, e)) < 0 ||
         (rc = conf_set(conf, k, "enable.idempotence", "true", NULL, e)) < 0 ||
         (rc = conf_set(conf, k, "message.timeout.ms", "0", NULL, e)) < 0 ||
@@ -676,28 +679,72 @@ static int kafka_new(jh__events *ev, const jh__conf_kafka *k, jh_err *e)
     for (size_t i = 0; i < k->n_props; i++)
         if ((rc = conf_set(conf, k, k->props[i].key, k->props[i].value, &k->props[i].pos, e)) < 0)
             goto fail;
+    *out = conf;
+    return 0;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return rc;
+}
+
+/* A producer from conf (which it takes, even on failure); what librdkafka
+ * says about the properties together is reported at the section. */
+static int kafka_create(const jh__conf_kafka *k, rd_kafka_conf_t *conf, rd_kafka_t **out,
+                        jh_err *e)
+{
+    char errstr[512];
+
+    if ((*out = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr))) != NULL)
+        return 0; /* conf now belongs to the producer */
+    rd_kafka_conf_destroy(conf);
+    return jh__err_set(e, -EINVAL, "[kafka %s]: cannot create the producer: %s", k->name, errstr);
+}
+
+static void quiet_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk, (void)level, (void)fac, (void)buf;
+}
+
+int jh__events_check_kafka(const jh__conf_kafka *k, size_t max_bytes, jh_err *e)
+{
+    rd_kafka_conf_t *conf;
+    rd_kafka_t *rk;
+    int rc;
+
+    if (max_bytes == 0)
+        max_bytes = (size_t)1 << 20;
+    if ((rc = kafka_conf(k, max_bytes, &conf, e)) < 0)
+        return rc;
+    /* Nothing is sent: the producer only proves the configuration. */
+    rd_kafka_conf_set_log_cb(conf, quiet_log_cb);
+    if ((rc = kafka_create(k, conf, &rk, e)) < 0)
+        return rc;
+    rd_kafka_destroy(rk);
+    return 0;
+}
+
+static int kafka_new(jh__events *ev, const jh__conf_kafka *k, jh_err *e)
+{
+    rd_kafka_conf_t *conf;
+    int rc;
+
+    if ((rc = kafka_conf(k, ev->max_bytes, &conf, e)) < 0)
+        return rc;
     rd_kafka_conf_set_opaque(conf, ev);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
     rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
     if ((ev->conf_tpl = rd_kafka_conf_dup(conf)) == NULL) {
-        rc = jh__err_set(e, -ENOMEM, "[kafka %s]: out of memory", k->name);
-        goto fail;
+        rd_kafka_conf_destroy(conf);
+        return jh__err_set(e, -ENOMEM, "[kafka %s]: out of memory", k->name);
     }
-    ev->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    if (ev->rk == NULL) {
-        rc = jh__err_set(e, -EINVAL, "[kafka %s]: cannot create the producer: %s", k->name, errstr);
+    if ((rc = kafka_create(k, conf, &ev->rk, e)) < 0) {
         rd_kafka_conf_destroy(ev->conf_tpl);
         ev->conf_tpl = NULL;
-        goto fail;
+        return rc;
     }
-    /* conf now belongs to rk */
     ev->mainq = rd_kafka_queue_get_main(ev->rk);
     rd_kafka_queue_cb_event_enable(ev->mainq, queue_event_cb, ev);
     return 0;
-fail:
-    rd_kafka_conf_destroy(conf);
-    return rc;
 }
 
 /* The producer and its configuration template, as far as they exist. */

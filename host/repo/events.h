@@ -43,6 +43,12 @@ size_t jh__events_close(jh__events *ev, int64_t timeout_ns);
 
 jh__outbox *jh__events_outbox(jh__events *ev);
 
+/* --check: k's producer configuration as jh__events_new would build it
+ * (the same code, and a producer created and destroyed at once, sending
+ * nothing), so an rdkafka.* property start-up refuses is refused here, with
+ * its file:line.  max_bytes as in jh__events_opts. */
+int jh__events_check_kafka(const jh__conf_kafka *k, size_t max_bytes, jh_err *e);
+
 /* For tests: records held in memory or by librdkafka right now; raise a
  * fatal producer error (the delivery thread recreates the producer). */
 size_t jh__events_in_memory(jh__events *ev);

@@ -10,6 +10,7 @@
  *          | value "L" | value "#" k             (day-of-week only)
  *   value  = number | name (JAN-DEC, SUN-SAT; any case)
  * `a/s` means a to the field's end by s.  `?` is `*`, day fields only.
+ * SUN ending a weekday range is 7 (SAT-SUN = 6-7).
  */
 #include "cron.h"
 
@@ -237,6 +238,10 @@ static int parse_range(const pctx *p, const char *s, const char *iend, const cha
             return perr(p, h, "%s", "expected a number or name after '-'");
         if ((rc = check_range(p, h, *hi)) != 0)
             return rc;
+        /* SUN ending a weekday range is 7 (SAT-SUN, MON-SUN), as in Vixie
+         * cron and croner. */
+        if (p->field == F_DOW && *hi == 0 && *lo > 0 && !(*h >= '0' && *h <= '9'))
+            *hi = 7;
         if (*hi < *lo)
             return perr(p, s, "%s", "range start is after its end");
     } else if (q < iend && *q == '/')
@@ -654,6 +659,8 @@ static int parse_every(jh__cron *c, const char *expr, const char *d, jh_err *e)
 
     if (rc < 0)
         return jh__err_set(e, rc, "cron: \"%s\": @every: %s", expr, de.msg);
+    if (c->every < JH__EVERY_MIN_NS)
+        return jh__err_set(e, -EINVAL, "cron: \"%s\": @every: below the minimum of 1ms", expr);
     return 0;
 }
 

@@ -20,6 +20,11 @@
 
 typedef struct jh__cron jh__cron;
 
+/* The shortest interval a schedule may have: `every =`, `@every` and a
+ * handler's default every.  Anything shorter would only spin the loop
+ * (every = 1ns ran 10,000 times a second and logged twice as many skips). */
+#define JH__EVERY_MIN_NS 1000000
+
 /*
  * Parse `expr`, evaluated in zone `tz` (NULL = UTC).  On error returns
  * -EINVAL and a message that names the field and column and what was
