@@ -37,6 +37,18 @@
 extern "C" {
 #endif
 
+/* The ABI this header describes.  Not user-settable: a plugin gets the ABI
+ * of the header it includes (to target an older ABI, build against that
+ * version's jobhost.h).  -DJH_ABI_MAJOR=N or -DJH_ABI_MINOR=N with another
+ * value stops the build here instead of being silently replaced. */
+#if defined(JH_ABI_MAJOR) && JH_ABI_MAJOR != 1
+#error "jobhost.h is plugin ABI 1.1 and JH_ABI_MAJOR is predefined to another value: the ABI version is not user-settable (drop -DJH_ABI_MAJOR, or build against the jobhost.h of the ABI you target)"
+#endif
+#if defined(JH_ABI_MINOR) && JH_ABI_MINOR != 1
+#error "jobhost.h is plugin ABI 1.1 and JH_ABI_MINOR is predefined to another value: the ABI version is not user-settable (drop -DJH_ABI_MINOR, or build against the jobhost.h of the ABI you target)"
+#endif
+#undef JH_ABI_MAJOR
+#undef JH_ABI_MINOR
 #define JH_ABI_MAJOR 1
 #define JH_ABI_MINOR 1
 
