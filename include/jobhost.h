@@ -37,6 +37,18 @@
 extern "C" {
 #endif
 
+/* The ABI this header describes.  Not user-settable: a plugin gets the ABI
+ * of the header it includes (to target an older ABI, build against that
+ * version's jobhost.h).  -DJH_ABI_MAJOR=N or -DJH_ABI_MINOR=N with another
+ * value stops the build here instead of being silently replaced. */
+#if defined(JH_ABI_MAJOR) && JH_ABI_MAJOR != 1
+#error "jobhost.h is plugin ABI 1.1 and JH_ABI_MAJOR is predefined to another value: the ABI version is not user-settable (drop -DJH_ABI_MAJOR, or build against the jobhost.h of the ABI you target)"
+#endif
+#if defined(JH_ABI_MINOR) && JH_ABI_MINOR != 1
+#error "jobhost.h is plugin ABI 1.1 and JH_ABI_MINOR is predefined to another value: the ABI version is not user-settable (drop -DJH_ABI_MINOR, or build against the jobhost.h of the ABI you target)"
+#endif
+#undef JH_ABI_MAJOR
+#undef JH_ABI_MINOR
 #define JH_ABI_MAJOR 1
 #define JH_ABI_MINOR 1
 
@@ -122,8 +134,14 @@ typedef struct jh_plugin_desc {
     const jh_config_key *config_keys;
     size_t n_config_keys;
     /* ABI 1.1: services the plugin needs (JH_SVC_* bits).  A required
-     * service its [plugin] section does not bind is a load error. */
+     * service its [plugin] section does not bind is a load error.
+     * `requires` is a keyword of C++20, so C++ spells the field requires_
+     * (same place, same meaning). */
+#ifdef __cplusplus
+    uint32_t requires_;
+#else
     uint32_t requires;
+#endif
     uint32_t reserved2;
 } jh_plugin_desc;
 
@@ -150,10 +168,46 @@ enum jh_service {
  *   static const jh_handler handlers[] = {{"tick", tick, "5s", NULL, NULL}};
  *   JH_PLUGIN_DESC(.name = "heartbeat", .version = "1.0",
  *                  .handlers = handlers, .n_handlers = 1);
+ *
+ * It defines `jobhost_plugin` with external linkage and, in C++, C
+ * linkage (an unmangled name; a namespace-scope const would otherwise be
+ * internal).  Fields left out are zero.  C++ needs C++20 for the
+ * designated initializers, given in declaration order (name, version,
+ * init, fini, handlers, n_handlers, config_keys, n_config_keys,
+ * requires_); g++ and clang++ also take them in C++11/14/17 as an
+ * extension (a warning under -pedantic).  The rest of this header is
+ * plain C++11.
  */
+#ifdef __cplusplus
+#define JH_DESC_BEGIN_ extern "C" {
+#define JH_DESC_END_ }
+#define JH_DESC_EXTERN_ extern /* a namespace-scope const is internal */
+#else
+#define JH_DESC_BEGIN_
+#define JH_DESC_END_
+#define JH_DESC_EXTERN_
+#endif
+#if defined(__GNUC__)
+/* Fields a designated initializer leaves out are zero on purpose; g++
+ * would warn about each one under -Wextra (gcc does not). */
+#define JH_DESC_DIAG_PUSH_                                                \
+    _Pragma("GCC diagnostic push")                                        \
+    _Pragma("GCC diagnostic ignored \"-Wmissing-field-initializers\"")
+#define JH_DESC_DIAG_POP_ _Pragma("GCC diagnostic pop")
+#else
+#define JH_DESC_DIAG_PUSH_
+#define JH_DESC_DIAG_POP_
+#endif
+/* The trailing declaration only takes the caller's semicolon. */
 #define JH_PLUGIN_DESC(...)                                               \
-    JH_EXPORT const jh_plugin_desc jobhost_plugin = {JH_PLUGIN_DESC_HEADER, \
-                                                     __VA_ARGS__}
+    JH_DESC_BEGIN_                                                        \
+    JH_EXPORT extern const jh_plugin_desc jobhost_plugin;                 \
+    JH_DESC_DIAG_PUSH_                                                    \
+    JH_EXPORT JH_DESC_EXTERN_ const jh_plugin_desc jobhost_plugin = {     \
+        JH_PLUGIN_DESC_HEADER, __VA_ARGS__};                              \
+    JH_DESC_DIAG_POP_                                                     \
+    JH_DESC_END_                                                          \
+    extern const jh_plugin_desc jobhost_plugin
 
 #define JH_COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -60,7 +60,7 @@ static void api_vlog(jh_ctx *c, int level, const char *event, const char *fmt, v
         kv[n++] = JH_KV_S("handler", c->handler);
     if (c->run_id != 0)
         kv[n++] = JH_KV_U("run_id", c->run_id);
-    jh__log_vf(c->env->log, level, event ? event : "plugin.log", kv, n, fmt, ap);
+    jh__log_vplugin(c->env->log, level, event ? event : "plugin.log", kv, n, fmt, ap);
 }
 
 static void api_vfail(jh_ctx *c, const char *fmt, va_list ap)

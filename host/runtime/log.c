@@ -427,6 +427,96 @@ static void put_raw(line *l, const char *s)
         put_raw_logfmt(l, s);
 }
 
+/* ---- a plugin's fragment: parsed, checked, re-emitted ---------------- */
+
+/* Keys a plugin's fragment cannot take: the standard fields of every line
+ * and of a plugin's lines (and the truncation marker).  Keys of the line's
+ * own fields are reserved too (plugin_key_taken). */
+static const char *const reserved_keys[] = {
+    "ts", "level", "event", "job", "plugin", "handler", "run_id", "truncated",
+};
+
+#define PLUGIN_PREFIX "plugin."
+
+static int key_eq(const char *key, const char *k, size_t kl)
+{
+    return key != NULL && strlen(key) == kl && memcmp(key, k, kl) == 0;
+}
+
+static int plugin_key_taken(const char *k, size_t kl, const jh__kv *kv, size_t n)
+{
+    for (size_t i = 0; i < JH_COUNTOF(reserved_keys); i++)
+        if (key_eq(reserved_keys[i], k, kl))
+            return 1;
+    for (size_t i = 0; i < n; i++)
+        if (kv[i].type != JH_KV_RAW && key_eq(kv[i].key, k, kl))
+            return 1;
+    return 0;
+}
+
+/* A key byte: printable ASCII but not '=', a quote or a backslash. */
+static int plugin_key_char(unsigned char c)
+{
+    return c > ' ' && c < 0x7f && c != '=' && c != '"' && c != '\\';
+}
+
+static int plugin_space(unsigned char c)
+{
+    return c <= ' ' || c == 0x7f;
+}
+
+/* One key, renamed plugin.KEY when it is taken. */
+static int put_plugin_key(line *l, const char *k, size_t kl, int taken)
+{
+    char kb[64];
+
+    if (!taken || kl + sizeof(PLUGIN_PREFIX) > sizeof(kb))
+        return put_key(l, k, kl);
+    memcpy(kb, PLUGIN_PREFIX, sizeof(PLUGIN_PREFIX) - 1);
+    memcpy(kb + sizeof(PLUGIN_PREFIX) - 1, k, kl);
+    return put_key(l, kb, kl + sizeof(PLUGIN_PREFIX) - 1);
+}
+
+/*
+ * A plugin's "k=v k2=\"a b\"" in either format: split into pairs
+ * (whitespace and control characters separate them outside quotes), each
+ * written back as a field of this format, so its values are quoted and
+ * escaped like the host's own and cannot split or forge a field.  A key
+ * that a standard field or this line's own field has is renamed plugin.KEY;
+ * whatever does not parse as key=value goes, escaped, into "msg".
+ */
+static void put_plugin(line *l, const char *s, const jh__kv *kv, size_t n)
+{
+    char val[LINE_MAX_];
+
+    while (s != NULL && *s) {
+        const char *k, *v;
+        size_t kl, vl;
+
+        while (*s && plugin_space((unsigned char)*s))
+            s++;
+        for (k = s; plugin_key_char((unsigned char)*s); s++)
+            ;
+        kl = (size_t)(s - k);
+        if (*k == '\0' || *s != '=' || kl == 0) {
+            if (*k != '\0' && put_key(l, "msg", 3) == 0)
+                put_str(l, k, strlen(k));
+            return;
+        }
+        if (*++s == '"') {
+            s = unquote(s + 1, val, sizeof(val), &vl);
+            v = val;
+        } else {
+            for (v = s; *s && !plugin_space((unsigned char)*s); s++)
+                ;
+            vl = (size_t)(s - v);
+        }
+        if (put_plugin_key(l, k, kl, plugin_key_taken(k, kl, kv, n)) < 0 ||
+            put_str(l, v, vl) < 0)
+            return;
+    }
+}
+
 static int put_double(line *l, double v)
 {
     char d[40];
@@ -507,8 +597,10 @@ static void end_line(line *l, size_t good)
     l->buf[l->len++] = '\n';
 }
 
+/* raw: a trusted fragment (the host's own), or with `plugin` set one from
+ * a plugin (put_plugin). */
 static void emit(jh__logger *log, int level, const char *event, const jh__kv *kv,
-                 size_t n, const char *raw)
+                 size_t n, const char *raw, int plugin)
 {
     line l;
     size_t good;
@@ -526,7 +618,10 @@ static void emit(jh__logger *log, int level, const char *event, const jh__kv *kv
             good = l.len;
     }
     if (raw != NULL && !l.truncated) {
-        put_raw(&l, raw);
+        if (plugin)
+            put_plugin(&l, raw, kv, n);
+        else
+            put_raw(&l, raw);
         if (!l.truncated)
             good = l.len;
     }
@@ -541,11 +636,11 @@ void jh__log_kv(jh__logger *log, int level, const char *event, const jh__kv *kv,
 {
     if (!jh__log_enabled(log, level))
         return;
-    emit(log, level, event, kv, n, NULL);
+    emit(log, level, event, kv, n, NULL, 0);
 }
 
-void jh__log_vf(jh__logger *log, int level, const char *event, const jh__kv *kv,
-               size_t n, const char *fmt, va_list ap)
+static void log_vf(jh__logger *log, int level, const char *event, const jh__kv *kv,
+                   size_t n, int plugin, const char *fmt, va_list ap)
 {
     char raw[LINE_MAX_];
 
@@ -554,7 +649,19 @@ void jh__log_vf(jh__logger *log, int level, const char *event, const jh__kv *kv,
     raw[0] = '\0';
     if (fmt != NULL)
         vsnprintf(raw, sizeof(raw), fmt, ap);
-    emit(log, level, event, kv, n, raw);
+    emit(log, level, event, kv, n, raw, plugin);
+}
+
+void jh__log_vf(jh__logger *log, int level, const char *event, const jh__kv *kv,
+               size_t n, const char *fmt, va_list ap)
+{
+    log_vf(log, level, event, kv, n, 0, fmt, ap);
+}
+
+void jh__log_vplugin(jh__logger *log, int level, const char *event, const jh__kv *kv,
+                    size_t n, const char *fmt, va_list ap)
+{
+    log_vf(log, level, event, kv, n, 1, fmt, ap);
 }
 
 void jh__log_f(jh__logger *log, int level, const char *event, const char *fmt, ...)

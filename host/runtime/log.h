@@ -75,6 +75,14 @@ void jh__log_f(jh__logger *log, int level, const char *event, const char *fmt, .
 void jh__log_vf(jh__logger *log, int level, const char *event, const jh__kv *kv,
                size_t n, const char *fmt, va_list ap);
 
+/* The same for a plugin's fragment (jh_log): parsed into pairs and written
+ * back as fields of the format, values quoted and escaped, so it cannot
+ * split or forge a field; a key that a standard field (ts level event job
+ * plugin handler run_id truncated) or one of kv has is renamed plugin.KEY;
+ * what does not parse as key=value goes into msg. */
+void jh__log_vplugin(jh__logger *log, int level, const char *event, const jh__kv *kv,
+                    size_t n, const char *fmt, va_list ap);
+
 uint64_t jh__log_dropped(const jh__logger *log);
 
 /* The fd and whether the format is JSON (async-signal-safe: fatal.c). */

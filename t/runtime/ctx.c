@@ -99,7 +99,9 @@ int main(void)
            "jh_log: standard fields, then the plugin's fragment");
     jh_log(ca, JH_LOG_DEBUG, "noise", "x=1");
     jh_log(ca, JH_LOG_WARN, "evil", "a=1\nts=x level=error event=forged");
-    is_str(next_line(), "level=warn event=evil job=sync handler=run run_id=7 a=1 ts=x level=error event=forged",
+    is_str(next_line(),
+           "level=warn event=evil job=sync handler=run run_id=7 a=1 plugin.ts=x plugin.level=error "
+           "plugin.event=forged",
            "debug filtered; a newline in the fragment does not start a line");
     log_vlist(ca, NULL);
     is_str(next_line(), "level=info event=plugin.log job=sync handler=run run_id=7",
