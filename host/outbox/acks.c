@@ -121,7 +121,9 @@ void jh__ob_acks_raise(acks *a, uint64_t low)
     a->low = low;
     while (k < a->n && a->r[k].hi < low)
         k++;
-    memmove(a->r, a->r + k, (a->n - k) * sizeof(rng));
+    /* With no ranges a->r may be NULL: memmove must not see it. */
+    if (k > 0 && k < a->n)
+        memmove(a->r, a->r + k, (a->n - k) * sizeof(rng));
     a->n -= k;
     if (a->n > 0 && a->r[0].lo < low)
         a->r[0].lo = low;
