@@ -395,3 +395,16 @@ size_t jh__outbox_pending(jh__outbox *ob)
     pthread_mutex_unlock(&ob->ack_mu);
     return n;
 }
+
+/* Every seq below this is acknowledged (the events service's backlog age). */
+uint64_t jh__outbox_acked_below(jh__outbox *ob)
+{
+    uint64_t low;
+
+    if (ob == NULL)
+        return 0;
+    pthread_mutex_lock(&ob->ack_mu);
+    low = ob->ack.low;
+    pthread_mutex_unlock(&ob->ack_mu);
+    return low;
+}
