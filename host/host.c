@@ -562,11 +562,37 @@ unsigned long jh_host_reloads(const jh_host *h)
     return h->reloads;
 }
 
+/* Stop gave up on runs (left > 0): name each plugin a run still uses
+ * once (plugin.abandoned: no fini, it stays loaded until the process
+ * exits); the others get their fini and plugin.unload as usual. */
+static void log_abandoned(jh_host *h)
+{
+    for (size_t i = 0; i < h->st.n_jobs; i++) {
+        const jh__hjob *j = h->st.jobs[i];
+        size_t k = 0, running = 0;
+        if (j->sjob == NULL || jh__sched_running(j->sjob) == 0)
+            continue;
+        while (k < i && !(h->st.jobs[k]->plugin == j->plugin && h->st.jobs[k]->sjob != NULL &&
+                          jh__sched_running(h->st.jobs[k]->sjob) > 0))
+            k++;
+        if (k < i)
+            continue; /* named with an earlier job */
+        for (size_t m = i; m < h->st.n_jobs; m++)
+            if (h->st.jobs[m]->plugin == j->plugin && h->st.jobs[m]->sjob != NULL)
+                running += (size_t)jh__sched_running(h->st.jobs[m]->sjob);
+        jh__kv kv[] = {JH_KV_S("plugin", jh__plugin_name(j->plugin)), JH_KV_S("job", j->name),
+                       JH_KV_U("runs", running)};
+        jh__log_kv(h->env.log, JH_LOG_WARN, "plugin.abandoned", kv, JH_COUNTOF(kv));
+    }
+}
+
 static void sched_stopped(jh__sched *s, int left, void *arg)
 {
     jh_host *h = arg;
 
     (void)s;
+    if (left > 0)
+        log_abandoned(h);
     /* Drop every job (the scheduler releases its references once no run
      * is in flight) and every plugin: fini runs for each copy nothing of
      * which still runs. */

@@ -121,7 +121,9 @@ void jh__ob_acks_raise(acks *a, uint64_t low)
     a->low = low;
     while (k < a->n && a->r[k].hi < low)
         k++;
-    memmove(a->r, a->r + k, (a->n - k) * sizeof(rng));
+    /* With no ranges a->r may be NULL: memmove must not see it. */
+    if (k > 0 && k < a->n)
+        memmove(a->r, a->r + k, (a->n - k) * sizeof(rng));
     a->n -= k;
     if (a->n > 0 && a->r[0].lo < low)
         a->r[0].lo = low;
@@ -392,4 +394,17 @@ size_t jh__outbox_pending(jh__outbox *ob)
     n = next > ob->ack.low + ob->ack.count ? (size_t)(next - ob->ack.low - ob->ack.count) : 0;
     pthread_mutex_unlock(&ob->ack_mu);
     return n;
+}
+
+/* Every seq below this is acknowledged (the events service's backlog age). */
+uint64_t jh__outbox_acked_below(jh__outbox *ob)
+{
+    uint64_t low;
+
+    if (ob == NULL)
+        return 0;
+    pthread_mutex_lock(&ob->ack_mu);
+    low = ob->ack.low;
+    pthread_mutex_unlock(&ob->ack_mu);
+    return low;
 }

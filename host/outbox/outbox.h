@@ -103,6 +103,9 @@ void jh__outbox_rewind(jh__outbox *ob);
 
 /* Records appended and not yet acknowledged. */
 size_t jh__outbox_pending(jh__outbox *ob);
+/* Every seq below this one is acknowledged (so it is the oldest
+ * unacknowledged record's seq when any is pending). */
+uint64_t jh__outbox_acked_below(jh__outbox *ob);
 
 /* --outbox-dump: print every record still in dir (delivered or not), one
  * line each, without opening it for writing; then the lines of dir/dead.log

@@ -22,6 +22,14 @@
  * failure (at produce time or in a delivery report, cap 30 s) and goes
  * back to 1 s on a successful delivery (real progress).
  *
+ * Reporting an outage.  With message.timeout.ms 0 nothing fails during an
+ * outage, so nothing would be logged: watch_backlog logs events.backlog
+ * (records unacknowledged, the oldest one's age) every backlog_every
+ * (10 s) while records wait for Kafka and none was delivered for that
+ * long, and events.recovered once at the first delivery after that.  The
+ * oldest record's age comes from the (seq, created) pairs of the records
+ * read, pruned below the outbox's ack watermark.
+ *
  * Poison records.  Errors that no retry can cure are:
  * MSG_SIZE_TOO_LARGE, INVALID_MSG_SIZE, RECORD_LIST_TOO_LARGE,
  * INVALID_RECORD, INVALID_MSG (CRC), TOPIC_EXCEPTION (invalid topic) and
@@ -100,6 +108,8 @@
 #define RETRY_MAX_BYTES ((size_t)256 << 20)
 #define DELAY_MAX 100000
 #define DELAY_MAX_BYTES ((size_t)256 << 20)
+#define BACKLOG_EVERY_NS (10 * NS)
+#define AGES_MAX 65536             /* (seq, created) pairs kept for oldest_age */
 
 /* A record held in memory: a delayed one, one to retry, or one the
  * producer's queue had no room for. */
@@ -144,6 +154,17 @@ struct jh__events {
     atomic_size_t parked;       /* nheap, for the closer */
     _Atomic int64_t parked_first; /* heap[0]->at, for the closer */
     atomic_size_t in_memory;    /* heap + librdkafka's + held, for tests */
+
+    /* outage reporting (watch_backlog) */
+    int64_t backlog_every;      /* events.backlog period */
+    uint64_t delivered, seen;   /* successful reports; as of the last watch */
+    int64_t ok_at;              /* last progress, or last time nothing waited */
+    int64_t backlog_at;         /* last events.backlog line; 0: none since progress */
+    struct age {
+        uint64_t seq;
+        int64_t created;
+    } *ages;                    /* records read, in seq order (thinned when full) */
+    size_t nages;
 };
 
 /* ---- the delayed / retry heap ---------------------------------------- */
@@ -409,6 +430,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         jh__outbox_ack(ev->ob, seq);
         ev->retry_ns = RETRY_MIN_NS;
+        ev->delivered++;
         return;
     }
     if (atomic_load(&ev->stop) || ev->resetting)
@@ -464,7 +486,7 @@ static void queue_event_cb(rd_kafka_t *rk, void *opaque)
  * at most a second. */
 static int64_t wait_ns(jh__events *ev)
 {
-    int64_t w = NS;
+    int64_t w = ev->backlog_every < NS ? ev->backlog_every : NS;
 
     if (ev->nheap > 0) {
         int64_t d = ev->heap[0]->at - jh__realtime_ns();
@@ -597,6 +619,89 @@ static int over_budget(const jh__events *ev)
            ev->ndelay >= DELAY_MAX || ev->delay_bytes >= DELAY_MAX_BYTES;
 }
 
+/* ---- outage reporting ---------------------------------------------------- */
+
+/* Drop the pairs of acknowledged records but the last one at or below
+ * the watermark (its created time bounds the oldest record's). */
+static void ages_prune(jh__events *ev)
+{
+    uint64_t low = jh__outbox_acked_below(ev->ob);
+    size_t k = 0;
+
+    while (k + 1 < ev->nages && ev->ages[k + 1].seq <= low)
+        k++;
+    if (k > 0) {
+        memmove(ev->ages, ev->ages + k, (ev->nages - k) * sizeof(*ev->ages));
+        ev->nages -= k;
+    }
+}
+
+/* Remember when a record read from the outbox was written.  Records come
+ * in seq order (after a rewind the older ones are already here).  When
+ * full of unacknowledged records, every other pair goes: the age
+ * reported is then at most one dropped pair's distance too old. */
+static void ages_note(jh__events *ev, uint64_t seq, int64_t created)
+{
+    if (ev->nages > 0 && seq <= ev->ages[ev->nages - 1].seq)
+        return;
+    if (ev->ages == NULL && (ev->ages = malloc(AGES_MAX * sizeof(*ev->ages))) == NULL)
+        return; /* out of memory: oldest_age is reported as 0 */
+    if (ev->nages == AGES_MAX)
+        ages_prune(ev);
+    if (ev->nages == AGES_MAX) {
+        size_t k = 1;
+        for (size_t i = 2; i < ev->nages; i += 2)
+            ev->ages[k++] = ev->ages[i];
+        ev->nages = k;
+    }
+    ev->ages[ev->nages++] = (struct age){seq, created};
+}
+
+/* Age of the oldest unacknowledged record, in ms (0: unknown). */
+static long long oldest_age_ms(jh__events *ev, int64_t now)
+{
+    ages_prune(ev);
+    if (ev->nages == 0 || ev->ages[0].created <= 0 || ev->ages[0].created > now)
+        return 0;
+    return (long long)((now - ev->ages[0].created) / MS);
+}
+
+/*
+ * While records wait for Kafka (in flight or to retry) and no delivery has
+ * succeeded for backlog_every: one events.backlog line every backlog_every.
+ * At the first successful delivery after one: events.recovered.  Runs on
+ * the delivery thread, every few records and whenever it waits.
+ */
+static void watch_backlog(jh__events *ev)
+{
+    int64_t now = jh__realtime_ns();
+    int waiting = ev->inflight + ev->nretry > 0 || ev->held != NULL;
+
+    if (ev->delivered != ev->seen) {
+        if (ev->backlog_at != 0)
+            jh__log_f(ev->log, JH_LOG_INFO, "events.recovered", "kafka=%s records=%zu "
+                     "delivered=%" PRIu64 " failed_for_ms=%lld", ev->name,
+                     jh__outbox_pending(ev->ob), ev->delivered - ev->seen,
+                     (long long)((now - ev->ok_at) / MS));
+        ev->seen = ev->delivered;
+        ev->ok_at = now;
+        ev->backlog_at = 0;
+        return;
+    }
+    if (!waiting) {
+        ev->ok_at = now;
+        return;
+    }
+    if (now - ev->ok_at < ev->backlog_every ||
+        (ev->backlog_at != 0 && now - ev->backlog_at < ev->backlog_every))
+        return;
+    jh__log_f(ev->log, JH_LOG_WARN, "events.backlog", "kafka=%s records=%zu oldest_age=%lldms "
+             "waiting_for_kafka=%zu failing_for_ms=%lld", ev->name, jh__outbox_pending(ev->ob),
+             oldest_age_ms(ev, now), ev->inflight + ev->nretry + (ev->held != NULL),
+             (long long)((now - ev->ok_at) / MS));
+    ev->backlog_at = now;
+}
+
 static void *deliver_main(void *arg)
 {
     jh__events *ev = arg;
@@ -606,8 +711,10 @@ static void *deliver_main(void *arg)
     while (!atomic_load(&ev->stop)) {
         /* Delivery reports wake next() (queue_event_cb); serving them every
          * 64 records while busy is enough and keeps this loop cheap. */
-        if (n++ % 64 == 0)
+        if (n++ % 64 == 0) {
             rd_kafka_poll(ev->rk, 0);
+            watch_backlog(ev);
+        }
         if (atomic_load(&ev->fatal)) {
             kafka_recreate(ev);
             if (ev->rk == NULL)
@@ -620,16 +727,18 @@ static void *deliver_main(void *arg)
         publish_parked(ev);
         if (over_budget(ev)) {
             rd_kafka_poll(ev->rk, 50);
+            watch_backlog(ev);
             continue;
         }
         int rc = jh__outbox_next(ev->ob, &rec, wait_ns(ev));
         if (rc == 0)
-            n = 0; /* idle or woken: poll first thing */
+            n = 0; /* idle or woken: poll (and watch) first thing */
         if (rc < 0) {
             jh__log_f(ev->log, JH_LOG_ERROR, "events.outbox_read", "error=\"%s\"",
                      strerror(-rc));
             rd_kafka_poll(ev->rk, 1000);
         } else if (rc > 0) {
+            ages_note(ev, rec.seq, rec.created_ns);
             deliver_one(ev, &rec);
         }
     }
@@ -764,6 +873,7 @@ static void events_free(jh__events *ev)
         free(heap_pop(ev));
     free(ev->heap);
     free(ev->held);
+    free(ev->ages);
     free(ev->name);
     free(ev->dead_path);
     free(ev);
@@ -781,6 +891,8 @@ static int events_alloc(const jh__events_opts *opts, const char *dir, jh__events
     ev->max_bytes = opts->max_bytes > 0 ? opts->max_bytes : (size_t)1 << 20;
     ev->log = opts->log;
     ev->retry_ns = RETRY_MIN_NS;
+    ev->backlog_every = opts->backlog_every_ns > 0 ? opts->backlog_every_ns : BACKLOG_EVERY_NS;
+    ev->ok_at = jh__realtime_ns();
     ev->name = strdup(opts->kafka != NULL && opts->kafka->name ? opts->kafka->name : "-");
     ev->dead_path = malloc(strlen(dir) + sizeof("/dead.log"));
     if (ev->name == NULL || ev->dead_path == NULL) {

@@ -33,6 +33,7 @@ typedef struct jh__events_opts {
     size_t max_bytes;             /* per event payload; default 1 MiB */
     const jh__conf_kafka *kafka;   /* NULL: no delivery */
     jh__logger *log;
+    int64_t backlog_every_ns;     /* events.backlog period; 0: 10 s */
 } jh__events_opts;
 
 int jh__events_new(const jh__events_opts *opts, jh__events **out, jh_err *e);

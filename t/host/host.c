@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -831,6 +832,60 @@ static void test_shutdown(void)
     rm_rf(base);
 }
 
+/* A run outlives shutdown_timeout (issue 9.16): its plugin is abandoned
+ * and named, while a plugin with nothing running gets its fini and
+ * plugin.unload.  In a child that then _exits as jobhostd does (the
+ * abandoned run and what it uses are never freed). */
+static void test_shutdown_abandon(void)
+{
+    char ini[900], *log, *fini, *left;
+    int status;
+    pid_t pid;
+
+    new_case();
+    install_plugin("t/plugins/h_basic.so", "h_basic.so");
+    install_plugin("t/plugins/h_ver1.so", "h_ver.so");
+    snprintf(ini, sizeof(ini),
+             "[host]\nshutdown_timeout = 300ms\n\n[plugin h_basic]\nmarker = ab\nsleep_ms = 3000\n"
+             "fini_file = %s\n\n[job long]\nplugin = h_basic\nhandler = hang\nevery = 1h\n"
+             "run_on_start = true\n\n[plugin h_ver]\nfini_file = %s\n",
+             path_in("fini_basic"), path_in("fini_ver"));
+    write_file("conf.d/10-p.ini", ini);
+    fflush(stdout);
+    if ((pid = fork()) == 0) {
+        struct runner r;
+        jh_err e = {0};
+        char buf[32];
+        uv_loop_fork(loop);
+        if (start_host(&r, &e) < 0 || !run_until("event=h.begin", NULL, 2000))
+            _exit(2);
+        jh_host_stop(r.h, stopped_cb, &r);
+        for (int i = 0; i < 1000 && !r.stopped; i++)
+            uv_run(loop, UV_RUN_ONCE);
+        snprintf(buf, sizeof(buf), "%d", r.stopped ? r.left : -1);
+        write_file("left", buf);
+        _exit(0);
+    }
+    waitpid(pid, &status, 0);
+    ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "abandon: the host started and stopped");
+    left = read_all(path_in("left"));
+    is_str(left, "1", "stop gave up on the run after shutdown_timeout");
+    free(left);
+    fini = read_all(path_in("fini_ver"));
+    is_str(fini, "fini v1\n", "the plugin with nothing running got its fini");
+    free(fini);
+    fini = read_all(path_in("fini_basic"));
+    is_str(fini, "", "the abandoned one did not (its run still uses it)");
+    free(fini);
+    log = read_all(path_in("log"));
+    ok(count_lines(log, "event=plugin.unload", "plugin=h_ver ", NULL) == 1,
+       "plugin.unload logged for it");
+    ok(count_lines(log, "event=plugin.abandoned", "plugin=h_basic ", NULL) == 1,
+       "plugin.abandoned names the other");
+    free(log);
+    rm_rf(base);
+}
+
 static void test_plugins_dir_rule(void)
 {
     static const struct {
@@ -872,6 +927,7 @@ int main(void)
     test_inflight_old_code();
     test_phase();
     test_shutdown();
+    test_shutdown_abandon();
     test_many_reloads();
     test_coalesce(); /* last: runs with an empty conf.d, no ini at all */
     uv_loop_close(loop);

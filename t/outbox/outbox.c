@@ -228,6 +228,34 @@ static void test_ack_ranges(void)
     jh__outbox_close(ob);
 }
 
+/* Everything delivered, then two clean restarts: the second reopen finds an
+ * ack file that is a watermark above 1 and no ranges (issue 9.23: UBSan
+ * aborted there on a memmove from a NULL range array). */
+static void test_reopen_all_acked(void)
+{
+    const char *dir = sub("allacked");
+    jh__outbox *ob = open_ob(dir, JH_OUTBOX_SYNC_INTERVAL, 0);
+    jh__outbox_rec r;
+
+    for (int i = 0; i < 5; i++)
+        append_s(ob, "d", NULL);
+    while (jh__outbox_next(ob, &r, 0) == 1)
+        jh__outbox_ack(ob, r.seq);
+    is_int((long long)jh__outbox_pending(ob), 0, "all acked: 0 pending");
+    jh__outbox_close(ob);
+    for (int k = 1; k <= 3; k++) {
+        ob = open_ob(dir, JH_OUTBOX_SYNC_INTERVAL, 0);
+        is_int((long long)jh__outbox_pending(ob), 0, "reopen %d after all acked: 0 pending", k);
+        is_int(jh__outbox_next(ob, &r, 0), 0, "reopen %d: nothing comes back", k);
+        jh__outbox_close(ob);
+    }
+    ob = open_ob(dir, JH_OUTBOX_SYNC_INTERVAL, 0);
+    append_s(ob, "after", NULL);
+    is_int(jh__outbox_next(ob, &r, 0), 1, "an append after the restarts");
+    ok(r.seq == 6, "continues at seq 6 (got %llu)", (unsigned long long)r.seq);
+    jh__outbox_close(ob);
+}
+
 struct waker {
     jh__outbox *ob;
     int mode; /* 0: wake, 1: append */
@@ -989,6 +1017,7 @@ int main(void)
     test_basic();
     test_wait();
     test_ack_ranges();
+    test_reopen_all_acked();
     test_torn();
     test_corrupt();
     test_dump();

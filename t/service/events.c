@@ -14,7 +14,8 @@
  * a 64 KiB key + 1 MiB payload delivered; a record the broker refuses for
  * good set aside in dead.log and acked; retries with Kafka unreachable
  * kept to 50,000 in memory (80,000 backlog); a fatal producer error
- * survived by a new producer.
+ * survived by a new producer; events.backlog while every broker is down
+ * and events.recovered once they are back.
  *
  * The outage lasts 30 s (JH_EVENTS_OUTAGE_S overrides it); the whole
  * program takes about 40 s.
@@ -838,6 +839,95 @@ static void test_outage(jh_ctx *c, jh__events *ev, rd_kafka_mock_cluster_t *mc, 
     ok(order_kept("outage", 5), "order per key kept through the outage");
 }
 
+/* The log's lines with event=EVENT and kafka=NAME: how many, the value
+ * of `field` in the first one (-1: none) and, in *at, where the last one
+ * starts in the log (-1: none). */
+static int log_lines(const char *event, const char *name, const char *field, long long *first,
+                     long *at)
+{
+    char *all = slurp_file(logpath), *save = NULL, pat[128], fpat[64];
+    int n = 0;
+
+    snprintf(pat, sizeof(pat), "event=%s kafka=%s ", event, name);
+    snprintf(fpat, sizeof(fpat), " %s=", field);
+    *first = -1;
+    *at = -1;
+    for (char *l = strtok_r(all, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save)) {
+        if (strstr(l, pat) == NULL)
+            continue;
+        const char *f = strstr(l, fpat);
+        if (n++ == 0)
+            *first = f ? atoll(f + strlen(fpat)) : -1;
+        *at = (long)(l - all);
+    }
+    free(all);
+    return n;
+}
+
+/* Every broker down: events.backlog every backlog period (200 ms here)
+ * with the number of records waiting and the oldest one's age; brokers
+ * back: events.recovered (again after any later stall: a broker can come
+ * back after the others), none once all is delivered (issue 9.22). */
+static void test_backlog(rd_kafka_mock_cluster_t *mc, const char *bs)
+{
+    enum { N = 150 };
+    static jh__conf_kv props[] = {{"linger.ms", "2", {NULL, 0}}};
+    jh__conf_kafka k = {.name = "stall", .brokers = bs, .props = props, .n_props = 1};
+    jh__events_opts o = {.state_dir = sub("stall"), .sync = JH_OUTBOX_SYNC_INTERVAL,
+                        .kafka = &k, .log = lg, .backlog_every_ns = 200 * MS};
+    jh__events *ev = NULL;
+    jh_err e = {0};
+    struct jh_ctx c;
+    long long recs, age, delivered, left;
+    long at_b, at_r;
+    int errors = 0, nb, nr;
+
+    if (jh__events_new(&o, &ev, &e) < 0)
+        bail("events: %s", e.msg);
+    jh__plugin *p = load_plugin(ev, JH_SVC_EVENTS);
+    ctx_for(&c, p);
+    for (int b = 1; b <= 3; b++)
+        rd_kafka_mock_broker_set_down(mc, b);
+    int64_t t0 = wall();
+    for (int i = 0; i < N; i++)
+        errors += jh_event_send((jh_ctx *)&c, "stall", "x", 1, NULL) != 0;
+    is_int(errors, 0, "brokers down: %d sends return 0", N);
+    struct timespec ts = {1, 500 * MS};
+    nanosleep(&ts, NULL);
+    int64_t down_ms = (wall() - t0) / MS;
+    nb = log_lines("events.backlog", "stall", "records", &recs, &at_b);
+    log_lines("events.backlog", "stall", "oldest_age", &age, &at_b);
+    diag("backlog: %d lines in %lld ms, first records=%lld oldest_age=%lldms", nb,
+         (long long)down_ms, recs, age);
+    ok(nb >= 2 && nb <= 8, "events.backlog logged every 200 ms while failing (%d lines)", nb);
+    is_int(recs, N, "it counts the %d records waiting", N);
+    ok(age >= 150 && age <= down_ms, "oldest_age is the oldest record's age (%lld ms of %lld)",
+       age, (long long)down_ms);
+    is_int(log_lines("events.recovered", "stall", "records", &left, &at_r), 0,
+           "not recovered yet");
+    for (int b = 1; b <= 3; b++)
+        rd_kafka_mock_broker_set_up(mc, b);
+    is_int((long long)wait_topic("stall", N, 30 * SEC), N, "brokers up: all %d arrive", N);
+    int64_t t1 = mono();
+    while (jh__outbox_pending(jh__events_outbox(ev)) > 0 && mono() - t1 < 10 * SEC)
+        consume_for(20 * MS);
+    consume_for(300 * MS);
+    nr = log_lines("events.recovered", "stall", "delivered", &delivered, &at_r);
+    log_lines("events.recovered", "stall", "records", &left, &at_r);
+    nb = log_lines("events.backlog", "stall", "records", &recs, &at_b);
+    ok(nr >= 1, "events.recovered logged (%d)", nr);
+    ok(delivered >= 1 && left >= 0 && left + delivered == N,
+       "the first counts what is delivered and what is left (delivered=%lld records=%lld)",
+       delivered, left);
+    ok(at_r > at_b, "and one comes after the last events.backlog");
+    ts = (struct timespec){0, 600 * MS};
+    nanosleep(&ts, NULL);
+    is_int(log_lines("events.backlog", "stall", "records", &recs, &at_b), nb,
+           "no events.backlog once all is delivered");
+    is_int((long long)jh__events_close(ev, 10 * SEC), 0, "close: nothing left");
+    jh__plugin_unref(p);
+}
+
 static void test_crash_recovery(char (*ids)[33], const char *bs)
 {
     int64_t t0 = mono();
@@ -869,8 +959,8 @@ static void test_crash_recovery(char (*ids)[33], const char *bs)
 int main(void)
 {
     const char *topics[] = {"orders", "plain", "delayed", "outage", "crash", "batch",
-                            "poison", "bigkey", "fatal"};
-    const int parts[] = {4, 3, 1, 2, 3, 4, 1, 1, 2};
+                            "poison", "bigkey", "fatal", "stall"};
+    const int parts[] = {4, 3, 1, 2, 3, 4, 1, 1, 2, 2};
     char err[512];
     const char *env_out = getenv("JH_EVENTS_OUTAGE_S");
     int outage = env_out ? atoi(env_out) : 30;
@@ -900,9 +990,9 @@ int main(void)
         bail("mock cluster: %s", err);
     const char *bs = rd_kafka_mock_cluster_bootstraps(mc);
     ok(strncmp(bs, "127.0.0.1:", 10) == 0, "mock brokers on 127.0.0.1: %s", bs);
-    for (int t = 0; t < 9; t++)
+    for (int t = 0; t < 10; t++)
         rd_kafka_mock_topic_create(mc, topics[t], parts[t], 3);
-    consumer = make_consumer(bs, topics, parts, 9);
+    consumer = make_consumer(bs, topics, parts, 10);
 
     jh__events *ev = new_events(sub("main"), bs, 65536);
     jh__plugin *p = load_plugin(ev, JH_SVC_EVENTS);
@@ -920,6 +1010,7 @@ int main(void)
     test_outage((jh_ctx *)&c, ev, mc, outage);
     is_int((long long)jh__events_close(ev, 10 * SEC), 0, "close: everything delivered");
     jh__plugin_unref(p);
+    test_backlog(mc, bs);
     test_delay_restart(bs);
     test_biggest(bs);
     test_fatal(bs);
