@@ -10,7 +10,9 @@
  *
  * Exit status: 0 after a clean stop or a good --check; 1 for a start-up or
  * --check error (the message, with file:line for configuration, goes to
- * stderr); 2 for a usage error.
+ * stderr) and for output that could not be written to stdout (--check,
+ * --outbox-dump, --version, --cron-next, --help: a full disk or a closed
+ * pipe must not pass for success); 2 for a usage error.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -100,6 +102,19 @@ static int signal_on(struct daemon *d, uv_signal_t *s, uv_signal_cb cb, int sign
 
     s->data = d;
     return rc < 0 ? rc : uv_signal_start(s, cb, signum);
+}
+
+/* The status to exit with once everything for stdout is written: `status`,
+ * or 1 (with a message on stderr) if stdout could not be written. */
+static int stdout_done(int status)
+{
+    int rc = fflush(stdout), err = errno;
+
+    if (rc == 0 && !ferror(stdout))
+        return status;
+    fprintf(stderr, "jobhostd: cannot write to stdout: %s\n",
+            rc != 0 ? strerror(err) : "write error");
+    return 1;
 }
 
 static int run_daemon(const jh_host_opts *opts)
@@ -196,16 +211,16 @@ int main(int argc, char **argv)
     /* --cron-next takes the rest of the line (it has options of its own). */
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--cron-next") == 0)
-            return jh__cron_cli(argc - i - 1, argv + i + 1);
+            return stdout_done(jh__cron_cli(argc - i - 1, argv + i + 1));
     if (parse_args(argc, argv, &opts, &mode) < 0)
         return 2;
     if (mode == MODE_VERSION) {
         printf("jobhostd %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, JH_ABI_MAJOR, JH_ABI_MINOR);
-        return 0;
+        return stdout_done(0);
     }
     if (mode == MODE_HELP) {
         usage(stdout);
-        return 0;
+        return stdout_done(0);
     }
     signal(SIGPIPE, SIG_IGN);
     if (mode == MODE_RUN) {
@@ -213,7 +228,7 @@ int main(int argc, char **argv)
         status = run_daemon(&opts);
         uv_loop_close(opts.loop);
     } else {
-        status = run_report(&opts, mode);
+        status = stdout_done(run_report(&opts, mode));
     }
     jh__tz_cache_free();
     return status;
