@@ -13,8 +13,14 @@
  * stderr) and for output that could not be written to stdout (--check,
  * --outbox-dump, --version, --cron-next, --help: a full disk or a closed
  * pipe must not pass for success); 2 for a usage error.
+ *
+ * Before anything else main() opens /dev/null on any of fds 0-2 that is
+ * closed (a supervisor may start us with them closed: the log would
+ * otherwise go into whatever file libuv opened next, and libuv asserts
+ * fd > 2).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -102,6 +108,23 @@ static int signal_on(struct daemon *d, uv_signal_t *s, uv_signal_cb cb, int sign
 
     s->data = d;
     return rc < 0 ? rc : uv_signal_start(s, cb, signum);
+}
+
+/* /dev/null on each of fds 0-2 that is closed.  -1 if one cannot be opened. */
+static int reserve_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        /* The lower ones are open, so open() returns fd itself. */
+        int got = open("/dev/null", O_RDWR);
+        if (got != fd) {
+            if (got >= 0)
+                close(got);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* The status to exit with once everything for stdout is written: `status`,
@@ -208,6 +231,8 @@ int main(int argc, char **argv)
     enum mode mode;
     int status;
 
+    if (reserve_std_fds() < 0)
+        return 1; /* nowhere to say why: stderr is what could not be opened */
     /* --cron-next takes the rest of the line (it has options of its own). */
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--cron-next") == 0)
