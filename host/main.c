@@ -14,10 +14,13 @@
  * --outbox-dump, --version, --cron-next, --help: a full disk or a closed
  * pipe must not pass for success); 2 for a usage error.
  *
- * Before anything else main() opens /dev/null on any of fds 0-2 that is
- * closed (a supervisor may start us with them closed: the log would
- * otherwise go into whatever file libuv opened next, and libuv asserts
- * fd > 2).
+ * Before anything else main() blocks SIGHUP, SIGTERM and SIGINT (a SIGHUP
+ * sent while the configuration loads must not kill the daemon with the
+ * default action) and opens /dev/null on any of fds 0-2 that is closed (a
+ * supervisor may start us with them closed: the log would otherwise go
+ * into whatever file libuv opened next, and libuv asserts fd > 2).  The
+ * signals are unblocked once libuv's handles for them are started, or at
+ * once in the other modes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -110,6 +113,25 @@ static int signal_on(struct daemon *d, uv_signal_t *s, uv_signal_cb cb, int sign
     return rc < 0 ? rc : uv_signal_start(s, cb, signum);
 }
 
+/* The signal mask main() found, restored once handlers are in place. */
+static sigset_t saved_mask;
+
+static void block_signals(void)
+{
+    sigset_t s;
+
+    sigemptyset(&s);
+    sigaddset(&s, SIGHUP);
+    sigaddset(&s, SIGTERM);
+    sigaddset(&s, SIGINT);
+    sigprocmask(SIG_BLOCK, &s, &saved_mask);
+}
+
+static void unblock_signals(void)
+{
+    sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+}
+
 /* /dev/null on each of fds 0-2 that is closed.  -1 if one cannot be opened. */
 static int reserve_std_fds(void)
 {
@@ -157,6 +179,8 @@ static int run_daemon(const jh_host_opts *opts)
         fprintf(stderr, "jobhostd: cannot start: %s\n", uv_strerror(rc));
         return 1;
     }
+    /* A signal that came while loading waits for the loop's handlers. */
+    unblock_signals();
     uv_run(d.loop, UV_RUN_DEFAULT);
     if (d.left > 0) {
         /* Runs outlived shutdown_timeout and still use plugin code and the
@@ -231,14 +255,19 @@ int main(int argc, char **argv)
     enum mode mode;
     int status;
 
+    block_signals();
     if (reserve_std_fds() < 0)
         return 1; /* nowhere to say why: stderr is what could not be opened */
     /* --cron-next takes the rest of the line (it has options of its own). */
     for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--cron-next") == 0)
+        if (strcmp(argv[i], "--cron-next") == 0) {
+            unblock_signals();
             return stdout_done(jh__cron_cli(argc - i - 1, argv + i + 1));
+        }
     if (parse_args(argc, argv, &opts, &mode) < 0)
         return 2;
+    if (mode != MODE_RUN)
+        unblock_signals();
     if (mode == MODE_VERSION) {
         printf("jobhostd %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, JH_ABI_MAJOR, JH_ABI_MINOR);
         return stdout_done(0);
