@@ -6,10 +6,10 @@
  * thread.
  *
  * Plugins directory: opts.plugins_dir (jobhostd -p) if set; else [host]
- * plugins_dir, where a relative path is taken from the directory holding
- * the conf dir (conf_dir "conf.d" -> "plugins"; "/etc/jobhost/conf.d" ->
- * "/etc/jobhost/plugins"), so the ini means the same whatever the working
- * directory; else "plugins" relative to the working directory.  *.so files
+ * plugins_dir; else "plugins".  A relative path from the ini or the default
+ * is taken from the directory holding the conf dir (conf_dir "conf.d" ->
+ * "plugins"; "/etc/jobhost/conf.d" -> "/etc/jobhost/plugins"), so it means
+ * the same whatever the working directory.  *.so files
  * (not hidden ones, so "plugins/.x.so.new" mid-deploy is ignored) load in
  * name order.
  *
@@ -34,7 +34,7 @@ typedef struct jh_host jh_host;
 
 typedef struct jh_host_opts {
     const char *conf_dir;     /* default "conf.d" */
-    const char *plugins_dir;  /* overrides [host] plugins_dir; default "plugins" */
+    const char *plugins_dir;  /* overrides [host] plugins_dir; default "plugins" beside conf_dir */
     const char *state_dir;    /* overrides [host] state_dir; default "state" */
     uv_loop_t *loop;          /* required */
     int log_fd;               /* where events go; <= 0 means 2 (stderr) */

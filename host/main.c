@@ -10,9 +10,20 @@
  *
  * Exit status: 0 after a clean stop or a good --check; 1 for a start-up or
  * --check error (the message, with file:line for configuration, goes to
- * stderr); 2 for a usage error.
+ * stderr) and for output that could not be written to stdout (--check,
+ * --outbox-dump, --version, --cron-next, --help: a full disk or a closed
+ * pipe must not pass for success); 2 for a usage error.
+ *
+ * Before anything else main() blocks SIGHUP, SIGTERM and SIGINT (a SIGHUP
+ * sent while the configuration loads must not kill the daemon with the
+ * default action) and opens /dev/null on any of fds 0-2 that is closed (a
+ * supervisor may start us with them closed: the log would otherwise go
+ * into whatever file libuv opened next, and libuv asserts fd > 2).  The
+ * signals are unblocked once libuv's handles for them are started, or at
+ * once in the other modes.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,7 +56,8 @@ static void usage(FILE *f)
             "       jobhostd --version | -h|--help\n"
             "\n"
             "  -c, --conf-dir DIR     configuration directory (*.ini), default conf.d\n"
-            "  -p, --plugins-dir DIR  plugins directory (*.so); overrides [host] plugins_dir\n"
+            "  -p, --plugins-dir DIR  plugins directory (*.so); overrides [host]\n"
+            "                         plugins_dir, default plugins beside the conf dir\n"
             "  -s, --state-dir DIR    state directory (the event outbox); overrides\n"
             "                         [host] state_dir, default state beside the conf dir\n"
             "      --check            validate the configuration, load and init every\n"
@@ -102,6 +114,55 @@ static int signal_on(struct daemon *d, uv_signal_t *s, uv_signal_cb cb, int sign
     return rc < 0 ? rc : uv_signal_start(s, cb, signum);
 }
 
+/* The signal mask main() found, restored once handlers are in place. */
+static sigset_t saved_mask;
+
+static void block_signals(void)
+{
+    sigset_t s;
+
+    sigemptyset(&s);
+    sigaddset(&s, SIGHUP);
+    sigaddset(&s, SIGTERM);
+    sigaddset(&s, SIGINT);
+    sigprocmask(SIG_BLOCK, &s, &saved_mask);
+}
+
+static void unblock_signals(void)
+{
+    sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+}
+
+/* /dev/null on each of fds 0-2 that is closed.  -1 if one cannot be opened. */
+static int reserve_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        /* The lower ones are open, so open() returns fd itself. */
+        int got = open("/dev/null", O_RDWR);
+        if (got != fd) {
+            if (got >= 0)
+                close(got);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The status to exit with once everything for stdout is written: `status`,
+ * or 1 (with a message on stderr) if stdout could not be written. */
+static int stdout_done(int status)
+{
+    int rc = fflush(stdout), err = errno;
+
+    if (rc == 0 && !ferror(stdout))
+        return status;
+    fprintf(stderr, "jobhostd: cannot write to stdout: %s\n",
+            rc != 0 ? strerror(err) : "write error");
+    return 1;
+}
+
 static int run_daemon(const jh_host_opts *opts)
 {
     struct daemon d = {.loop = opts->loop};
@@ -119,6 +180,8 @@ static int run_daemon(const jh_host_opts *opts)
         fprintf(stderr, "jobhostd: cannot start: %s\n", uv_strerror(rc));
         return 1;
     }
+    /* A signal that came while loading waits for the loop's handlers. */
+    unblock_signals();
     uv_run(d.loop, UV_RUN_DEFAULT);
     if (d.left > 0) {
         /* Runs outlived shutdown_timeout and still use plugin code and the
@@ -193,19 +256,26 @@ int main(int argc, char **argv)
     enum mode mode;
     int status;
 
+    block_signals();
+    if (reserve_std_fds() < 0)
+        return 1; /* nowhere to say why: stderr is what could not be opened */
     /* --cron-next takes the rest of the line (it has options of its own). */
     for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--cron-next") == 0)
-            return jh__cron_cli(argc - i - 1, argv + i + 1);
+        if (strcmp(argv[i], "--cron-next") == 0) {
+            unblock_signals();
+            return stdout_done(jh__cron_cli(argc - i - 1, argv + i + 1));
+        }
     if (parse_args(argc, argv, &opts, &mode) < 0)
         return 2;
+    if (mode != MODE_RUN)
+        unblock_signals();
     if (mode == MODE_VERSION) {
         printf("jobhostd %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, JH_ABI_MAJOR, JH_ABI_MINOR);
-        return 0;
+        return stdout_done(0);
     }
     if (mode == MODE_HELP) {
         usage(stdout);
-        return 0;
+        return stdout_done(0);
     }
     signal(SIGPIPE, SIG_IGN);
     jh__fatal_install(); /* a crash in plugin code names it: runtime/fatal.h */
@@ -214,7 +284,7 @@ int main(int argc, char **argv)
         status = run_daemon(&opts);
         uv_loop_close(opts.loop);
     } else {
-        status = run_report(&opts, mode);
+        status = stdout_done(run_report(&opts, mode));
     }
     jh__tz_cache_free();
     return status;

@@ -279,15 +279,20 @@ char *jh__hstate_plugins_dir(const char *conf_dir, const jh__conf *conf, const c
 {
     if (opt != NULL && *opt != '\0')
         return strdup(opt);
-    return beside_conf(conf_dir, conf ? conf->host.plugins_dir : NULL, "plugins");
+    /* Unset, the default "plugins" sits beside the conf dir too, as the
+     * README and conf.d/00-host.ini say (`cd / && jobhostd -c
+     * /etc/jobhost/conf.d` loads /etc/jobhost/plugins). */
+    const char *d = conf != NULL ? conf->host.plugins_dir : NULL;
+
+    return beside_conf(conf_dir, d != NULL && *d != '\0' ? d : "plugins", "plugins");
 }
 
 char *jh__hstate_state_dir(const char *conf_dir, const jh__conf *conf, const char *opt)
 {
     if (opt != NULL && *opt != '\0')
         return strdup(opt);
-    /* Unlike plugins_dir, the default too sits beside the conf dir: two
-     * hosts with their own conf dirs never share an outbox by accident. */
+    /* The default too sits beside the conf dir: two hosts with their own
+     * conf dirs never share an outbox by accident. */
     const char *d = conf != NULL && conf->host.state_dir != NULL ? conf->host.state_dir : "state";
     return beside_conf(conf_dir, d, "state");
 }

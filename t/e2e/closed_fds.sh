@@ -1,0 +1,53 @@
+#!/bin/sh
+# closed_fds.sh - jobhostd started with stderr, or all of 0/1/2, closed
+# (issue 9.12) puts /dev/null there, runs, and exits 0 on SIGTERM (no abort
+# from libuv's fd > 2 assertion).  Emits TAP.
+top_builddir=${top_builddir:-.}
+D="$top_builddir/jobhostd"
+P="$top_builddir/t/plugins/h_basic.so"
+W="$top_builddir/t/closed_fds.dir"
+n=0
+
+ok() { # ok COND-STATUS DESCRIPTION
+    n=$((n + 1))
+    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
+}
+wait_for() { # FILE PATTERN TENTHS
+    i=0
+    while [ $i -lt "$3" ]; do
+        grep -q -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1; i=$((i + 1))
+    done
+    return 1
+}
+
+if [ ! -x "$D" ] || [ ! -f "$P" ] || [ ! -d /proc/self/fd ]; then
+    echo "1..0 # SKIP jobhostd, t/plugins/h_basic.so or /proc missing"
+    exit 0
+fi
+echo "1..8"
+rm -rf "$W"
+mkdir -p "$W/conf.d" "$W/plugins"
+cp "$P" "$W/plugins/h_basic.so"
+cat > "$W/conf.d/10.ini" <<INI
+[plugin h_basic]
+marker = closed
+fini_file = $W/fini
+INI
+
+# round NAME: start jobhostd with the redirections in $REDIR.
+round() {
+    rm -f "$W/fini"
+    eval "\"\$D\" -c \"\$W/conf.d\" -p \"\$W/plugins\" -s \"\$W/state\" $REDIR &"
+    pid=$!
+    sleep 1   # h_basic.auto fires every 300ms meanwhile, logging to fd 2
+    kill -0 $pid 2>/dev/null; ok $? "$1: the daemon runs"
+    [ "$(readlink /proc/$pid/fd/2)" = /dev/null ]; ok $? "$1: fd 2 is /dev/null"
+    kill -TERM $pid
+    wait $pid; st=$?
+    [ $st -eq 0 ]; ok $? "$1: SIGTERM exits 0 (got $st)"
+    grep -q "fini closed" "$W/fini" 2>/dev/null; ok $? "$1: fini ran"
+}
+REDIR='2>&-'; round "2>&-"
+REDIR='<&- >&- 2>&-'; round "0, 1 and 2 closed"
+rm -rf "$W"
