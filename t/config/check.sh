@@ -4,17 +4,11 @@
 # the same code) and conf.d entries that are not regular files (a FIFO, a
 # symlink to /dev/zero).  Emits TAP.
 top_builddir=${top_builddir:-.}
+. "${top_srcdir:-.}/t/lib/tap.sh"
 D="$top_builddir/jobhostd"
 P="$top_builddir/t/plugins/h_basic.so"
 W="$top_builddir/t/config/check.dir"
-n=0
-failed=0
 
-ok() { # ok COND-STATUS DESCRIPTION
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
-}
-has() { grep -q -- "$2" "$1"; }
 # check_within TENTHS: jobhostd --check on $W/conf.d, killed after TENTHS;
 # its status in $st (124 when it had to be killed).
 check_within() {

@@ -3,23 +3,10 @@
 # (issue 9.12) puts /dev/null there, runs, and exits 0 on SIGTERM (no abort
 # from libuv's fd > 2 assertion).  Emits TAP.
 top_builddir=${top_builddir:-.}
+. "${top_srcdir:-.}/t/lib/tap.sh"
 D="$top_builddir/jobhostd"
 P="$top_builddir/t/plugins/h_basic.so"
 W="$top_builddir/t/closed_fds.dir"
-n=0
-
-ok() { # ok COND-STATUS DESCRIPTION
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
-wait_for() { # FILE PATTERN TENTHS
-    i=0
-    while [ $i -lt "$3" ]; do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1; i=$((i + 1))
-    done
-    return 1
-}
 
 if [ ! -x "$D" ] || [ ! -f "$P" ] || [ ! -d /proc/self/fd ]; then
     echo "1..0 # SKIP jobhostd, t/plugins/h_basic.so or /proc missing"

@@ -5,17 +5,10 @@
 # crashes; the exit status stays 128 + the signal (139, 134) or the
 # plugin's (7).  Emits TAP.  Needs jobhostd and t/plugins/h_crash.so.
 top_builddir=${top_builddir:-.}
+. "${top_srcdir:-.}/t/lib/tap.sh"
 D="$top_builddir/jobhostd"
 P="$top_builddir/t/plugins/h_crash.so"
 W="$top_builddir/t/crash.dir"
-n=0
-failed=0
-
-ok() { # ok COND-STATUS DESCRIPTION
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
-}
-count() { grep -c -- "$2" "$1" 2>/dev/null || true; }
 
 if [ ! -x "$D" ] || [ ! -f "$P" ]; then
     echo "1..0 # SKIP jobhostd or t/plugins/h_crash.so not built"

@@ -6,36 +6,10 @@
 # Needs jobhostd and t/plugins/h_basic.so in $top_builddir (make check
 # builds both).
 top_builddir=${top_builddir:-.}
+. "${top_srcdir:-.}/t/lib/tap.sh"
 D="$top_builddir/jobhostd"
 P="$top_builddir/t/plugins/h_basic.so"
 W="$top_builddir/t/e2e_daemon.dir"
-n=0
-failed=0
-
-ok() { # ok COND-STATUS DESCRIPTION
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=1; fi
-}
-has() { grep -q -- "$2" "$1"; }
-count() { grep -c -- "$2" "$1" 2>/dev/null || true; }
-# wait_for FILE PATTERN TENTHS: poll until PATTERN appears in FILE.
-wait_for() {
-    i=0
-    while [ $i -lt "$3" ]; do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1; i=$((i + 1))
-    done
-    return 1
-}
-# wait_exit PID TENTHS: 0 if PID exited in time.
-wait_exit() {
-    i=0
-    while [ $i -lt "$2" ]; do
-        kill -0 "$1" 2>/dev/null || return 0
-        sleep 0.1; i=$((i + 1))
-    done
-    return 1
-}
 
 if [ ! -x "$D" ] || [ ! -f "$P" ]; then
     echo "1..0 # SKIP jobhostd or t/plugins/h_basic.so not built"

@@ -4,19 +4,11 @@
 # each sent SIGHUP at once; each must log host.ready and stop with SIGTERM
 # and status 0.  Emits TAP.
 top_builddir=${top_builddir:-.}
+. "${top_srcdir:-.}/t/lib/tap.sh"
 D="$top_builddir/jobhostd"
 P="$top_builddir/t/plugins/h_basic.so"
 W="$top_builddir/t/early_signal.dir"
 ROUNDS=20
-
-wait_for() { # FILE PATTERN TENTHS
-    i=0
-    while [ $i -lt "$3" ]; do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1; i=$((i + 1))
-    done
-    return 1
-}
 
 # exec_wait PID: spin until PID's main() runs: SIGHUP blocked (the fix), or
 # (a build without it) its plugin mapped, which jh_host_new does before the

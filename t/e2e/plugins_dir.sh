@@ -3,15 +3,10 @@
 # dir, whatever the working directory (issue 9.2); an ini's relative
 # plugins_dir and -p keep their meaning.  Emits TAP.
 top_builddir=${top_builddir:-.}
+. "${top_srcdir:-.}/t/lib/tap.sh"
 D="$(cd "$top_builddir" && pwd)/jobhostd"
 P="$top_builddir/t/plugins/h_basic.so"
 W="$(cd "$top_builddir" && pwd)/t/plugins_dir.dir"
-n=0
-
-ok() { # ok COND-STATUS DESCRIPTION
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
 
 if [ ! -x "$D" ] || [ ! -f "$P" ]; then
     echo "1..0 # SKIP jobhostd or t/plugins/h_basic.so not built"

@@ -3,16 +3,12 @@
 # (issue 9.9): --check, --outbox-dump, --version, --cron-next and --help
 # into /dev/full exit 1 with a message on stderr.  Emits TAP.
 top_builddir=${top_builddir:-.}
+. "${top_srcdir:-.}/t/lib/tap.sh"
 D="$top_builddir/jobhostd"
 P="$top_builddir/t/plugins/h_basic.so"
 E="$top_builddir/t/plugins/events_p.so"
 W="$top_builddir/t/stdout_full.dir"
-n=0
 
-ok() { # ok COND-STATUS DESCRIPTION
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
 # full NAME ARGS...: jobhostd ARGS > /dev/full exits 1 and says why.
 full() {
     name=$1; shift

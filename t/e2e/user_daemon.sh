@@ -9,6 +9,7 @@
 # Emits TAP; skips when mariadbd is not installed.
 top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
+. "${top_srcdir:-.}/t/lib/tap.sh"
 D="$top_builddir/jobhostd"
 P="$top_builddir/plugins/user.so"
 tn=0
@@ -17,19 +18,6 @@ failed=0
 ok() { # ok STATUS DESCRIPTION
     tn=$((tn + 1))
     if [ "$1" -eq 0 ]; then echo "ok $tn - $2"; else echo "not ok $tn - $2"; failed=1; fi
-}
-is() { # is GOT WANT DESCRIPTION
-    [ "$1" = "$2" ]; r=$?
-    ok $r "$3"
-    [ $r -eq 0 ] || echo "#   got: '$1', wanted: '$2'"
-}
-wait_for() { # FILE PATTERN TENTHS
-    i=0
-    while [ $i -lt "$3" ]; do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1; i=$((i + 1))
-    done
-    return 1
 }
 
 if [ ! -x "$D" ] || [ ! -f "$P" ]; then

@@ -11,19 +11,14 @@
 #      handler (t/plugins/redis_p.so "once") fires once per tick in all.
 top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
+. "${top_srcdir:-.}/t/lib/tap.sh"
 LIB="$top_srcdir/t/lib/redis.sh"
 T="$top_builddir/t/service/redis.t"
 TICKS=25
 PERIOD_MS=80
-n=0
 W=
 da=
 db=
-
-ok() { # ok STATUS DESCRIPTION
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
 
 . "$LIB"
 if ! redis_have; then
