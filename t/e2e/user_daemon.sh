@@ -29,13 +29,7 @@ if [ ! -f "$top_srcdir/t/lib/mariadb.sh" ]; then
     exit 0
 fi
 . "$top_srcdir/t/lib/mariadb.sh"
-jh__mariadb_start
-rc=$?
-if [ $rc -eq 2 ]; then
-    echo "1..0 # SKIP mariadbd, mariadb-install-db or mariadb not installed"
-    exit 0
-fi
-[ $rc -eq 0 ] || { echo "Bail out! cannot start a private mariadbd"; exit 1; }
+jh__mariadb_start_tap
 W=$(mktemp -d "${TMPDIR:-/tmp}/jh-user-daemon.XXXXXX") || exit 1
 trap 'jh__mariadb_cleanup; rm -rf "$W"' EXIT
 trap 'jh__mariadb_cleanup; rm -rf "$W"; exit 1' INT TERM HUP

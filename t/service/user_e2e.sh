@@ -15,16 +15,7 @@ if [ ! -f "$top_srcdir/t/lib/mariadb.sh" ]; then
     exit 0
 fi
 . "$top_srcdir/t/lib/mariadb.sh"
-jh__mariadb_start
-rc=$?
-if [ $rc -eq 2 ]; then
-    echo "1..0 # SKIP mariadbd, mariadb-install-db or mariadb not installed"
-    exit 0
-fi
-if [ $rc -ne 0 ]; then
-    echo "Bail out! cannot start a private mariadbd"
-    exit 1
-fi
+jh__mariadb_start_tap
 # Not exec: the EXIT trap of jh__mariadb_start stops the server afterwards.
 "$top_builddir/t/service/user_e2e.t"
 exit $?
